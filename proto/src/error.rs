@@ -92,6 +92,11 @@ pub enum ParseError {
     /// (must be 4..=24 octets, a multiple of 4).
     #[error("MAC of {len} octets (must be 4 to 24 octets, a multiple of 4)")]
     MacLength { len: usize },
+
+    /// A MAC with an Autokey key ID (> 65535) shorter than 20 octets
+    /// (brief §1.2 step 3, "digest too short").
+    #[error("MAC with Autokey key ID {key_id:#010x} is {len} octets, at least 20 needed")]
+    AutokeyDigestTooShort { key_id: u32, len: usize },
 }
 
 /// Why a value could not be built or serialised.
@@ -103,7 +108,7 @@ pub enum BuildError {
 
     /// An extension field body is not a multiple of 4 octets, or the whole
     /// field would exceed the 16-bit length word.
-    #[error("extension field body of {len} octets: must be a multiple of 4 and at most 65531")]
+    #[error("extension field body of {len} octets: must be a multiple of 4 and at most 65528")]
     FieldBody { len: usize },
 
     /// A value structure whose `vallen` is 0 or above 65511.

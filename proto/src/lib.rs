@@ -13,3 +13,13 @@ pub mod mac;
 pub mod mode7;
 pub mod packet;
 pub mod time;
+
+pub use error::{BuildError, ParseError};
+pub use exten::{
+    walk_fields, AutokeyCode, AutokeyField, AutokeyHeader, AutokeyValue, ExtensionField,
+    ExtensionFieldRef, FieldChain,
+};
+pub use header::{Header, KissCode, LeapIndicator, Mode, ReferenceId};
+pub use mac::{Mac, MacKind};
+pub use packet::{Packet, PacketRef, MAX_DATAGRAM_LEN};
+pub use time::{NtpDate, NtpDuration, NtpShort, NtpTimestamp};

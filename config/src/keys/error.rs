@@ -1,0 +1,92 @@
+//! Errors and warnings of the symmetric keys file reader.
+//!
+//! Every syntax error names `FILE:LINE:COL`, what is wrong and what was
+//! expected, like the `ntp.conf` errors.
+
+use std::path::PathBuf;
+
+/// A keys file that cannot be used. The reference ntpd rejects the whole
+/// file after any such error (and keeps no key from it), so one error is
+/// enough to refuse the file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The file could not be read.
+    #[error("{}: cannot read the keys file: {source}; expected a readable file (check the path given to `keys` or -k)", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is malformed.
+    #[error("{}:{line}:{col}: {kind}", file.display())]
+    Syntax {
+        file: PathBuf,
+        /// 1-based line number.
+        line: u32,
+        /// 1-based byte column.
+        col: u32,
+        kind: KeysErrorKind,
+    },
+}
+
+impl KeysError {
+    /// The kind of a syntax error, `None` for I/O errors.
+    pub fn kind(&self) -> Option<&KeysErrorKind> {
+        match self {
+            KeysError::Io { .. } => None,
+            KeysError::Syntax { kind, .. } => Some(kind),
+        }
+    }
+}
+
+/// What is wrong on a line. `Display` gives "what is wrong; expected WHAT".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeysErrorKind {
+    #[error("key id `{text}` is not a decimal number; expected a key id from 1 to 65535 at the start of the line")]
+    KeyIdNotNumber { text: String },
+    #[error("key id 0 cannot be set (it means \"no key\"); expected a key id from 1 to 65535")]
+    KeyIdZero,
+    #[error("key id {text} is above 65535 (those ids are reserved for Autokey); expected a key id from 1 to 65535")]
+    KeyIdTooLarge { text: String },
+    #[error(
+        "key {id} has no type; expected `KEYID TYPE KEY`, TYPE one of {}",
+        crate::keys::KeyType::valid_names()
+    )]
+    MissingType { id: u16 },
+    #[error(
+        "unknown key type `{name}` for key {id}; expected one of {}",
+        crate::keys::KeyType::valid_names()
+    )]
+    UnknownType { id: u16, name: String },
+    #[error("key {id} has no secret; expected `KEYID TYPE KEY`, KEY being 1 to 20 ASCII characters or 21 to 128 hex digits")]
+    MissingKey { id: u16 },
+    #[error("key {id} is longer than 20 characters, so it is read as hex, but `{ch}` is not a hex digit; expected only 0-9, a-f, A-F (or an ASCII key of at most 20 characters)")]
+    BadHexDigit { id: u16, ch: char },
+    #[error(
+        "key {id} has {digits} hex digits, more than 64 octets; expected at most 128 hex digits"
+    )]
+    HexTooLong { id: u16, digits: usize },
+    #[error("`{text}` in the address list of key {id} is not an IP address; expected IPv4 or IPv6 addresses (with an optional /PREFIX) separated by commas, no spaces")]
+    BadAddress { id: u16, text: String },
+    #[error("bad subnet `/{text}` in the address list of key {id}; expected a prefix length in decimal digits, e.g. 192.0.2.0/24")]
+    BadPrefix { id: u16, text: String },
+    #[error("NUL byte in the keys file; expected a text file")]
+    NulByte,
+}
+
+/// A line the reference accepts but that is probably not what the operator
+/// meant, or that behaves differently from what it looks like. The same type
+/// as the `ntp.conf` warnings; `Display` is `FILE:LINE:COL: warning: MESSAGE`.
+pub type KeysWarning = crate::conf::Warning;
+
+/// A key that the keys file syntax cannot express (see
+/// [`crate::keys::KeysFile::to_keys_string`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeysWriteError {
+    #[error("key {id}: a secret of {len} octets that is not printable ASCII cannot be written (hex keys need 11 to 64 octets)")]
+    Unrepresentable { id: u16, len: usize },
+    #[error("key {id}: an empty secret cannot be written")]
+    EmptySecret { id: u16 },
+    #[error("key {id}: IPv6 scope `{scope}` cannot be written")]
+    BadScope { id: u16, scope: String },
+}
