@@ -1,1 +1,28 @@
-//! (being written)
+//! NTPv4 mitigation and discipline (RFC 5905 §10–12 and Appendix A), a
+//! [`Clock`](clock::Clock) abstraction with a kernel and a simulated
+//! implementation, and a deterministic simulator.
+//!
+//! All algorithms are sans-IO: time (seconds as `f64` on the caller's local
+//! time scale) and randomness are passed in.  The only `unsafe` code is
+//! the `clock_adjtime` call in [`kernel`].
+
+#![deny(unsafe_code)]
+
+pub mod clock;
+pub mod cluster;
+pub mod combine;
+pub mod constants;
+pub mod controller;
+pub mod discipline;
+pub mod drift;
+pub mod filter;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod kernel;
+pub mod leap;
+pub mod peer;
+pub mod reach;
+pub mod sample;
+pub mod select;
+pub mod sim;
+pub mod system;

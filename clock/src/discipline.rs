@@ -1,0 +1,806 @@
+//! The hybrid PLL/FLL clock discipline (RFC 5905 §12 and Appendix A.5.5.6
+//! `local_clock()`, A.5.5.7 `rstclock()`, A.5.6 `clock_adjust()`), with the
+//! step/stepout/panic state machine, the `-g`/`-q`/`-x` semantics, the
+//! `tinker` parameters and poll-interval adaptation.
+
+use crate::constants::{
+    AVG, DEFAULT_MAXPOLL, DEFAULT_MINPOLL, FLL_GAIN, LIMIT, MAXFREQ, PANICT, PGATE, PHI,
+    SLEW_ONLY_STEPT, STEPOUT, STEPT,
+};
+
+/// Loop configuration: command-line flags and `tinker` parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DisciplineConfig {
+    /// `tinker step`: offsets above this are stepped, seconds; 0 never steps.
+    pub step_threshold: f64,
+    /// `tinker stepback`: threshold for backward steps (negative offsets),
+    /// seconds, overriding `step_threshold` when set.
+    pub step_back: Option<f64>,
+    /// `tinker stepfwd`: threshold for forward steps (positive offsets),
+    /// seconds, overriding `step_threshold` when set.
+    pub step_forward: Option<f64>,
+    /// `tinker stepout`: how long an over-threshold offset must persist
+    /// before it is acted upon, seconds.
+    pub stepout: f64,
+    /// `tinker panic`: offsets above this stop the daemon, seconds; 0 disables.
+    pub panic_threshold: f64,
+    /// `-g`: allow the first correction to exceed the panic threshold.
+    pub allow_first_panic: bool,
+    /// `-x`: slew instead of stepping (step threshold raised to 600 s).
+    pub slew_only: bool,
+    /// `-q`: set the clock once, then report completion.
+    pub set_once: bool,
+    /// System poll exponent bounds (from the associations' minpoll/maxpoll).
+    pub minpoll: i8,
+    /// Upper bound of the system poll exponent.
+    pub maxpoll: i8,
+    /// `tinker allan`: log2 of the Allan intercept, seconds.
+    pub allan_log2: i8,
+    /// `tinker freq`-style limit of the frequency correction, s/s.
+    pub max_frequency: f64,
+    /// Precision of the system clock, seconds: the floor of the clock jitter.
+    pub precision: f64,
+    /// Phase time constant in poll intervals: the daemon loop slews the
+    /// phase error with time constant `pll_gain · 2^tc` seconds.  Reference
+    /// ntpd uses [`crate::constants::PLL_GAIN`] (16) with an overdamped
+    /// frequency loop; this loop defaults to 4 with a critically damped
+    /// one (`damping` 2), which the simulator shows converging faster and
+    /// tracking wander better (see the crate README).
+    pub pll_gain: f64,
+    /// Ratio of the frequency (integral) time constant to the phase time
+    /// constant; 2 makes the second-order loop critically damped.
+    pub damping: f64,
+    /// Standard error, s/s, at which the start-up frequency measurement is
+    /// good enough to leave the FREQ state before the stepout.
+    pub freq_target: f64,
+    /// Longest start-up frequency measurement, seconds (at least the
+    /// stepout).  Interim estimates are applied meanwhile, so a noisy path
+    /// can be measured longer without the phase running away.
+    pub freq_window: f64,
+    /// Lowest ceiling of the loop time constant exponent: when `maxpoll`
+    /// is below this (a pinned short poll), the loop may still average
+    /// over up to `2^tc_ceiling` seconds of samples once the clock is
+    /// quiet; above it the ceiling is `maxpoll`.
+    pub tc_ceiling: i8,
+}
+
+impl Default for DisciplineConfig {
+    fn default() -> Self {
+        DisciplineConfig {
+            step_threshold: STEPT,
+            step_back: None,
+            step_forward: None,
+            stepout: STEPOUT,
+            panic_threshold: PANICT,
+            allow_first_panic: false,
+            slew_only: false,
+            set_once: false,
+            minpoll: DEFAULT_MINPOLL,
+            maxpoll: DEFAULT_MAXPOLL,
+            allan_log2: crate::constants::ALLAN_LOG2,
+            max_frequency: MAXFREQ,
+            precision: 1e-6,
+            pll_gain: 4.0,
+            damping: 2.0,
+            freq_target: 0.2e-6,
+            freq_window: 600.0,
+            tc_ceiling: 7,
+        }
+    }
+}
+
+impl DisciplineConfig {
+    /// The step threshold in force for an offset of this sign: `tinker
+    /// stepfwd`/`stepback` when set, else `tinker step`; `-x` raises it to
+    /// at least 600 s.  0 means never step.
+    pub fn effective_step_threshold(&self, offset: f64) -> f64 {
+        let base = if offset >= 0.0 {
+            self.step_forward.unwrap_or(self.step_threshold)
+        } else {
+            self.step_back.unwrap_or(self.step_threshold)
+        };
+        if self.slew_only {
+            SLEW_ONLY_STEPT.max(base)
+        } else {
+            base
+        }
+    }
+}
+
+/// Discipline states (RFC 5905 A.5.5.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopState {
+    /// Clock never set, no frequency known.
+    Nset,
+    /// Frequency set from the drift file, clock not yet set.
+    Fset,
+    /// An over-threshold offset was seen; waiting for the stepout.
+    Spike,
+    /// Measuring the frequency directly after the first update.
+    Freq,
+    /// Normal operation.
+    Sync,
+}
+
+/// What the caller must do with the clock after an update.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    /// The offset was not used (spike hold, frequency measurement running).
+    Ignored,
+    /// Slew: the offset is now being corrected gradually (daemon loop or
+    /// kernel PLL).
+    Slew {
+        /// Offset, seconds.
+        offset: f64,
+    },
+    /// Only the frequency changed (an interim start-up estimate): apply
+    /// it; the phase is left alone.
+    Frequency,
+    /// Step the clock by `offset` seconds.
+    Step {
+        /// Offset, seconds.
+        offset: f64,
+    },
+    /// The offset exceeds the panic threshold: the daemon must exit
+    /// (reference ntpd logs "set clock manually" and exits).
+    Panic {
+        /// Offset, seconds.
+        offset: f64,
+    },
+}
+
+/// The clock discipline loop state.
+#[derive(Debug, Clone)]
+pub struct Discipline {
+    cfg: DisciplineConfig,
+    state: LoopState,
+    /// Residual phase still to be slewed by the daemon loop, seconds.
+    residual: f64,
+    /// Frequency correction, s/s (positive speeds the clock up).
+    freq: f64,
+    /// Local time of the last accepted update.
+    last_update: f64,
+    /// Offset of the last accepted update.
+    last_offset: f64,
+    /// Loop time constant exponent; the poll exponent is this clamped to
+    /// `maxpoll`.
+    tc: i8,
+    tc_counter: i32,
+    /// Part of the residual that is a known start-up phase error (the
+    /// offset accrued while the frequency was measured): it is slewed out
+    /// like any residual but not integrated into the frequency, so the
+    /// loop does not overshoot after the start-up.
+    known_phase: f64,
+    /// Exponential average of the offsets: a bias that is large compared
+    /// with the jitter means the loop is still correcting, not quiet.
+    offset_avg: f64,
+    jitter: f64,
+    wander: f64,
+    allow_panic: bool,
+    set_done: bool,
+    started: bool,
+    /// Start-up frequency measurement (FREQ state).
+    freq_fit: FreqFit,
+}
+
+/// Least-squares fit of the offsets seen in the FREQ state, each
+/// corrected for the phase the loop slewed meanwhile, against time: its
+/// slope is the frequency error.
+#[derive(Debug, Clone, Default)]
+struct FreqFit {
+    points: Vec<(f64, f64)>,
+    /// Phase corrected since the fit started (slews plus the integral of
+    /// interim frequency corrections), seconds.
+    slewed: f64,
+    /// Frequency correction in force when the fit started, s/s.
+    f0: f64,
+}
+
+impl FreqFit {
+    fn clear(&mut self) {
+        self.points.clear();
+        self.slewed = 0.0;
+    }
+
+    fn start(&mut self, f0: f64) {
+        self.clear();
+        self.f0 = f0;
+    }
+
+    fn add(&mut self, t: f64, offset: f64) {
+        // The offset the clock would show had nothing been slewed.
+        self.points.push((t, offset + self.slewed));
+    }
+
+    /// Time covered by the points, seconds.
+    fn span(&self) -> f64 {
+        match (self.points.first(), self.points.last()) {
+            (Some(a), Some(b)) => b.0 - a.0,
+            _ => 0.0,
+        }
+    }
+
+    /// (slope, standard error of the slope), once three points exist.
+    fn estimate(&self) -> Option<(f64, f64)> {
+        let n = self.points.len();
+        if n < 3 {
+            return None;
+        }
+        let nf = n as f64;
+        let tm = self.points.iter().map(|p| p.0).sum::<f64>() / nf;
+        let ym = self.points.iter().map(|p| p.1).sum::<f64>() / nf;
+        let sxx: f64 = self.points.iter().map(|p| (p.0 - tm).powi(2)).sum();
+        if sxx <= 0.0 {
+            return None;
+        }
+        let sxy: f64 = self.points.iter().map(|p| (p.0 - tm) * (p.1 - ym)).sum();
+        let slope = sxy / sxx;
+        let sse: f64 = self
+            .points
+            .iter()
+            .map(|p| (p.1 - ym - slope * (p.0 - tm)).powi(2))
+            .sum();
+        let se = (sse / (nf - 2.0) / sxx).sqrt();
+        Some((slope, se))
+    }
+}
+
+impl Discipline {
+    /// A new loop.  `drift` is the frequency (s/s) read from the drift file,
+    /// if any: the loop then starts in FSET instead of NSET.
+    pub fn new(cfg: DisciplineConfig, drift: Option<f64>, now: f64) -> Self {
+        let (state, freq) = match drift {
+            Some(f) if f.is_finite() => (
+                LoopState::Fset,
+                f.clamp(-cfg.max_frequency, cfg.max_frequency),
+            ),
+            _ => (LoopState::Nset, 0.0),
+        };
+        Discipline {
+            cfg,
+            state,
+            residual: 0.0,
+            freq,
+            last_update: now,
+            last_offset: 0.0,
+            tc: cfg.minpoll,
+            offset_avg: 0.0,
+            known_phase: 0.0,
+            tc_counter: 0,
+            jitter: cfg.precision,
+            wander: 0.0,
+            allow_panic: cfg.allow_first_panic,
+            set_done: false,
+            started: false,
+            freq_fit: FreqFit::default(),
+        }
+    }
+
+    /// Current state.
+    pub fn state(&self) -> LoopState {
+        self.state
+    }
+
+    /// Frequency correction, s/s.
+    pub fn frequency(&self) -> f64 {
+        self.freq
+    }
+
+    /// Replace the frequency (kernel mode reads it back from the kernel).
+    pub fn set_frequency(&mut self, freq: f64) {
+        self.freq = freq.clamp(-self.cfg.max_frequency, self.cfg.max_frequency);
+    }
+
+    /// System poll exponent chosen by the loop.
+    pub fn poll(&self) -> i8 {
+        self.tc.min(self.cfg.maxpoll)
+    }
+
+    /// Loop time constant exponent (≥ the poll exponent).
+    pub fn time_constant(&self) -> i8 {
+        self.tc
+    }
+
+    /// Clock jitter, seconds (exponential average of offset differences).
+    pub fn jitter(&self) -> f64 {
+        self.jitter
+    }
+
+    /// Clock wander (frequency stability), s/s.
+    pub fn wander(&self) -> f64 {
+        self.wander
+    }
+
+    /// How uncertain the frequency correction is, s/s: the full tolerance
+    /// until the start-up measurement is done, then the measured wander
+    /// (at least 0.01 PPM).  Used as the clock filter's age weight.
+    pub fn frequency_uncertainty(&self) -> f64 {
+        match self.state {
+            LoopState::Nset | LoopState::Freq => self.cfg.max_frequency,
+            LoopState::Fset => PHI * 2.0,
+            LoopState::Spike | LoopState::Sync => self.wander.max(3e-7),
+        }
+    }
+
+    /// Residual phase not yet slewed (daemon loop), seconds.
+    pub fn residual(&self) -> f64 {
+        self.residual
+    }
+
+    /// With `-q`: whether the clock has been set and the daemon may exit.
+    pub fn set_once_complete(&self) -> bool {
+        self.cfg.set_once && self.set_done
+    }
+
+    /// The frequency worth saving to the drift file: only once the loop is
+    /// synchronised (a value measured before is not trusted).
+    pub fn drift_to_save(&self) -> Option<f64> {
+        (self.state == LoopState::Sync).then_some(self.freq)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &DisciplineConfig {
+        &self.cfg
+    }
+
+    fn reset_after_step(&mut self, now: f64) {
+        self.residual = 0.0;
+        self.last_offset = 0.0;
+        self.last_update = now;
+        self.tc_counter = 0;
+        self.tc = self.cfg.minpoll;
+        self.offset_avg = 0.0;
+        self.known_phase = 0.0;
+        self.jitter = self.cfg.precision;
+        self.freq_fit.clear();
+    }
+
+    /// Process a new system offset (seconds) at local time `now`.
+    pub fn update(&mut self, offset: f64, now: f64) -> Decision {
+        if !offset.is_finite() {
+            return Decision::Ignored;
+        }
+        let abs = offset.abs();
+        if self.cfg.panic_threshold > 0.0 && abs > self.cfg.panic_threshold {
+            if !self.allow_panic {
+                tracing::error!(offset, "offset exceeds panic threshold; set clock manually");
+                return Decision::Panic { offset };
+            }
+            tracing::warn!(offset, "panic threshold overridden by -g");
+        }
+        // -g only covers the first correction.
+        self.allow_panic = false;
+
+        let mu = now - self.last_update;
+        let step = self.cfg.effective_step_threshold(offset);
+        if step > 0.0 && abs > step {
+            match self.state {
+                LoopState::Sync => {
+                    tracing::info!(offset, "spike detected, waiting for stepout");
+                    self.state = LoopState::Spike;
+                    return Decision::Ignored;
+                }
+                LoopState::Freq | LoopState::Spike if self.started && mu < self.cfg.stepout => {
+                    return Decision::Ignored;
+                }
+                _ => {}
+            }
+            let was_nset = self.state == LoopState::Nset;
+            if self.state == LoopState::Freq && self.started && mu > 0.0 {
+                // The direct frequency measurement is still usable.
+                self.freq_fit.add(now, offset);
+                match self.freq_fit.estimate() {
+                    Some((slope, _)) => self.set_frequency(self.freq_fit.f0 + slope),
+                    None => self.set_frequency(self.freq + (offset - self.residual) / mu),
+                }
+            }
+            self.reset_after_step(now);
+            if was_nset {
+                self.freq_fit.start(self.freq);
+                self.freq_fit.add(now, 0.0);
+            }
+            self.state = if was_nset {
+                LoopState::Freq
+            } else {
+                LoopState::Sync
+            };
+            self.started = true;
+            self.set_done = true;
+            tracing::info!(offset, "step");
+            return Decision::Step { offset };
+        }
+
+        match self.state {
+            LoopState::Nset => {
+                // First sample: slew it out and start measuring frequency.
+                self.freq_fit.start(self.freq);
+                self.freq_fit.add(now, offset);
+                self.residual = offset;
+                self.last_offset = offset;
+                self.last_update = now;
+                self.state = LoopState::Freq;
+                self.started = true;
+                self.set_done = true;
+                return Decision::Slew { offset };
+            }
+            LoopState::Fset => {
+                self.residual = offset;
+                self.last_offset = offset;
+                self.last_update = now;
+                self.state = LoopState::Sync;
+                self.started = true;
+                self.set_done = true;
+                return Decision::Slew { offset };
+            }
+            LoopState::Freq => {
+                // Direct frequency measurement: fit the offsets (as they
+                // would be without the slew) against time.  Leave FREQ
+                // once the estimate is good enough, at the latest after
+                // the stepout interval.
+                self.freq_fit.add(now, offset);
+                let estimate = self.freq_fit.estimate();
+                // At least one minimum poll interval of data: a few
+                // closely spaced burst samples can agree by chance.
+                let span = self.freq_fit.span();
+                let spans_a_poll = span >= 2f64.powi(self.cfg.minpoll as i32);
+                let good =
+                    spans_a_poll && matches!(estimate, Some((_, se)) if se < self.cfg.freq_target);
+                if !good && mu < self.cfg.freq_window.max(self.cfg.stepout) {
+                    return match estimate {
+                        // Apply the estimate so far, so that the phase does
+                        // not run away while the measurement goes on.
+                        Some((slope, _)) if spans_a_poll => {
+                            self.set_frequency(self.freq_fit.f0 + slope);
+                            Decision::Frequency
+                        }
+                        _ => Decision::Ignored,
+                    };
+                }
+                let (slope, se) = match estimate {
+                    Some(e) => e,
+                    None => ((offset - self.residual) / mu.max(1.0), PHI),
+                };
+                self.wander = se;
+                tracing::debug!(freq_ppm = slope * 1e6, "initial frequency measured");
+                self.set_frequency(self.freq_fit.f0 + slope);
+                self.freq_fit.clear();
+                self.state = LoopState::Sync;
+                // The offsets seen while measuring say nothing about the
+                // jitter of the disciplined clock: start afresh.
+                self.last_offset = offset;
+                self.known_phase = offset;
+            }
+            LoopState::Spike | LoopState::Sync => {
+                self.state = LoopState::Sync;
+                self.pll_fll(offset, mu);
+            }
+        }
+
+        // Clock jitter: exponential average of the offset differences.
+        let diff2 = (offset - self.last_offset).powi(2);
+        self.jitter = (self.jitter.powi(2) + (diff2 - self.jitter.powi(2)) / AVG)
+            .sqrt()
+            .max(self.cfg.precision);
+        self.adapt_poll(offset);
+        self.residual = offset;
+        self.last_offset = offset;
+        self.last_update = now;
+        self.set_done = true;
+        Decision::Slew { offset }
+    }
+
+    /// Frequency update from the hybrid loop: PLL below the Allan
+    /// intercept, FLL above it.
+    fn pll_fll(&mut self, offset: f64, mu: f64) {
+        let mu = mu.max(1.0);
+        let poll_interval = 2f64.powi(self.poll() as i32);
+        let allan = 2f64.powi(self.cfg.allan_log2 as i32);
+        let mut delta = 0.0;
+        if self.poll() > self.cfg.allan_log2 {
+            // FLL: frequency error from the offset change since last time.
+            delta += FLL_GAIN * (offset - self.residual) / mu.max(poll_interval);
+        }
+        // PLL: the frequency integrates the phase error with time
+        // constant `damping` times the phase time constant; the known
+        // start-up phase still being slewed is not an error to integrate.
+        let span = mu.min(allan);
+        let tc = self.cfg.damping * self.cfg.pll_gain * 2f64.powi(self.tc as i32);
+        let error = if self.known_phase != 0.0 && self.known_phase.signum() == offset.signum() {
+            let e = offset - self.known_phase;
+            if e.signum() == offset.signum() {
+                e
+            } else {
+                0.0
+            }
+        } else {
+            offset
+        };
+        delta += error * span / (tc * tc);
+        let old = self.freq;
+        self.set_frequency(self.freq + delta);
+        let dfreq = self.freq - old;
+        self.wander = (self.wander.powi(2) + (dfreq * dfreq - self.wander.powi(2)) / AVG).sqrt();
+    }
+
+    /// Poll-interval adaptation (RFC 5905 A.5.5.6): lengthen the poll while
+    /// offsets stay small relative to the jitter, shorten it otherwise.
+    fn adapt_poll(&mut self, offset: f64) {
+        self.offset_avg += (offset - self.offset_avg) / AVG;
+        let max_tc = self.cfg.maxpoll.max(self.cfg.tc_ceiling);
+        let quiet =
+            offset.abs() < PGATE * self.jitter && self.offset_avg.abs() < 0.25 * self.jitter;
+        if quiet {
+            self.tc_counter += self.tc as i32;
+            if self.tc_counter > LIMIT {
+                self.tc_counter = LIMIT;
+                if self.tc < max_tc {
+                    self.tc_counter = 0;
+                    self.tc += 1;
+                }
+            }
+        } else {
+            self.tc_counter -= 2 * self.tc as i32;
+            if self.tc_counter < -LIMIT {
+                self.tc_counter = -LIMIT;
+                if self.tc > self.cfg.minpoll {
+                    self.tc_counter = 0;
+                    self.tc -= 1;
+                }
+            }
+        }
+    }
+
+    /// Daemon-loop phase adjustment for an interval of `dt` seconds
+    /// (RFC 5905 A.5.6 `clock_adjust()`): the part of the residual offset
+    /// to slew now, at most `max_slew` seconds (the kernel's slew rate).
+    pub fn phase_adjustment(&mut self, dt: f64, max_slew: f64) -> f64 {
+        // The known start-up phase error goes first, as fast as the kernel
+        // slews: it is a measurement, not noise to be averaged.
+        let mut adj = 0.0;
+        if self.known_phase != 0.0 {
+            let k = self.known_phase.clamp(-max_slew, max_slew);
+            self.known_phase -= k;
+            adj += k;
+        }
+        let tc = self.cfg.pll_gain * 2f64.powi(self.tc as i32);
+        let room = (max_slew - adj.abs()).max(0.0);
+        adj += ((self.residual - adj) * (dt / tc).min(1.0)).clamp(-room, room);
+        self.residual -= adj;
+        if self.state == LoopState::Freq {
+            self.freq_fit.slewed += adj + (self.freq - self.freq_fit.f0) * dt;
+        }
+        adj
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> DisciplineConfig {
+        DisciplineConfig::default()
+    }
+
+    /// A noise-free plant: a clock with frequency error `err` (s/s,
+    /// positive = fast) disciplined by `d`, measured every `poll` seconds
+    /// for `duration` seconds.  Returns the final phase (local − true).
+    fn run_plant(d: &mut Discipline, err: f64, phase0: f64, poll: f64, duration: f64) -> f64 {
+        let mut phase = phase0;
+        let mut t = 0.0;
+        while t < duration {
+            match d.update(-phase, t) {
+                Decision::Step { offset } => phase += offset,
+                Decision::Panic { .. } => panic!("unexpected panic"),
+                _ => {}
+            }
+            let mut s = 0.0;
+            while s < poll {
+                phase += err + d.frequency() + d.phase_adjustment(1.0, 1.0);
+                s += 1.0;
+                t += 1.0;
+            }
+        }
+        phase
+    }
+
+    #[test]
+    fn first_small_offset_is_slewed_and_frequency_measured() {
+        let mut d = Discipline::new(cfg(), None, 0.0);
+        assert_eq!(d.state(), LoopState::Nset);
+        assert_eq!(d.update(0.010, 0.0), Decision::Slew { offset: 0.010 });
+        assert_eq!(d.state(), LoopState::Freq);
+        // Within the stepout and with two points the measurement runs on.
+        assert_eq!(d.update(0.009, 16.0), Decision::Ignored);
+        assert_eq!(d.state(), LoopState::Freq);
+
+        // A clock 20 PPM slow, 10 ms behind, polled every 16 s: the fit
+        // finds the frequency long before the 300 s stepout.
+        let mut d = Discipline::new(cfg(), None, 0.0);
+        run_plant(&mut d, -20e-6, -0.010, 16.0, 160.0);
+        assert_eq!(d.state(), LoopState::Sync);
+        assert!((d.frequency() - 20e-6).abs() < 0.1e-6, "{}", d.frequency());
+    }
+
+    #[test]
+    fn interim_frequency_is_applied_until_the_window_ends() {
+        // A target no fit can reach: the measurement runs for the whole
+        // window, applying its running estimate meanwhile.
+        let c = DisciplineConfig {
+            freq_target: 0.0,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, None, 0.0);
+        assert!(matches!(d.update(0.0, 0.0), Decision::Slew { .. }));
+        assert_eq!(d.update(-0.0016, 32.0), Decision::Ignored); // span < 64 s
+                                                                // Clock 50 PPM fast: offsets fall 50 µs per second.
+        assert_eq!(d.update(-0.0032, 64.0), Decision::Frequency);
+        assert!((d.frequency() + 50e-6).abs() < 1e-9, "{}", d.frequency());
+        assert_eq!(d.state(), LoopState::Freq);
+        // With the correction applied the clock holds its phase; the fit
+        // (which adds back what was corrected) still sees the raw slope.
+        d.freq_fit.slewed = -50e-6 * (300.0 - 64.0);
+        assert_eq!(d.update(-0.0032, 300.0), Decision::Frequency);
+        d.freq_fit.slewed = -50e-6 * (600.0 - 64.0);
+        let d2 = d.update(-0.0032, 600.0);
+        assert!(matches!(d2, Decision::Slew { .. }), "{d2:?}");
+        assert_eq!(d.state(), LoopState::Sync);
+        assert!((d.frequency() + 50e-6).abs() < 0.5e-6, "{}", d.frequency());
+    }
+
+    #[test]
+    fn large_first_offset_is_stepped() {
+        let mut d = Discipline::new(cfg(), None, 0.0);
+        assert_eq!(d.update(1.0, 0.0), Decision::Step { offset: 1.0 });
+        assert_eq!(d.state(), LoopState::Freq);
+        let mut d = Discipline::new(cfg(), Some(1e-5), 0.0);
+        assert_eq!(d.state(), LoopState::Fset);
+        assert_eq!(d.update(-0.5, 0.0), Decision::Step { offset: -0.5 });
+        assert_eq!(d.state(), LoopState::Sync);
+    }
+
+    #[test]
+    fn slew_only_raises_step_threshold() {
+        let c = DisciplineConfig {
+            slew_only: true,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, Some(0.0), 0.0);
+        assert_eq!(d.update(1.0, 0.0), Decision::Slew { offset: 1.0 });
+        assert_eq!(d.update(700.0, 10.0), Decision::Ignored); // spike in SYNC
+    }
+
+    #[test]
+    fn spike_then_stepout_steps() {
+        let mut d = Discipline::new(cfg(), Some(0.0), 0.0);
+        d.update(0.001, 0.0);
+        assert_eq!(d.state(), LoopState::Sync);
+        assert_eq!(d.update(0.5, 64.0), Decision::Ignored);
+        assert_eq!(d.state(), LoopState::Spike);
+        // Back under the threshold: spike forgotten.
+        assert!(matches!(d.update(0.002, 128.0), Decision::Slew { .. }));
+        assert_eq!(d.state(), LoopState::Sync);
+        // Persistent offset: ignored until the stepout expires, then stepped.
+        assert_eq!(d.update(0.5, 192.0), Decision::Ignored);
+        assert_eq!(d.update(0.5, 256.0), Decision::Ignored);
+        assert_eq!(d.update(0.5, 128.0 + 301.0), Decision::Step { offset: 0.5 });
+        assert_eq!(d.state(), LoopState::Sync);
+        assert_eq!(d.poll(), cfg().minpoll);
+    }
+
+    #[test]
+    fn panic_exit_unless_g_and_only_once() {
+        let mut d = Discipline::new(cfg(), None, 0.0);
+        assert_eq!(d.update(5000.0, 0.0), Decision::Panic { offset: 5000.0 });
+        let c = DisciplineConfig {
+            allow_first_panic: true,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, None, 0.0);
+        assert_eq!(d.update(5000.0, 0.0), Decision::Step { offset: 5000.0 });
+        assert_eq!(
+            d.update(-5000.0, 400.0),
+            Decision::Panic { offset: -5000.0 }
+        );
+        let c = DisciplineConfig {
+            panic_threshold: 0.0,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, None, 0.0);
+        assert!(matches!(d.update(1e6, 0.0), Decision::Step { .. }));
+    }
+
+    #[test]
+    fn set_once_reports_completion() {
+        let c = DisciplineConfig {
+            set_once: true,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, None, 0.0);
+        assert!(!d.set_once_complete());
+        d.update(0.05, 0.0);
+        assert!(d.set_once_complete());
+    }
+
+    #[test]
+    fn tinker_stepback_and_stepfwd_are_per_direction() {
+        let c = DisciplineConfig {
+            step_back: Some(0.0),
+            step_forward: Some(0.5),
+            ..cfg()
+        };
+        assert_eq!(c.effective_step_threshold(0.2), 0.5);
+        assert_eq!(c.effective_step_threshold(-0.2), 0.0);
+        // Never step backwards: a −2 s offset is slewed.
+        let mut d = Discipline::new(c, Some(0.0), 0.0);
+        assert_eq!(d.update(-2.0, 0.0), Decision::Slew { offset: -2.0 });
+        // Forward: 0.3 s is below stepfwd, 0.8 s above.
+        let mut d = Discipline::new(c, Some(0.0), 0.0);
+        assert_eq!(d.update(0.3, 0.0), Decision::Slew { offset: 0.3 });
+        let mut d = Discipline::new(c, Some(0.0), 0.0);
+        assert_eq!(d.update(0.8, 0.0), Decision::Step { offset: 0.8 });
+    }
+
+    #[test]
+    fn zero_step_threshold_never_steps() {
+        let c = DisciplineConfig {
+            step_threshold: 0.0,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, Some(0.0), 0.0);
+        assert_eq!(d.update(3.0, 0.0), Decision::Slew { offset: 3.0 });
+    }
+
+    #[test]
+    fn poll_increases_when_quiet_and_decreases_when_noisy() {
+        let c = DisciplineConfig {
+            minpoll: 4,
+            maxpoll: 8,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, Some(0.0), 0.0);
+        let mut t = 0.0;
+        d.update(0.0, t);
+        // Quiet: tiny alternating offsets with jitter established.
+        for i in 0..200 {
+            t += 2f64.powi(d.poll() as i32);
+            let off = if i % 2 == 0 { 1e-6 } else { -1e-6 };
+            d.update(off, t);
+        }
+        assert_eq!(d.poll(), 8);
+        // Noisy: offsets far above the jitter drive the poll down.
+        for _ in 0..200 {
+            t += 2f64.powi(d.poll() as i32);
+            d.update(0.05, t);
+        }
+        assert_eq!(d.poll(), 4);
+    }
+
+    #[test]
+    fn pll_converges_frequency_on_a_simple_plant() {
+        // Clock 30 PPM fast from a known-wrong drift value of 0; offsets
+        // measured exactly every 64 s for a day.
+        let c = DisciplineConfig {
+            minpoll: 6,
+            maxpoll: 6,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, Some(0.0), 0.0);
+        let phase = run_plant(&mut d, 30e-6, 0.0, 64.0, 86400.0);
+        assert!(
+            (d.frequency() + 30e-6).abs() < 0.05e-6,
+            "freq {}",
+            d.frequency()
+        );
+        assert!(phase.abs() < 20e-6, "phase {phase}");
+        // Starting without a drift file the start-up measurement gets there
+        // much faster.
+        let mut d = Discipline::new(c, None, 0.0);
+        let phase = run_plant(&mut d, 30e-6, 0.0, 64.0, 4.0 * 3600.0);
+        assert!(
+            (d.frequency() + 30e-6).abs() < 0.05e-6,
+            "freq {}",
+            d.frequency()
+        );
+        assert!(phase.abs() < 20e-6, "phase {phase}");
+    }
+}
