@@ -1,0 +1,914 @@
+//! One association's Autokey state machine (brief §4): the client dance
+//! (§4.1), symmetric active/passive (§4.2) and the broadcast client with
+//! its volley (§4.3), with restarts and refresh (§4.5) and the receive-side
+//! proventic checks (§5.6). A sans-IO engine: time and randomness come from
+//! the caller; nothing here reads a clock or a socket.
+
+use std::net::IpAddr;
+
+use keystore::{GqParams, IffParams, MvClientKey, Scheme};
+use proto::exten::{AutokeyCode, ExtensionField};
+use proto::mac::is_autokey_key_id;
+use proto::PacketRef;
+
+use crate::cert::{check_signed_certificate, Trail, TrailStep};
+use crate::cookie::decrypt_cookie;
+use crate::error::{AutokeyError, Result};
+use crate::host::{advertised_scheme, LocalHost, RespondContext};
+use crate::identity::{Challenge, ClientIdentity};
+use crate::keylist::{chain_check, KeyList, KeyListParams};
+use crate::message::{AutokeyValues, LeapValues, Message, Request, Response};
+use crate::session::SessionKey;
+use crate::status::{self, StatusWord};
+use crate::value::{check_monotonic, PeerKey, SignedValue};
+
+/// Protocol restart interval, log2 seconds (`NTP_REFRESH`).
+pub const NTP_REFRESH: u8 = 19;
+
+/// Identity parameters a client may use, loaded by the caller from
+/// `ntpkey_<scheme>par_<group>` (brief §6.5).
+#[derive(Debug)]
+pub enum IdentitySource {
+    Iff { params: IffParams, filestamp: u32 },
+    Gq { params: GqParams, filestamp: u32 },
+    Mv { key: MvClientKey, filestamp: u32 },
+}
+
+impl IdentitySource {
+    fn scheme(&self) -> Scheme {
+        match self {
+            IdentitySource::Iff { .. } => Scheme::Iff,
+            IdentitySource::Gq { .. } => Scheme::Gq,
+            IdentitySource::Mv { .. } => Scheme::Mv,
+        }
+    }
+}
+
+/// Configuration of one client association.
+#[derive(Debug)]
+pub struct AssociationConfig {
+    /// Our association ID.
+    pub assoc_id: u32,
+    /// Our address and the server's (session keys).
+    pub local: IpAddr,
+    pub remote: IpAddr,
+    /// `ident GROUP` of the association (identity runs only with one).
+    pub ident: Option<String>,
+    /// Identity parameters available for that group.
+    pub identities: Vec<IdentitySource>,
+    /// Poll exponent and `automax` (key lists).
+    pub poll: u8,
+    pub automax: u8,
+    /// Client, symmetric or broadcast client.
+    pub kind: AssocKind,
+}
+
+/// The association's mode as far as Autokey is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssocKind {
+    /// `server … autokey` (and manycast/pool client associations).
+    Client,
+    /// `peer … autokey` and the passive associations it mobilises.
+    Symmetric,
+    /// Broadcast/multicast client: a client-mode volley (AUTO not pre-set),
+    /// then listening to broadcasts checked by the key chain (brief §4.3).
+    BroadcastClient,
+}
+
+/// Something the caller should know about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssocEvent {
+    /// The association just became proventic (PROV lit).
+    Proventic,
+    /// A cookie was installed.
+    Cookie(u32),
+    /// Leap values received (feed the TAI offset to the leap module).
+    Leap(LeapValues),
+    /// The server signed our certificate; the host installed it.
+    CertificateSigned { issuer: String },
+    /// Identity verified.
+    IdentityVerified(Scheme),
+    /// A protocol error restarted the dance (brief §2.10).
+    Restarted(AutokeyError),
+    /// A field was rejected; the packet is dropped, state unchanged.
+    Rejected(AutokeyError),
+}
+
+/// What to put into the next packet.
+#[derive(Debug)]
+pub struct Transmit {
+    /// The request field, if any (at most one, brief §4).
+    pub fields: Vec<ExtensionField>,
+    /// The request code sent, if any.
+    pub request: Option<AutokeyCode>,
+    /// The MAC key (cookie 0 when a field is present, brief §5.2).
+    pub key: SessionKey,
+}
+
+/// One client association's Autokey state.
+#[derive(Debug)]
+pub struct Association {
+    cfg: AssociationConfig,
+    /// Peer crypto word: the server's status word with our client bits.
+    flags: u32,
+    peer_assoc: u32,
+    server_name: Option<String>,
+    trail: Option<Trail>,
+    server_key: Option<PeerKey>,
+    identity: Option<ClientIdentity>,
+    challenge: Option<Challenge>,
+    pcookie: u32,
+    keylist: Option<KeyList>,
+    last_key_id: Option<u32>,
+    auto: Option<(AutokeyValues, u32, u32)>,
+    leap: Option<LeapValues>,
+    cleared_at: u32,
+    no_identity_logged: bool,
+    /// Our per-association random cookie (symmetric mode).
+    hcookie: u32,
+    /// The peer's request waiting for our answer (one at a time).
+    queued: Option<Request>,
+    /// Our key list's signed AUTO value and whether to announce it.
+    auto_signed: Option<(AutokeyValues, SignedValue)>,
+    push_auto: bool,
+    /// Key ID of the last packet accepted from the peer (§5.6 step 4).
+    pkeyid: Option<u32>,
+    /// Set when a signed response verified in the packet being processed.
+    accepted_signed: bool,
+    /// A signature verified in the field being processed.
+    signature_ok: bool,
+    peer_synchronised: bool,
+}
+
+impl Association {
+    /// A new association at `now` (NTP seconds).
+    pub fn new(cfg: AssociationConfig, now: u32) -> Self {
+        Association {
+            cfg,
+            flags: 0,
+            peer_assoc: 0,
+            server_name: None,
+            trail: None,
+            server_key: None,
+            identity: None,
+            challenge: None,
+            pcookie: 0,
+            keylist: None,
+            last_key_id: None,
+            auto: None,
+            leap: None,
+            cleared_at: now,
+            no_identity_logged: false,
+            hcookie: 0,
+            queued: None,
+            auto_signed: None,
+            push_auto: false,
+            pkeyid: None,
+            accepted_signed: false,
+            signature_ok: false,
+            peer_synchronised: true,
+        }
+    }
+
+    /// A crypto-NAK the caller has validated (brief §11.3 rule 12: exactly
+    /// 48 + 4 octets, key ID 0, origin timestamp equal to our last transmit
+    /// timestamp and non-zero). A NAK never authenticates anything; if the
+    /// association has Autokey state it is cleared and the dance restarts
+    /// (brief §4.5). Returns true if state was cleared.
+    pub fn crypto_nak(&mut self, now: u32) -> bool {
+        if self.flags == 0 && self.server_name.is_none() {
+            return false;
+        }
+        tracing::info!("crypto-NAK: Autokey state cleared");
+        self.clear(now);
+        true
+    }
+
+    /// Whether the peer's leap indicator says synchronised (symmetric COOK
+    /// row, brief §4.2); the caller sets it from the packet headers.
+    pub fn set_peer_synchronised(&mut self, synced: bool) {
+        self.peer_synchronised = synced;
+    }
+
+    /// The association kind.
+    pub fn kind(&self) -> AssocKind {
+        self.cfg.kind
+    }
+
+    /// Our Autokey values and their timestamp (answers AUTO requests naming
+    /// this association, brief §2.6).
+    pub fn auto_values(&self) -> Option<(AutokeyValues, u32)> {
+        self.auto_signed.as_ref().map(|(v, s)| (*v, s.timestamp))
+    }
+
+    /// Clears all Autokey state (protocol error, crypto-NAK, refresh).
+    pub fn clear(&mut self, now: u32) {
+        let cfg_ids = std::mem::take(&mut self.cfg.identities);
+        let identity = self.identity.take();
+        let mut fresh = Association::new(
+            AssociationConfig {
+                identities: cfg_ids,
+                ident: self.cfg.ident.take(),
+                ..self.cfg
+            },
+            now,
+        );
+        // A GQ identity built from the trail goes back to its source form.
+        if let Some(ClientIdentity::Gq {
+            params, filestamp, ..
+        }) = identity
+        {
+            fresh
+                .cfg
+                .identities
+                .push(IdentitySource::Gq { params, filestamp });
+        } else if let Some(ClientIdentity::Iff { params, filestamp }) = identity {
+            fresh
+                .cfg
+                .identities
+                .push(IdentitySource::Iff { params, filestamp });
+        } else if let Some(ClientIdentity::Mv { key, filestamp }) = identity {
+            fresh
+                .cfg
+                .identities
+                .push(IdentitySource::Mv { key, filestamp });
+        }
+        *self = fresh;
+    }
+
+    /// The peer crypto word (`flags=` in `ntpq rv &N`).
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// True once PROV is lit: the server's packets may be used for time.
+    pub fn is_proventic(&self) -> bool {
+        self.flags & status::PROV != 0
+    }
+
+    /// True when every client bit is lit.
+    pub fn is_complete(&self) -> bool {
+        self.flags & status::ALL == status::ALL
+    }
+
+    /// The server's host name (`host=`).
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+
+    /// The signature algorithm name (`signature=`), from the server's NID.
+    pub fn signature_name(&self) -> Option<&'static str> {
+        let nid = StatusWord(self.flags).nid();
+        (nid != 0).then(|| openssl::nid::Nid::from_raw(nid as i32).long_name().ok())?
+    }
+
+    /// The certificates of the trail, (subject, issuer, flags).
+    pub fn certificates(&self) -> &[(String, String, u8)] {
+        self.trail.as_ref().map_or(&[], |t| t.certificates())
+    }
+
+    /// The cookie in use.
+    pub fn cookie(&self) -> u32 {
+        self.pcookie
+    }
+
+    /// The key ID of the last packet sent.
+    pub fn last_key_id(&self) -> Option<u32> {
+        self.last_key_id
+    }
+
+    fn lit(&self, bit: u32) -> bool {
+        self.flags & bit != 0
+    }
+
+    /// The request the state table selects now (brief §4.1 rows 1–9).
+    pub fn next_request(
+        &mut self,
+        host: &LocalHost,
+        now: u32,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Result<Option<Request>> {
+        let id = self.cfg.assoc_id;
+        if self.server_name.is_none() {
+            return Ok(Some(Request::Assoc {
+                assoc_id: id,
+                host: host.name().to_string(),
+                value: host.assoc_value(),
+            }));
+        }
+        if !self.lit(status::CERT) {
+            let subject = self.trail.as_ref().map_or_else(
+                || self.server_name.clone().unwrap_or_default(),
+                |t| t.next_subject().to_string(),
+            );
+            return Ok(Some(Request::Cert {
+                assoc_id: id,
+                subject: subject.clone(),
+                value: SignedValue::unsigned(now, host.last_update(), subject.into_bytes()),
+            }));
+        }
+        if !self.lit(status::VRFY) {
+            let Some(ident) = &self.identity else {
+                if !self.no_identity_logged {
+                    tracing::warn!(server = ?self.server_name, "no identity parameters found");
+                    self.no_identity_logged = true;
+                }
+                return Ok(None);
+            };
+            let ch = ident.challenge(rng)?;
+            let value =
+                SignedValue::signed(now, ident.filestamp(), ch.octets.clone(), host.signer())?;
+            let scheme = ch.scheme;
+            self.challenge = Some(ch);
+            return Ok(Some(Request::Identity {
+                scheme,
+                assoc_id: id,
+                value,
+            }));
+        }
+        let symmetric = self.cfg.kind == AssocKind::Symmetric;
+        if !self.lit(status::COOK)
+            && (!symmetric || (host.synchronised() && self.peer_synchronised))
+        {
+            return Ok(Some(Request::Cook {
+                assoc_id: id,
+                value: host.cook_request_value()?,
+            }));
+        }
+        if !self.lit(status::AUTO) {
+            // Client mode names the server's association (the broadcast
+            // volley asks for the broadcaster's list); symmetric requests
+            // carry our own ID (brief §2.1).
+            let assoc_id = if symmetric { id } else { self.peer_assoc };
+            return Ok(Some(Request::Auto { assoc_id }));
+        }
+        if !host.synchronised() {
+            return Ok(None);
+        }
+        if !self.lit(status::SIGN) {
+            return Ok(Some(Request::Sign {
+                assoc_id: id,
+                value: host.sign_request_value()?,
+            }));
+        }
+        if !self.lit(status::LEAP) {
+            return Ok(Some(Request::Leap { assoc_id: id }));
+        }
+        Ok(None)
+    }
+
+    /// Builds the Autokey part of the next packet: the request field and
+    /// the session key from the key list (brief §5.2, §5.4). Restarts the
+    /// protocol when the refresh interval has passed (brief §4.5).
+    pub fn poll(
+        &mut self,
+        host: &LocalHost,
+        now: u32,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Result<Transmit> {
+        if self.flags != 0 && i64::from(now) - i64::from(self.cleared_at) >= 1 << NTP_REFRESH {
+            tracing::info!("crypto refresh");
+            self.clear(now);
+        }
+        let key_id = self.next_key_id(host, now, rng)?;
+        let mut fields = Vec::new();
+        // Pending response first (brief §1.1, §4.2), then our request.
+        if let Some(req) = self.queued.take() {
+            let assoc_id = match req {
+                Request::Assoc { .. } => self.cfg.assoc_id,
+                _ => req.assoc_id(),
+            };
+            let ctx = RespondContext {
+                assoc_id,
+                client: self.cfg.remote,
+                server: self.cfg.local,
+                now,
+                cookie: Some(self.hcookie),
+                auto: self.auto_values(),
+            };
+            fields.push(Message::Response(host.respond(&req, &ctx, rng)).to_field()?);
+        }
+        // Symmetric row 6 (brief §4.2): once rows 1–5 are done and SIGN is
+        // lit, a freshly signed key list is announced with an unsolicited
+        // AUTO response in the request's place.
+        let rows_pending = self.server_name.is_none()
+            || !StatusWord(self.flags)
+                .has(status::CERT | status::VRFY | status::COOK | status::AUTO);
+        let announce = self.cfg.kind == AssocKind::Symmetric
+            && self.push_auto
+            && self.lit(status::SIGN)
+            && !rows_pending;
+        let request = match (&self.auto_signed, announce) {
+            (Some((values, value)), true) => {
+                let r = Response::Auto {
+                    assoc_id: self.peer_assoc,
+                    values: *values,
+                    value: value.clone(),
+                };
+                fields.push(Message::Response(r).to_field()?);
+                self.push_auto = false;
+                None
+            }
+            _ => {
+                let request = self.next_request(host, now, rng)?;
+                if let Some(r) = &request {
+                    fields.push(Message::Request(r.clone()).to_field()?);
+                }
+                request
+            }
+        };
+        let mac_cookie = if fields.is_empty() { self.pcookie } else { 0 };
+        let key = SessionKey::derive(
+            host.digest(),
+            self.cfg.local,
+            self.cfg.remote,
+            key_id,
+            mac_cookie,
+        )?;
+        self.last_key_id = Some(key_id);
+        Ok(Transmit {
+            fields,
+            request: request.map(|r| r.code()),
+            key,
+        })
+    }
+
+    fn next_key_id(
+        &mut self,
+        host: &LocalHost,
+        now: u32,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Result<u32> {
+        if let Some(k) = self.keylist.as_mut().and_then(KeyList::next_key) {
+            return Ok(k);
+        }
+        let p = KeyListParams {
+            digest: host.digest(),
+            local: self.cfg.local,
+            remote: self.cfg.remote,
+            cookie: self.pcookie,
+            poll: self.cfg.poll,
+            automax: self.cfg.automax,
+            synchronised: host.synchronised(),
+        };
+        let mut list = KeyList::generate(&p, rng, |_| false)?;
+        let k = list
+            .next_key()
+            .ok_or(AutokeyError::KeySpace { key_id: 0 })?;
+        if host.synchronised() {
+            let values = list.values();
+            let v = SignedValue::signed(now, host.last_update(), values.to_bytes(), host.signer())?;
+            self.auto_signed = Some((values, v));
+            self.push_auto = true;
+        }
+        self.keylist = Some(list);
+        Ok(k)
+    }
+
+    /// Receives a server reply: MAC with the key ID we last sent (brief
+    /// §5.6 steps 1, 2, 4), then every field.
+    pub fn receive(
+        &mut self,
+        host: &mut LocalHost,
+        pkt: &PacketRef<'_>,
+        src: IpAddr,
+        dst: IpAddr,
+        now: u32,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Result<Vec<AssocEvent>> {
+        let mac = pkt.mac().ok_or(AutokeyError::NoMac)?;
+        let key_id = mac.key_id();
+        if !is_autokey_key_id(key_id) {
+            return Err(AutokeyError::KeySpace { key_id });
+        }
+        // A server reply must echo our key ID (§5.6 step 4). Symmetric
+        // and broadcast packets carry the peer's own key IDs and are judged
+        // by the chain instead (never by key-ID equality, brief §4.2 [RFC≠]).
+        let server_reply = self.cfg.kind != AssocKind::Symmetric;
+        if server_reply && Some(key_id) != self.last_key_id {
+            return Err(AutokeyError::KeyChain { key_id });
+        }
+        let cookie = if pkt.field_count() > 0 {
+            0
+        } else {
+            self.pcookie
+        };
+        SessionKey::derive(host.digest(), src, dst, key_id, cookie)?
+            .verify(pkt.authenticated_bytes(), mac)?;
+        let fields: Vec<&[u8]> = pkt.fields().map(|f| f.as_bytes()).collect();
+        let mut events = self.receive_fields(host, &fields, now, rng);
+        if !server_reply {
+            self.chain_step(host, src, dst, key_id, self.pcookie, &mut events)?;
+        }
+        Ok(events)
+    }
+
+    /// Mobilises a broadcast client from the first broadcast heard (brief
+    /// §4.3 step 1, §11.3 rule 14): MAC with cookie 0 towards the group
+    /// address, and its first field must be an ASSOC response.
+    pub fn mobilise_broadcast(
+        &mut self,
+        host: &mut LocalHost,
+        pkt: &PacketRef<'_>,
+        src: IpAddr,
+        dst: IpAddr,
+        now: u32,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Result<Vec<AssocEvent>> {
+        let mac = pkt.mac().ok_or(AutokeyError::NoMac)?;
+        let key_id = mac.key_id();
+        if !is_autokey_key_id(key_id) {
+            return Err(AutokeyError::KeySpace { key_id });
+        }
+        SessionKey::derive(host.digest(), src, dst, key_id, 0)?
+            .verify(pkt.authenticated_bytes(), mac)?;
+        let first = pkt.fields().next().ok_or(AutokeyError::Unexpected {
+            code: AutokeyCode::Assoc,
+            dir: "broadcast",
+            reason: "no extension field",
+        })?;
+        if !matches!(
+            Message::parse(first.as_bytes())?,
+            Message::Response(Response::Assoc { .. })
+        ) {
+            return Err(AutokeyError::Unexpected {
+                code: AutokeyCode::Assoc,
+                dir: "broadcast",
+                reason: "first broadcast field is not an ASSOC response",
+            });
+        }
+        Ok(self.receive_fields(host, &[first.as_bytes()], now, rng))
+    }
+
+    /// Receives a broadcast after the volley (brief §4.3 step 4): MAC with
+    /// cookie 0 towards the group address `dst`, fields, then the key-ID
+    /// chain against the AUTO anchor.
+    pub fn receive_broadcast(
+        &mut self,
+        host: &mut LocalHost,
+        pkt: &PacketRef<'_>,
+        src: IpAddr,
+        dst: IpAddr,
+        now: u32,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Result<Vec<AssocEvent>> {
+        if self.cfg.kind != AssocKind::BroadcastClient || !self.is_complete() {
+            return Err(AutokeyError::Unexpected {
+                code: AutokeyCode::Assoc,
+                dir: "broadcast",
+                reason: "volley not complete",
+            });
+        }
+        let mac = pkt.mac().ok_or(AutokeyError::NoMac)?;
+        let key_id = mac.key_id();
+        if !is_autokey_key_id(key_id) {
+            return Err(AutokeyError::KeySpace { key_id });
+        }
+        SessionKey::derive(host.digest(), src, dst, key_id, 0)?
+            .verify(pkt.authenticated_bytes(), mac)?;
+        let fields: Vec<&[u8]> = pkt.fields().map(|f| f.as_bytes()).collect();
+        let mut events = self.receive_fields(host, &fields, now, rng);
+        self.chain_step(host, src, dst, key_id, 0, &mut events)?;
+        Ok(events)
+    }
+
+    /// §5.6 step 4 for symmetric and broadcast packets: accepted if a
+    /// signed response verified, else if the key ID hashes to the last
+    /// accepted one or the AUTO anchor within `seq + 1` steps; otherwise
+    /// AUTO is dropped so the values are asked for again.
+    fn chain_step(
+        &mut self,
+        host: &LocalHost,
+        src: IpAddr,
+        dst: IpAddr,
+        key_id: u32,
+        cookie: u32,
+        events: &mut Vec<AssocEvent>,
+    ) -> Result<()> {
+        if std::mem::take(&mut self.accepted_signed) {
+            self.pkeyid = Some(key_id);
+            return Ok(());
+        }
+        let Some((values, ts, fs)) = self.auto else {
+            return Ok(());
+        };
+        let mut targets = vec![values.key];
+        targets.extend(self.pkeyid);
+        let steps = values.seq.max(0) as u32 + 1;
+        match chain_check(host.digest(), src, dst, key_id, cookie, &targets, steps) {
+            Ok(n) => {
+                self.pkeyid = Some(key_id);
+                let seq = values.seq - (n as i32 - 1);
+                self.auto = Some((
+                    AutokeyValues {
+                        key: values.key,
+                        seq,
+                    },
+                    ts,
+                    fs,
+                ));
+                Ok(())
+            }
+            Err(e) => {
+                self.flags &= !status::AUTO;
+                self.auto = None;
+                events.push(AssocEvent::Rejected(e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Handles the extension fields of an authenticated packet (brief §2,
+    /// §5.6 step 3). A protocol error restarts the association; any other
+    /// error drops the rest of the packet.
+    pub fn receive_fields(
+        &mut self,
+        host: &mut LocalHost,
+        fields: &[&[u8]],
+        now: u32,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Vec<AssocEvent> {
+        let mut events = Vec::new();
+        for f in fields {
+            self.signature_ok = false;
+            let vrfy_before = self.lit(status::VRFY);
+            let result = Message::parse(f).and_then(|m| match m {
+                Message::Response(r) => self.on_response(host, r, now, rng, &mut events),
+                Message::Request(q) => self.on_request(host, q, rng),
+            });
+            if result.is_ok() {
+                self.accepted(vrfy_before, &mut events);
+            }
+            if let Err(e) = result {
+                if e.restarts() {
+                    tracing::info!(error = %e, "Autokey protocol error, restarting");
+                    self.clear(now);
+                    events.push(AssocEvent::Restarted(e));
+                } else {
+                    tracing::debug!(error = %e, "Autokey field rejected");
+                    events.push(AssocEvent::Rejected(e));
+                }
+                break;
+            }
+        }
+        events
+    }
+
+    /// A request from a symmetric peer: ASSOC is processed like a response
+    /// (a restart if CERT is already lit); every request is queued and
+    /// answered in the next transmission (brief §2.3, §4.2).
+    fn on_request(
+        &mut self,
+        host: &LocalHost,
+        q: Request,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Result<()> {
+        if self.cfg.kind != AssocKind::Symmetric {
+            return Ok(());
+        }
+        if let Request::Assoc {
+            assoc_id,
+            host: name,
+            value,
+        } = &q
+        {
+            if self.lit(status::CERT) {
+                return Err(AutokeyError::AssociationId {
+                    code: AutokeyCode::Assoc,
+                    expected: self.peer_assoc,
+                    got: *assoc_id,
+                });
+            }
+            self.on_assoc(host, *assoc_id, name.clone(), value, rng)?;
+        }
+        self.queued = Some(q);
+        Ok(())
+    }
+
+    fn verified(&mut self, code: AutokeyCode, v: &SignedValue) -> Result<()> {
+        let key = self.server_key.as_ref().ok_or(AutokeyError::Unexpected {
+            code,
+            dir: "response",
+            reason: "no server certificate yet",
+        })?;
+        key.verify(code, v)?;
+        self.signature_ok = true;
+        Ok(())
+    }
+
+    /// After a response was accepted: a verified signature after VRFY
+    /// makes the association proventic (brief §4.1).
+    fn accepted(&mut self, vrfy_before: bool, events: &mut Vec<AssocEvent>) {
+        if std::mem::take(&mut self.signature_ok) {
+            self.accepted_signed = true;
+            if vrfy_before && !self.lit(status::PROV) {
+                self.flags |= status::PROV;
+                events.push(AssocEvent::Proventic);
+            }
+        }
+    }
+
+    fn on_response(
+        &mut self,
+        host: &mut LocalHost,
+        r: Response,
+        now: u32,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+        events: &mut Vec<AssocEvent>,
+    ) -> Result<()> {
+        let code = r.code();
+        if let Response::Assoc {
+            assoc_id,
+            host: name,
+            value,
+        } = r
+        {
+            return self.on_assoc(host, assoc_id, name, &value, rng);
+        }
+        let expected = match r {
+            Response::Auto { .. } if self.cfg.kind == AssocKind::BroadcastClient => self.peer_assoc,
+            _ => self.cfg.assoc_id,
+        };
+        if r.assoc_id() != expected {
+            return Err(AutokeyError::AssociationId {
+                code,
+                expected,
+                got: r.assoc_id(),
+            });
+        }
+        match r {
+            Response::Error { code, .. } => Err(AutokeyError::ErrorResponse { code }),
+            Response::EmptyCert { .. } => Ok(()),
+            Response::Cert { value, .. } => self.on_cert(host, &value, now),
+            Response::Identity { scheme, value, .. } => {
+                if self.challenge.is_none() {
+                    return Err(AutokeyError::NoChallenge {
+                        scheme: crate::identity::scheme_name(scheme),
+                    });
+                }
+                self.verified(code, &value)?;
+                let ident = self.identity.as_ref().ok_or(AutokeyError::Scheme {
+                    reason: "identity response without identity parameters",
+                })?;
+                let ch = self.challenge.take().ok_or(AutokeyError::NoChallenge {
+                    scheme: crate::identity::scheme_name(scheme),
+                })?;
+                ident.verify(ch, value.filestamp, &value.value)?;
+                self.flags |= status::VRFY;
+                events.push(AssocEvent::IdentityVerified(scheme));
+                Ok(())
+            }
+            Response::Cook { value, .. } => {
+                self.verified(code, &value)?;
+                let cookie = decrypt_cookie(host.host_key(), &value.value)?;
+                // Symmetric: both peers end with hcookie(A) XOR hcookie(B).
+                self.pcookie = match self.cfg.kind {
+                    AssocKind::Symmetric => self.hcookie ^ cookie,
+                    _ => cookie,
+                };
+                self.keylist = None;
+                self.flags |= status::COOK;
+                events.push(AssocEvent::Cookie(self.pcookie));
+                Ok(())
+            }
+            Response::Auto { values, value, .. } => {
+                let stored = self.auto.map(|(_, ts, fs)| (ts, fs));
+                check_monotonic(code, &value, stored)?;
+                self.verified(code, &value)?;
+                self.auto = Some((values, value.timestamp, value.filestamp));
+                self.flags |= status::AUTO;
+                Ok(())
+            }
+            Response::Sign { value, .. } => {
+                self.verified(code, &value)?;
+                let name = self.server_name.clone().unwrap_or_default();
+                let key = self.server_key.clone().ok_or(AutokeyError::Unexpected {
+                    code,
+                    dir: "response",
+                    reason: "no server key",
+                })?;
+                let cert = check_signed_certificate(
+                    &value.value,
+                    value.filestamp,
+                    host.cert(),
+                    &name,
+                    &key,
+                )?;
+                host.install_cert(&cert, now);
+                self.flags |= status::SIGN;
+                events.push(AssocEvent::CertificateSigned {
+                    issuer: cert.issuer,
+                });
+                Ok(())
+            }
+            Response::Leap { leap, value, .. } => {
+                self.verified(code, &value)?;
+                self.leap = Some(leap);
+                self.flags |= status::LEAP;
+                events.push(AssocEvent::Leap(leap));
+                Ok(())
+            }
+            Response::Assoc { .. } => Ok(()),
+        }
+    }
+
+    fn on_assoc(
+        &mut self,
+        host: &LocalHost,
+        assoc_id: u32,
+        name: String,
+        value: &SignedValue,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Result<()> {
+        if self.server_name.is_some() {
+            if assoc_id != self.peer_assoc {
+                return Err(AutokeyError::AssociationId {
+                    code: AutokeyCode::Assoc,
+                    expected: self.peer_assoc,
+                    got: assoc_id,
+                });
+            }
+            return Ok(());
+        }
+        if host.cert().group().is_some()
+            && (!name.contains('@') || name.len() > crate::message::MAX_GROUP_HOSTNAME)
+        {
+            return Err(AutokeyError::HostName {
+                reason: "peer name has no @group",
+            });
+        }
+        let peer = StatusWord(value.filestamp);
+        if host.status().has(status::PRIV) && !peer.has(status::PRIV) {
+            return Err(AutokeyError::Scheme {
+                reason: "private-certificate host talking to a non-PC peer",
+            });
+        }
+        peer.digest()?;
+        if self.cfg.kind == AssocKind::Symmetric
+            && (host.status().0 & status::IDENT_MASK != 0) != (peer.0 & status::IDENT_MASK != 0)
+        {
+            return Err(AutokeyError::Scheme {
+                reason: "only one symmetric peer has an identity scheme",
+            });
+        }
+        self.hcookie = rng.next_u32();
+        self.flags = peer.0 & 0xffff_00ff;
+        self.peer_assoc = assoc_id;
+        self.trail = Some(Trail::new(&name, host.name()));
+        self.server_name = Some(name);
+        if self.cfg.kind == AssocKind::Client {
+            self.flags |= status::AUTO;
+        }
+        if !peer.has(status::TAI) {
+            self.flags |= status::LEAP;
+        }
+        Ok(())
+    }
+
+    fn on_cert(&mut self, host: &mut LocalHost, value: &SignedValue, now: u32) -> Result<()> {
+        crate::value::check_timestamps(AutokeyCode::Cert, value)?;
+        if self.lit(status::CERT) {
+            return Ok(());
+        }
+        let trail = self.trail.as_mut().ok_or(AutokeyError::Unexpected {
+            code: AutokeyCode::Cert,
+            dir: "response",
+            reason: "CERT before ASSOC",
+        })?;
+        let step = trail.accept(&value.value, value.filestamp)?;
+        self.server_key = trail.server_key().cloned();
+        // The value is signed by the server: check it now that its key is known.
+        if let Some(k) = &self.server_key {
+            k.verify_signature(AutokeyCode::Cert, value)?;
+        }
+        if let Some(c) = trail.last_accepted() {
+            host.install_cert(c, now);
+        }
+        if step != TrailStep::Complete {
+            return Ok(());
+        }
+        self.flags |= status::CERT;
+        let peer = StatusWord(self.flags);
+        let scheme = advertised_scheme(peer);
+        match (scheme, &self.cfg.ident) {
+            (Some(s), Some(_)) => {
+                let pos = self.cfg.identities.iter().position(|i| i.scheme() == s);
+                let trusted = trail.trusted();
+                self.identity = match (pos.map(|p| self.cfg.identities.remove(p)), trusted) {
+                    (Some(IdentitySource::Iff { params, filestamp }), _) => {
+                        Some(ClientIdentity::Iff { params, filestamp })
+                    }
+                    (Some(IdentitySource::Mv { key, filestamp }), _) => {
+                        Some(ClientIdentity::Mv { key, filestamp })
+                    }
+                    (Some(IdentitySource::Gq { params, filestamp }), Some(t)) => {
+                        Some(ClientIdentity::gq(params, t, filestamp)?)
+                    }
+                    _ => None,
+                };
+            }
+            _ => self.flags |= status::VRFY,
+        }
+        Ok(())
+    }
+}

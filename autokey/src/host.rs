@@ -1,0 +1,370 @@
+//! The local host's Autokey side (brief §2, §7.4, §9.2): its keys,
+//! certificate, identity keys, status word, signature-refresh time and the
+//! responder that answers every request code.
+
+use std::net::IpAddr;
+
+use keystore::cert::CertRole;
+use keystore::Certificate;
+use openssl::pkey::{PKey, Private};
+use proto::exten::AutokeyCode;
+
+use crate::cert::issue_certificate;
+use crate::certcache::CertCache;
+use crate::cookie::encrypt_cookie;
+use crate::error::{AutokeyError, Result};
+use crate::identity::ServerIdentity;
+use crate::message::{code_scheme, AutokeyValues, LeapValues, Request, Response};
+use crate::session::{ServerSecret, SessionDigest};
+use crate::status::{self, StatusWord};
+use crate::value::{SignedValue, Signer};
+
+/// What a host loads at start-up (brief §9.2).
+pub struct HostCredentials {
+    /// RSA host key (decrypts cookies) and its filestamp.
+    pub host_key: PKey<Private>,
+    pub host_key_fs: u32,
+    /// Sign key (the host key unless a sign key file exists).
+    pub sign_key: PKey<Private>,
+    /// The host certificate (self-signed, carries the sign key).
+    pub cert: Certificate,
+    /// Identity keys this host can prove (server side).
+    pub identities: Vec<ServerIdentity>,
+    /// `crypto digest` (session keys).
+    pub digest: SessionDigest,
+}
+
+/// The local host.
+pub struct LocalHost {
+    name: String,
+    digest: SessionDigest,
+    host_key: PKey<Private>,
+    host_key_fs: u32,
+    signer: Signer,
+    cert: Certificate,
+    /// Own, trail and SIGN-issued certificates (brief §7.2).
+    certs: CertCache,
+    identities: Vec<ServerIdentity>,
+    last_update: u32,
+    leap: LeapValues,
+    secret: ServerSecret,
+}
+
+impl std::fmt::Debug for LocalHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalHost")
+            .field("name", &self.name)
+            .field("last_update", &self.last_update)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Context of one request being answered.
+#[derive(Debug, Clone, Copy)]
+pub struct RespondContext {
+    /// Association ID to put in the response header.
+    pub assoc_id: u32,
+    /// The requester's and our address (for the server cookie).
+    pub client: IpAddr,
+    pub server: IpAddr,
+    /// NTP seconds now.
+    pub now: u32,
+    /// The cookie to send: `None` = the server cookie (client/server
+    /// mode), `Some(hcookie)` in symmetric mode.
+    pub cookie: Option<u32>,
+    /// Autokey values to answer an AUTO request with, and their timestamp.
+    pub auto: Option<(AutokeyValues, u32)>,
+}
+
+impl LocalHost {
+    /// A host from its credentials; the server private value is drawn from
+    /// `rng` (brief §5.3).
+    pub fn new<R: rand::CryptoRng + ?Sized>(
+        creds: HostCredentials,
+        now: u32,
+        revoke_log2: u8,
+        rng: &mut R,
+    ) -> Result<Self> {
+        let digest = crate::status::digest_for_nid(creds.cert.signature_nid.as_raw() as u32)?;
+        let certs = CertCache::new(&creds.cert);
+        Ok(LocalHost {
+            name: creds.cert.subject.clone(),
+            digest: creds.digest,
+            host_key: creds.host_key,
+            host_key_fs: creds.host_key_fs,
+            signer: Signer::new(creds.sign_key, digest),
+            cert: creds.cert,
+            certs,
+            identities: creds.identities,
+            last_update: 0,
+            leap: LeapValues::default(),
+            secret: ServerSecret::new(rng, u64::from(now), revoke_log2),
+        })
+    }
+
+    /// Replaces the server secret (e.g. the reference's value 0 for replays).
+    pub fn set_secret(&mut self, secret: ServerSecret) {
+        self.secret = secret;
+    }
+
+    /// Re-draws the private value when due (brief §5.3, §4.5).
+    pub fn refresh_secret<R: rand::CryptoRng + ?Sized>(&mut self, now: u32, rng: &mut R) -> bool {
+        self.secret.refresh(rng, u64::from(now))
+    }
+
+    /// The server cookie for `client` talking to `server` (brief §5.3).
+    pub fn cookie_for(&self, client: IpAddr, server: IpAddr) -> Result<u32> {
+        self.secret.cookie(self.digest, client, server)
+    }
+
+    /// The host name (certificate subject).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The session-key digest.
+    pub fn digest(&self) -> SessionDigest {
+        self.digest
+    }
+
+    /// The signer.
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// The host key.
+    pub fn host_key(&self) -> &PKey<Private> {
+        &self.host_key
+    }
+
+    /// The host certificate.
+    pub fn cert(&self) -> &Certificate {
+        &self.cert
+    }
+
+    /// The last signature refresh (0 = never synchronised).
+    pub fn last_update(&self) -> u32 {
+        self.last_update
+    }
+
+    /// True once synchronised (brief §2.12).
+    pub fn synchronised(&self) -> bool {
+        self.last_update != 0
+    }
+
+    /// `crypto_update`: re-stamp values at `now` (first sync, certificate
+    /// installed, leap values received).
+    pub fn update(&mut self, now: u32) {
+        self.last_update = now;
+    }
+
+    /// Sets the leap values sent in LEAP responses.
+    pub fn set_leap(&mut self, leap: LeapValues) {
+        self.leap = leap;
+    }
+
+    /// Installs a certificate received in a CERT or SIGN response and
+    /// re-signs the host's values (brief §7.2 step 4, §2.12).
+    pub fn install_cert(&mut self, cert: &Certificate, now: u32) {
+        if self.certs.install(cert) {
+            self.update(now);
+        }
+    }
+
+    /// The certificate cache (`ntpq -c "rv 0 cert"`).
+    pub fn cert_cache(&self) -> &CertCache {
+        &self.certs
+    }
+
+    /// Marks a cached certificate as verified by its issuer.
+    pub fn mark_cert(&mut self, subject: &str, issuer: &str, flag: u8) {
+        self.certs.mark(subject, issuer, flag);
+    }
+
+    /// The status word (brief §3): NID, ENAB, TAI once synchronised, the
+    /// identity bits of the keys held, PRIV for a private certificate.
+    pub fn status(&self) -> StatusWord {
+        let mut flags = status::ENAB;
+        if self.synchronised() {
+            flags |= status::TAI;
+        }
+        if self.cert.role == CertRole::Private {
+            flags |= status::PRIV;
+        }
+        for id in &self.identities {
+            flags |= match id.scheme() {
+                keystore::Scheme::Iff => status::IFF,
+                keystore::Scheme::Gq => status::GQ,
+                keystore::Scheme::Mv => status::MV,
+            };
+        }
+        StatusWord::new(self.cert.signature_nid, flags)
+    }
+
+    /// The ASSOC value: host name, ts = last update, fs = status word.
+    pub fn assoc_value(&self) -> SignedValue {
+        SignedValue::unsigned(
+            self.last_update,
+            self.status().0,
+            self.name.as_bytes().to_vec(),
+        )
+    }
+
+    /// The host's identity key of a scheme.
+    pub fn identity(&self, scheme: keystore::Scheme) -> Option<&ServerIdentity> {
+        self.identities.iter().find(|i| i.scheme() == scheme)
+    }
+
+    /// The COOK request value: our RSA host public key (PKCS#1 DER),
+    /// ts = last update, fs = host-key filestamp; signed once synchronised.
+    pub fn cook_request_value(&self) -> Result<SignedValue> {
+        let der = self
+            .host_key
+            .rsa()
+            .and_then(|r| r.public_key_to_der_pkcs1())
+            .map_err(|e| AutokeyError::crypto("host public key", e))?;
+        SignedValue::signed(self.last_update, self.host_key_fs, der, &self.signer)
+    }
+
+    /// The SIGN request value: our self-signed certificate.
+    pub fn sign_request_value(&self) -> Result<SignedValue> {
+        SignedValue::signed(
+            self.last_update,
+            self.cert.filestamp,
+            self.cert.der.clone(),
+            &self.signer,
+        )
+    }
+
+    /// Answers one request (brief §2.3–§2.10). Failures become the
+    /// 8-octet error response, as the reference does.
+    pub fn respond<R: rand::CryptoRng + ?Sized>(
+        &self,
+        req: &Request,
+        ctx: &RespondContext,
+        rng: &mut R,
+    ) -> Response {
+        match self.try_respond(req, ctx, rng) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(code = ?req.code(), error = %e, "Autokey error response");
+                Response::Error {
+                    code: req.code(),
+                    assoc_id: ctx.assoc_id,
+                }
+            }
+        }
+    }
+
+    fn try_respond<R: rand::CryptoRng + ?Sized>(
+        &self,
+        req: &Request,
+        ctx: &RespondContext,
+        rng: &mut R,
+    ) -> Result<Response> {
+        let id = ctx.assoc_id;
+        let synced = self.synchronised();
+        let not_ready = |code, reason| AutokeyError::NotReady { code, reason };
+        Ok(match req {
+            Request::Assoc { .. } => Response::Assoc {
+                assoc_id: id,
+                host: self.name.clone(),
+                value: self.assoc_value(),
+            },
+            Request::Cert { subject, .. } => {
+                let found = if synced {
+                    self.certs.lookup(subject)
+                } else {
+                    None
+                };
+                let Some(c) = found else {
+                    return Ok(Response::EmptyCert { assoc_id: id });
+                };
+                Response::Cert {
+                    assoc_id: id,
+                    value: SignedValue::signed(
+                        self.last_update,
+                        c.filestamp,
+                        c.der.clone(),
+                        &self.signer,
+                    )?,
+                }
+            }
+            Request::Cook { value, .. } => {
+                let cookie = match ctx.cookie {
+                    Some(c) => c,
+                    None => self.secret.cookie(self.digest, ctx.client, ctx.server)?,
+                };
+                let ct = encrypt_cookie(&value.value, cookie)?;
+                let ts = if synced { ctx.now } else { 0 };
+                Response::Cook {
+                    assoc_id: id,
+                    value: SignedValue::signed(ts, self.last_update, ct, &self.signer)?,
+                }
+            }
+            Request::Auto { .. } => {
+                let (values, ts) = ctx
+                    .auto
+                    .ok_or(not_ready(AutokeyCode::Auto, "no key list"))?;
+                Response::Auto {
+                    assoc_id: id,
+                    values,
+                    value: SignedValue::signed(
+                        ts,
+                        self.last_update,
+                        values.to_bytes(),
+                        &self.signer,
+                    )?,
+                }
+            }
+            Request::Leap { .. } => Response::Leap {
+                assoc_id: id,
+                leap: self.leap,
+                value: SignedValue::signed(
+                    self.last_update,
+                    self.host_key_fs,
+                    self.leap.to_bytes(),
+                    &self.signer,
+                )?,
+            },
+            Request::Sign { value, .. } => {
+                if !synced {
+                    return Err(not_ready(AutokeyCode::Sign, "not synchronised"));
+                }
+                let der = issue_certificate(&value.value, &self.signer, &self.cert, ctx.now)?;
+                Response::Sign {
+                    assoc_id: id,
+                    value: SignedValue::signed(ctx.now, value.filestamp, der, &self.signer)?,
+                }
+            }
+            Request::Identity { scheme, value, .. } => {
+                let key = self.identity(*scheme).ok_or(AutokeyError::Scheme {
+                    reason: "no key for the requested identity scheme",
+                })?;
+                let proof = key.respond(&value.value, rng)?;
+                let ts = if synced { ctx.now } else { 0 };
+                Response::Identity {
+                    scheme: *scheme,
+                    assoc_id: id,
+                    value: SignedValue::signed(ts, key.filestamp(), proof, &self.signer)?,
+                }
+            }
+            Request::Unknown { code, .. } => {
+                return Err(AutokeyError::UnknownCode { code: *code });
+            }
+        })
+    }
+}
+
+/// Which identity scheme a client runs against a server advertising
+/// `peer_status`: the first of IFF, GQ, MV it advertises (brief §2.9).
+pub fn advertised_scheme(peer_status: StatusWord) -> Option<keystore::Scheme> {
+    [
+        (status::IFF, AutokeyCode::Iff),
+        (status::GQ, AutokeyCode::Gq),
+        (status::MV, AutokeyCode::Mv),
+    ]
+    .into_iter()
+    .find(|(bit, _)| peer_status.0 & bit != 0)
+    .and_then(|(_, c)| code_scheme(c))
+}

@@ -1,0 +1,105 @@
+//! The stateless server fast path (brief §5.5): verify the request's MAC
+//! with the server cookie, answer the first extension field, and MAC the
+//! reply with the request's key ID in the reverse direction. A request
+//! whose MAC fails gets a crypto-NAK.
+
+use std::net::IpAddr;
+
+use proto::exten::ExtensionField;
+use proto::mac::is_autokey_key_id;
+use proto::PacketRef;
+
+use crate::error::{AutokeyError, Result};
+use crate::host::{LocalHost, RespondContext};
+use crate::message::{AutokeyValues, Message, Request, Response};
+use crate::session::SessionKey;
+
+/// What the server sends back.
+#[derive(Debug)]
+pub enum ServerReply {
+    /// Reply with these fields, MAC'd with `key` (same key ID as the request).
+    Reply {
+        fields: Vec<ExtensionField>,
+        key: SessionKey,
+    },
+    /// The MAC did not verify: answer with a crypto-NAK (key ID 0).
+    CryptoNak(AutokeyError),
+}
+
+/// Looks up the Autokey values of a local association (a broadcaster's
+/// key list) for AUTO requests naming it (brief §2.6).
+pub trait AutoLookup {
+    fn auto_values(&self, assoc_id: u32) -> Option<(AutokeyValues, u32)>;
+}
+
+impl AutoLookup for () {
+    fn auto_values(&self, _: u32) -> Option<(AutokeyValues, u32)> {
+        None
+    }
+}
+
+/// Handles one client-mode request that matched no association. `src` is
+/// the client, `dst` our address. Non-Autokey key IDs are an error (the
+/// caller handles symmetric keys).
+pub fn fast_path<R: rand::CryptoRng + ?Sized>(
+    host: &LocalHost,
+    pkt: &PacketRef<'_>,
+    src: IpAddr,
+    dst: IpAddr,
+    now: u32,
+    auto: &dyn AutoLookup,
+    rng: &mut R,
+) -> Result<ServerReply> {
+    let mac = pkt.mac().ok_or(AutokeyError::NoMac)?;
+    let key_id = mac.key_id();
+    if !is_autokey_key_id(key_id) {
+        return Err(AutokeyError::KeySpace { key_id });
+    }
+    let has_fields = pkt.as_bytes().len() > 48 + 24;
+    let cookie = if has_fields {
+        0
+    } else {
+        host.cookie_for(src, dst)?
+    };
+    if let Err(e) = SessionKey::derive(host.digest(), src, dst, key_id, cookie)
+        .and_then(|k| k.verify(pkt.authenticated_bytes(), mac))
+    {
+        return Ok(ServerReply::CryptoNak(e));
+    }
+    let mut fields = Vec::new();
+    if let Some(first) = pkt.fields().next() {
+        let response = match Message::parse(first.as_bytes()) {
+            Ok(Message::Request(req)) => {
+                let auto_values = match &req {
+                    Request::Auto { assoc_id } => auto.auto_values(*assoc_id),
+                    _ => None,
+                };
+                let ctx = RespondContext {
+                    assoc_id: req.assoc_id(),
+                    client: src,
+                    server: dst,
+                    now,
+                    cookie: None,
+                    auto: auto_values,
+                };
+                Some(host.respond(&req, &ctx, rng))
+            }
+            Ok(Message::Response(_)) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "malformed request field");
+                first.as_bytes().get(..8).and_then(|h| {
+                    let hdr = proto::exten::AutokeyHeader::from_bytes(h.try_into().ok()?);
+                    Some(Response::Error {
+                        code: hdr.code,
+                        assoc_id: hdr.association_id,
+                    })
+                })
+            }
+        };
+        if let Some(r) = response {
+            fields.push(Message::Response(r).to_field()?);
+        }
+    }
+    let key = SessionKey::derive(host.digest(), dst, src, key_id, cookie)?;
+    Ok(ServerReply::Reply { fields, key })
+}

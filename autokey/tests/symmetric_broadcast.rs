@@ -1,0 +1,377 @@
+//! Our engines against each other, in memory, in symmetric mode (TC, IFF,
+//! GQ, MV; both peers trusted hosts as `runs/p10-sym-tc` requires) and in
+//! broadcast mode (volley against the fast path, then broadcasts checked
+//! by the key chain), with the reference fixture keys.
+
+mod common;
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use autokey::association::{AssocEvent, AssocKind, Association, AssociationConfig, IdentitySource};
+use autokey::broadcast::BroadcastServer;
+use autokey::host::{HostCredentials, LocalHost};
+use autokey::identity::ServerIdentity;
+use autokey::packet::seal;
+use autokey::server::{fast_path, ServerReply};
+use autokey::{status, AutokeyError};
+use common::{fixture_host, header, rng, Rng};
+use keystore::cert::{build_certificate, CertRole, CertificateSpec};
+use keystore::Certificate;
+use proto::exten::AutokeyCode;
+use proto::header::Mode;
+use proto::PacketRef;
+
+const T0: u32 = 4_004_770_000;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// alice's and bob's credentials for a symmetric run with `scheme_run`'s
+/// identity keys given to both (the group key is shared by the group's
+/// servers) and the clients' parameters for group "alice".
+fn sym_hosts(
+    scheme_run: Option<&str>,
+) -> (
+    HostCredentials,
+    HostCredentials,
+    Vec<IdentitySource>,
+    Vec<IdentitySource>,
+) {
+    let mut alice = fixture_host("p10-sym-tc", "alice").credentials();
+    let mut bob = fixture_host("p10-sym-tc", "bob").credentials();
+    let (mut pa, mut pb) = (Vec::new(), Vec::new());
+    if let Some(run) = scheme_run {
+        alice.identities = fixture_host(run, "alice").credentials().identities;
+        bob.identities = fixture_host(run, "alice").credentials().identities;
+        pa = fixture_host(run, "bob").identity_sources("alice");
+        pb = fixture_host(run, "bob").identity_sources("alice");
+        // GQ: the public key v travels in each host's certificate.
+        if let Some(ServerIdentity::Gq { key, .. }) = bob.identities.first() {
+            let v = key.public_octets();
+            bob.cert = with_gq_key(&bob.cert, &bob.sign_key, &v);
+        }
+    }
+    (alice, bob, pa, pb)
+}
+
+fn with_gq_key(
+    cert: &Certificate,
+    key: &openssl::pkey::PKey<openssl::pkey::Private>,
+    v: &[u8],
+) -> Certificate {
+    let spec = CertificateSpec {
+        subject: &cert.subject,
+        issuer: &cert.subject,
+        serial: cert.serial as u32,
+        not_before_unix: cert.not_before,
+        lifetime_days: 365,
+        role: CertRole::TrustRoot,
+        gq_public: Some(v),
+        digest: openssl::hash::MessageDigest::md5(),
+    };
+    let x = build_certificate(&spec, key, key).unwrap();
+    Certificate::from_x509(Path::new("test"), x, cert.filestamp).unwrap()
+}
+
+struct Side {
+    host: LocalHost,
+    assoc: Association,
+    addr: IpAddr,
+}
+
+fn side(
+    creds: HostCredentials,
+    ids: Vec<IdentitySource>,
+    id: u32,
+    addr: IpAddr,
+    peer: IpAddr,
+    ident: bool,
+    rng: &mut Rng,
+) -> Side {
+    let mut host = LocalHost::new(creds, T0, 17, rng).unwrap();
+    host.update(T0);
+    let assoc = Association::new(
+        AssociationConfig {
+            assoc_id: id,
+            local: addr,
+            remote: peer,
+            ident: ident.then(|| "alice".to_string()),
+            identities: ids,
+            poll: 4,
+            automax: 12,
+            kind: AssocKind::Symmetric,
+        },
+        T0,
+    );
+    Side { host, assoc, addr }
+}
+
+/// One packet from `a` to `b`; returns b's events.
+fn send(
+    a: &mut Side,
+    b: &mut Side,
+    now: u32,
+    rng: &mut Rng,
+) -> (Vec<AutokeyCode>, Result<Vec<AssocEvent>, AutokeyError>) {
+    let tx = a.assoc.poll(&a.host, now, rng).unwrap();
+    let codes: Vec<AutokeyCode> = tx
+        .fields
+        .iter()
+        .map(|f| f.autokey().unwrap().header().code)
+        .collect();
+    let bytes = seal(header(Mode::SymmetricActive, now), tx.fields, &tx.key).unwrap();
+    let pkt = PacketRef::parse(&bytes).unwrap();
+    let ev = b.assoc.receive(&mut b.host, &pkt, a.addr, b.addr, now, rng);
+    (codes, ev)
+}
+
+fn symmetric(scheme_run: Option<&str>, scheme_bit: u32) {
+    let mut rng = rng(11);
+    let (ca, cb, pa, pb) = sym_hosts(scheme_run);
+    let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
+    let ident = scheme_run.is_some();
+    let mut a = side(ca, pa, 101, aa, ba, ident, &mut rng);
+    let mut b = side(cb, pb, 202, ba, aa, ident, &mut rng);
+    let mut now = T0 + 5;
+    for round in 0..30 {
+        for dir in 0..2 {
+            let (_, ev) = if dir == 0 {
+                send(&mut a, &mut b, now, &mut rng)
+            } else {
+                send(&mut b, &mut a, now, &mut rng)
+            };
+            let ev = ev.unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert!(
+                ev.iter()
+                    .all(|e| !matches!(e, AssocEvent::Rejected(_) | AssocEvent::Restarted(_))),
+                "round {round}: {ev:?}"
+            );
+            now += 8;
+        }
+        if a.assoc.is_complete() && b.assoc.is_complete() {
+            break;
+        }
+    }
+    for s in [&a, &b] {
+        assert!(s.assoc.is_complete(), "{:#x}", s.assoc.flags());
+        assert_eq!(s.assoc.flags(), 0x0008_0003 | scheme_bit | status::ALL);
+    }
+    // Both ends hold hcookie(A) XOR hcookie(B).
+    assert_eq!(a.assoc.cookie(), b.assoc.cookie());
+    assert_ne!(a.assoc.cookie(), 0);
+    // Plain packets (cookie in the MAC) pass the key-ID chain both ways.
+    for _ in 0..5 {
+        let (codes, ev) = send(&mut a, &mut b, now, &mut rng);
+        assert!(codes.iter().all(|c| *c == AutokeyCode::Auto), "{codes:?}");
+        assert!(ev
+            .unwrap()
+            .iter()
+            .all(|e| !matches!(e, AssocEvent::Rejected(_))));
+        let (_, ev) = send(&mut b, &mut a, now, &mut rng);
+        assert!(ev
+            .unwrap()
+            .iter()
+            .all(|e| !matches!(e, AssocEvent::Rejected(_))));
+        now += 16;
+    }
+    // A forged packet (cookie known) with a key ID off the chain fails
+    // §5.6 step 4 and drops AUTO until the values are fetched again.
+    let key = autokey::SessionKey::derive(
+        autokey::SessionDigest::Md5,
+        aa,
+        ba,
+        0x1234_5678,
+        a.assoc.cookie(),
+    )
+    .unwrap();
+    let forged = seal(header(Mode::SymmetricActive, now), Vec::new(), &key).unwrap();
+    let r = b.assoc.receive(
+        &mut b.host,
+        &PacketRef::parse(&forged).unwrap(),
+        aa,
+        ba,
+        now,
+        &mut rng,
+    );
+    assert!(matches!(r, Err(AutokeyError::KeyChain { .. })), "{r:?}");
+    assert_eq!(b.assoc.flags() & status::AUTO, 0);
+}
+
+#[test]
+fn symmetric_tc_completes() {
+    symmetric(None, 0);
+}
+
+#[test]
+fn symmetric_iff_completes() {
+    symmetric(Some("iff"), status::IFF);
+}
+
+#[test]
+fn symmetric_gq_completes() {
+    symmetric(Some("gq"), status::GQ);
+}
+
+#[test]
+fn symmetric_mv_completes() {
+    symmetric(Some("mv"), status::MV);
+}
+
+#[test]
+fn symmetric_identity_on_one_side_only_is_refused() {
+    let mut rng = rng(12);
+    let (ca, mut cb, pa, pb) = sym_hosts(Some("iff"));
+    cb.identities.clear();
+    let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
+    let mut a = side(ca, pa, 101, aa, ba, true, &mut rng);
+    let mut b = side(cb, pb, 202, ba, aa, true, &mut rng);
+    let (_, ev) = send(&mut a, &mut b, T0 + 5, &mut rng);
+    let ev = ev.unwrap();
+    assert!(
+        matches!(
+            ev.as_slice(),
+            [AssocEvent::Rejected(AutokeyError::Scheme { .. })]
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(b.assoc.flags(), 0);
+}
+
+fn broadcast(run: &str, scheme_bit: u32) {
+    let mut rng = rng(21);
+    let alice = fixture_host(run, "alice");
+    let bob = fixture_host(run, "bob");
+    let (aa, ba, group) = (ip("10.0.0.1"), ip("10.0.0.2"), ip("224.0.1.1"));
+    let mut server = alice.local_host(T0, &mut rng);
+    server.update(T0);
+    let mut bcast = BroadcastServer::new(777, aa, group, 4, 12);
+    let mut client_host = bob.local_host(T0, &mut rng);
+    client_host.update(T0);
+    let mut cfg = bob.client_config(888, ba, aa);
+    cfg.kind = AssocKind::BroadcastClient;
+    let mut assoc = Association::new(cfg, T0);
+    let mut now = T0 + 16;
+    // Broadcasts: the first carries the new list's AUTO response; the
+    // association mobilises on an ASSOC response.
+    let mut first = true;
+    let mut mobilised = false;
+    let mut codes = Vec::new();
+    for _ in 0..40 {
+        let tx = bcast.transmit(&server, now, &mut rng).unwrap();
+        let code = tx.fields[0].autokey().unwrap().header().code;
+        assert_eq!(
+            code,
+            if first {
+                AutokeyCode::Auto
+            } else {
+                AutokeyCode::Assoc
+            }
+        );
+        first = false;
+        let bytes = seal(header(Mode::Broadcast, now), tx.fields, &tx.key).unwrap();
+        let pkt = PacketRef::parse(&bytes).unwrap();
+        if !mobilised {
+            let ev = assoc.mobilise_broadcast(&mut client_host, &pkt, aa, group, now, &mut rng);
+            if code == AutokeyCode::Auto {
+                assert!(matches!(ev, Err(AutokeyError::Unexpected { .. })), "{ev:?}");
+                now += 16;
+                continue;
+            }
+            assert!(ev.unwrap().is_empty());
+            mobilised = true;
+        } else if assoc.is_complete() {
+            let ev = assoc
+                .receive_broadcast(&mut client_host, &pkt, aa, group, now, &mut rng)
+                .unwrap();
+            assert!(ev.is_empty(), "{ev:?}");
+        }
+        // The volley: client mode against the broadcaster's fast path.
+        if !assoc.is_complete() {
+            let tx = assoc.poll(&client_host, now, &mut rng).unwrap();
+            codes.extend(tx.request);
+            let req = seal(header(Mode::Client, now), tx.fields, &tx.key).unwrap();
+            let reply = fast_path(
+                &server,
+                &PacketRef::parse(&req).unwrap(),
+                ba,
+                aa,
+                now,
+                &bcast,
+                &mut rng,
+            )
+            .unwrap();
+            let ServerReply::Reply { fields, key } = reply else {
+                panic!("NAK")
+            };
+            let rb = seal(header(Mode::Server, now), fields, &key).unwrap();
+            let ev = assoc
+                .receive(
+                    &mut client_host,
+                    &PacketRef::parse(&rb).unwrap(),
+                    aa,
+                    ba,
+                    now,
+                    &mut rng,
+                )
+                .unwrap();
+            assert!(
+                ev.iter()
+                    .all(|e| !matches!(e, AssocEvent::Rejected(_) | AssocEvent::Restarted(_))),
+                "{ev:?}"
+            );
+        }
+        now += 16;
+    }
+    let mut expect = vec![AutokeyCode::Cert];
+    if scheme_bit != 0 {
+        expect.push(match scheme_bit {
+            status::IFF => AutokeyCode::Iff,
+            status::GQ => AutokeyCode::Gq,
+            _ => AutokeyCode::Mv,
+        });
+    }
+    expect.extend([
+        AutokeyCode::Cook,
+        AutokeyCode::Auto,
+        AutokeyCode::Sign,
+        AutokeyCode::Leap,
+    ]);
+    assert_eq!(codes, expect);
+    assert_eq!(assoc.flags(), 0x0008_0003 | scheme_bit | status::ALL);
+    // A forged broadcast: anyone can MAC with cookie 0, but its key ID is
+    // not on the broadcaster's chain.
+    let key = autokey::SessionKey::derive(autokey::SessionDigest::Md5, aa, group, 0x0bad_cafe, 0)
+        .unwrap();
+    let forged = seal(header(Mode::Broadcast, now), Vec::new(), &key).unwrap();
+    let r = assoc.receive_broadcast(
+        &mut client_host,
+        &PacketRef::parse(&forged).unwrap(),
+        aa,
+        group,
+        now,
+        &mut rng,
+    );
+    assert!(matches!(r, Err(AutokeyError::KeyChain { .. })), "{r:?}");
+}
+
+#[test]
+fn broadcast_tc_completes_and_follows_the_chain() {
+    broadcast("p10-bcast-tc", 0);
+}
+
+#[test]
+fn broadcast_iff_completes_and_follows_the_chain() {
+    broadcast("p10-bcast-iff", status::IFF);
+}
+
+#[test]
+fn broadcast_gq_completes() {
+    broadcast("gq", status::GQ);
+}
+
+#[test]
+fn broadcast_mv_completes() {
+    broadcast("mv", status::MV);
+}
