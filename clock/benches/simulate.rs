@@ -1,6 +1,7 @@
 //! Speed target: the simulator runs a day of a 4-server LAN scenario, and
 //! the clock filter and mitigation run per sample, fast enough that a day
-//! takes well under a second of CPU.
+//! takes well under a second of CPU; likewise a day of three hosts in the
+//! multi-host simulator.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -25,6 +26,47 @@ fn lan_day(c: &mut Criterion) {
     let scenario = a.build().expect("valid scenario");
     c.bench_function("simulate one day, 4-server LAN", |b| {
         b.iter(|| run(black_box(&scenario)))
+    });
+}
+
+/// Three hosts, each a client of one server and a symmetric peer of the
+/// other two, for a day: the multi-host simulator's cost.
+fn mesh_day(c: &mut Criterion) {
+    use clock::sim::mesh::{run_mesh, AssocMode, AssocSpec, HostSpec, MeshScenario, Target};
+    use clock::sim::scenario::ServerSpec;
+    let mut assocs = Vec::new();
+    for h in 0..3 {
+        assocs.push(AssocSpec {
+            host: h,
+            target: Target::Server(0),
+            mode: AssocMode::Client,
+            path: Default::default(),
+        });
+        for o in (0..3).filter(|&o| o != h) {
+            assocs.push(AssocSpec {
+                host: h,
+                target: Target::Host(o),
+                mode: AssocMode::Symmetric,
+                path: Default::default(),
+            });
+        }
+    }
+    let sc = MeshScenario {
+        servers: vec![ServerSpec::default()],
+        hosts: (0..3)
+            .map(|i| HostSpec {
+                address: 0x0a00_0001 + i,
+                orphan: Some(8),
+                ..HostSpec::default()
+            })
+            .collect(),
+        assocs,
+        duration: 86400.0,
+        seed: 1,
+        record_every: 64.0,
+    };
+    c.bench_function("simulate one day, 3 symmetric hosts (mesh)", |b| {
+        b.iter(|| run_mesh(black_box(&sc)))
     });
 }
 
@@ -73,5 +115,5 @@ fn mitigate(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, lan_day, filter_add, mitigate);
+criterion_group!(benches, lan_day, mesh_day, filter_add, mitigate);
 criterion_main!(benches);

@@ -2,6 +2,7 @@
 //! `clock_combine()`): a weighted average of the survivors' offsets, the
 //! weight of each being the reciprocal of its root distance.
 
+use crate::constants::PHI;
 use crate::select::Candidate;
 
 /// Combined system offset and jitter.
@@ -23,13 +24,26 @@ pub fn combine(
     now: f64,
     mindist: f64,
 ) -> Combined {
+    combine_phi(candidates, survivors, sys_peer, now, mindist, PHI)
+}
+
+/// [`combine`] with the frequency tolerance `phi` (s/s, `tinker
+/// dispersion`) used to age the root distances that weight the survivors.
+pub fn combine_phi(
+    candidates: &[Candidate],
+    survivors: &[usize],
+    sys_peer: usize,
+    now: f64,
+    mindist: f64,
+    phi: f64,
+) -> Combined {
     let mut wsum = 0.0;
     let mut osum = 0.0;
     let mut jsum = 0.0;
     let peer_offset = candidates[sys_peer].offset;
     for &i in survivors {
         let c = &candidates[i];
-        let w = 1.0 / c.root_distance(now, mindist).max(1e-9);
+        let w = 1.0 / c.root_distance_phi(now, mindist, phi).max(1e-9);
         wsum += w;
         osum += w * c.offset;
         jsum += w * (c.offset - peer_offset).powi(2);

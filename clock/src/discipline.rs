@@ -7,6 +7,7 @@ use crate::constants::{
     AVG, DEFAULT_MAXPOLL, DEFAULT_MINPOLL, FLL_GAIN, LIMIT, MAXFREQ, PANICT, PGATE, PHI,
     SLEW_ONLY_STEPT, STEPOUT, STEPT,
 };
+use crate::huffpuff::HuffPuff;
 
 /// Loop configuration: command-line flags and `tinker` parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,6 +63,16 @@ pub struct DisciplineConfig {
     /// over up to `2^tc_ceiling` seconds of samples once the clock is
     /// quiet; above it the ceiling is `maxpoll`.
     pub tc_ceiling: i8,
+    /// `tinker huffpuff`: span of the huff-n'-puff filter's minimum-delay
+    /// window, seconds (at least 900); `None` (the default) disables it.
+    /// Only offsets passed with their delay
+    /// ([`Discipline::update_with_delay`]) are corrected.
+    pub huffpuff: Option<f64>,
+    /// During the start-up frequency measurement, also correct the phase
+    /// to the fitted offset at each interim estimate (and use the fitted
+    /// rather than the last sample's offset when the measurement ends),
+    /// instead of letting the phase accrue until the measurement is done.
+    pub freq_hold_phase: bool,
 }
 
 impl Default for DisciplineConfig {
@@ -85,6 +96,8 @@ impl Default for DisciplineConfig {
             freq_target: 0.2e-6,
             freq_window: 600.0,
             tc_ceiling: 7,
+            huffpuff: None,
+            freq_hold_phase: true,
         }
     }
 }
@@ -181,19 +194,40 @@ pub struct Discipline {
     started: bool,
     /// Start-up frequency measurement (FREQ state).
     freq_fit: FreqFit,
+    /// The huff-n'-puff filter, with `tinker huffpuff`.
+    huffpuff: Option<HuffPuff>,
+    /// Round-trip delay of the offset being processed (NaN: unknown).
+    pending_delay: f64,
 }
 
 /// Least-squares fit of the offsets seen in the FREQ state, each
 /// corrected for the phase the loop slewed meanwhile, against time: its
 /// slope is the frequency error.
+///
+/// When the round-trip delays are known ([`Discipline::update_with_delay`])
+/// the fit is weighted: a sample whose delay exceeds the smallest seen by
+/// `e` has an offset error of at most `e/2` (RFC 5905 §8), so its weight is
+/// `1/(e/2 + f)²`, `f` being a quarter of the mean excess (so that one
+/// sample does not take all the weight).  Without delays every sample
+/// weighs the same.
 #[derive(Debug, Clone, Default)]
 struct FreqFit {
-    points: Vec<(f64, f64)>,
+    /// (time, offset had nothing been slewed, round-trip delay or NaN).
+    points: Vec<(f64, f64, f64)>,
     /// Phase corrected since the fit started (slews plus the integral of
     /// interim frequency corrections), seconds.
     slewed: f64,
     /// Frequency correction in force when the fit started, s/s.
     f0: f64,
+}
+
+/// A weighted line fit: (weighted mean time, weighted mean value, slope,
+/// standard error of the slope).
+struct Line {
+    tm: f64,
+    ym: f64,
+    slope: f64,
+    se: f64,
 }
 
 impl FreqFit {
@@ -207,9 +241,9 @@ impl FreqFit {
         self.f0 = f0;
     }
 
-    fn add(&mut self, t: f64, offset: f64) {
+    fn add(&mut self, t: f64, offset: f64, delay: f64) {
         // The offset the clock would show had nothing been slewed.
-        self.points.push((t, offset + self.slewed));
+        self.points.push((t, offset + self.slewed, delay));
     }
 
     /// Time covered by the points, seconds.
@@ -220,28 +254,68 @@ impl FreqFit {
         }
     }
 
-    /// (slope, standard error of the slope), once three points exist.
-    fn estimate(&self) -> Option<(f64, f64)> {
+    /// Weight of each point (see the type's documentation).
+    fn weights(&self) -> Vec<f64> {
+        let delays: Vec<f64> = self
+            .points
+            .iter()
+            .map(|p| p.2)
+            .filter(|d| d.is_finite())
+            .collect();
+        if delays.len() != self.points.len() || delays.is_empty() {
+            return vec![1.0; self.points.len()];
+        }
+        let dmin = delays.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean_excess = delays.iter().map(|d| d - dmin).sum::<f64>() / delays.len() as f64;
+        let floor = (mean_excess / 4.0).max(1e-7);
+        delays
+            .iter()
+            .map(|d| {
+                let e = (d - dmin).max(0.0) / 2.0 + floor;
+                1.0 / (e * e)
+            })
+            .collect()
+    }
+
+    /// The weighted line through the points, once three exist.
+    fn line(&self) -> Option<Line> {
         let n = self.points.len();
         if n < 3 {
             return None;
         }
-        let nf = n as f64;
-        let tm = self.points.iter().map(|p| p.0).sum::<f64>() / nf;
-        let ym = self.points.iter().map(|p| p.1).sum::<f64>() / nf;
-        let sxx: f64 = self.points.iter().map(|p| (p.0 - tm).powi(2)).sum();
+        let w = self.weights();
+        let wsum: f64 = w.iter().sum();
+        if wsum <= 0.0 || !wsum.is_finite() {
+            return None;
+        }
+        let pts = || self.points.iter().zip(w.iter());
+        let tm = pts().map(|(p, w)| w * p.0).sum::<f64>() / wsum;
+        let ym = pts().map(|(p, w)| w * p.1).sum::<f64>() / wsum;
+        let sxx: f64 = pts().map(|(p, w)| w * (p.0 - tm).powi(2)).sum();
         if sxx <= 0.0 {
             return None;
         }
-        let sxy: f64 = self.points.iter().map(|p| (p.0 - tm) * (p.1 - ym)).sum();
+        let sxy: f64 = pts().map(|(p, w)| w * (p.0 - tm) * (p.1 - ym)).sum();
         let slope = sxy / sxx;
-        let sse: f64 = self
-            .points
-            .iter()
-            .map(|p| (p.1 - ym - slope * (p.0 - tm)).powi(2))
+        let sse: f64 = pts()
+            .map(|(p, w)| w * (p.1 - ym - slope * (p.0 - tm)).powi(2))
             .sum();
-        let se = (sse / (nf - 2.0) / sxx).sqrt();
-        Some((slope, se))
+        // Weighted residual variance scaled to the effective sample size.
+        let se = (sse / (wsum * (n as f64 - 2.0) / n as f64) / (sxx / wsum) / n as f64).sqrt();
+        Some(Line { tm, ym, slope, se })
+    }
+
+    /// The current offset the fit predicts at `t`: the fitted line's value
+    /// (offset had nothing been slewed) minus what was slewed since the
+    /// start.  Less noisy than the newest sample.
+    fn predict(&self, t: f64) -> Option<f64> {
+        let l = self.line()?;
+        Some(l.ym + l.slope * (t - l.tm) - self.slewed)
+    }
+
+    /// (slope, standard error of the slope), once three points exist.
+    fn estimate(&self) -> Option<(f64, f64)> {
+        self.line().map(|l| (l.slope, l.se))
     }
 }
 
@@ -273,6 +347,11 @@ impl Discipline {
             set_done: false,
             started: false,
             freq_fit: FreqFit::default(),
+            huffpuff: cfg
+                .huffpuff
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map(|s| HuffPuff::new(s, now)),
+            pending_delay: f64::NAN,
         }
     }
 
@@ -355,6 +434,36 @@ impl Discipline {
         self.freq_fit.clear();
     }
 
+    /// Process a new system offset (seconds) together with the system
+    /// peer's round-trip `delay` (seconds) at local time `now`.  With
+    /// `tinker huffpuff` the offset is first corrected for asymmetric
+    /// congestion ([`HuffPuff::correct`]) once it passed the panic check,
+    /// as the reference loop filter does; otherwise this is
+    /// [`Discipline::update`].
+    pub fn update_with_delay(&mut self, offset: f64, delay: f64, now: f64) -> Decision {
+        let panics = self.cfg.panic_threshold > 0.0
+            && offset.abs() > self.cfg.panic_threshold
+            && !self.allow_panic;
+        let offset = match self.huffpuff.as_mut() {
+            Some(h) if !panics => h.correct(offset, delay, now),
+            _ => offset,
+        };
+        self.pending_delay = if delay.is_finite() && delay >= 0.0 {
+            delay
+        } else {
+            f64::NAN
+        };
+        let d = self.update(offset, now);
+        self.pending_delay = f64::NAN;
+        d
+    }
+
+    /// The huff-n'-puff filter's window minimum delay, seconds, when
+    /// `tinker huffpuff` is configured and a delay has been seen.
+    pub fn huffpuff_min_delay(&self) -> Option<f64> {
+        self.huffpuff.as_ref().and_then(HuffPuff::min_delay)
+    }
+
     /// Process a new system offset (seconds) at local time `now`.
     pub fn update(&mut self, offset: f64, now: f64) -> Decision {
         if !offset.is_finite() {
@@ -388,7 +497,7 @@ impl Discipline {
             let was_nset = self.state == LoopState::Nset;
             if self.state == LoopState::Freq && self.started && mu > 0.0 {
                 // The direct frequency measurement is still usable.
-                self.freq_fit.add(now, offset);
+                self.freq_fit.add(now, offset, self.pending_delay);
                 match self.freq_fit.estimate() {
                     Some((slope, _)) => self.set_frequency(self.freq_fit.f0 + slope),
                     None => self.set_frequency(self.freq + (offset - self.residual) / mu),
@@ -397,7 +506,7 @@ impl Discipline {
             self.reset_after_step(now);
             if was_nset {
                 self.freq_fit.start(self.freq);
-                self.freq_fit.add(now, 0.0);
+                self.freq_fit.add(now, 0.0, self.pending_delay);
             }
             self.state = if was_nset {
                 LoopState::Freq
@@ -410,11 +519,11 @@ impl Discipline {
             return Decision::Step { offset };
         }
 
-        match self.state {
+        let offset = match self.state {
             LoopState::Nset => {
                 // First sample: slew it out and start measuring frequency.
                 self.freq_fit.start(self.freq);
-                self.freq_fit.add(now, offset);
+                self.freq_fit.add(now, offset, self.pending_delay);
                 self.residual = offset;
                 self.last_offset = offset;
                 self.last_update = now;
@@ -437,7 +546,7 @@ impl Discipline {
                 // would be without the slew) against time.  Leave FREQ
                 // once the estimate is good enough, at the latest after
                 // the stepout interval.
-                self.freq_fit.add(now, offset);
+                self.freq_fit.add(now, offset, self.pending_delay);
                 let estimate = self.freq_fit.estimate();
                 // At least one minimum poll interval of data: a few
                 // closely spaced burst samples can agree by chance.
@@ -451,6 +560,14 @@ impl Discipline {
                         // not run away while the measurement goes on.
                         Some((slope, _)) if spans_a_poll => {
                             self.set_frequency(self.freq_fit.f0 + slope);
+                            if self.cfg.freq_hold_phase {
+                                // Hold the phase too: the pending
+                                // correction becomes the fitted offset now.
+                                if let Some(p) = self.freq_fit.predict(now) {
+                                    self.residual = p;
+                                    self.known_phase = p;
+                                }
+                            }
                             Decision::Frequency
                         }
                         _ => Decision::Ignored,
@@ -462,19 +579,28 @@ impl Discipline {
                 };
                 self.wander = se;
                 tracing::debug!(freq_ppm = slope * 1e6, "initial frequency measured");
+                let predicted = self.freq_fit.predict(now);
                 self.set_frequency(self.freq_fit.f0 + slope);
                 self.freq_fit.clear();
                 self.state = LoopState::Sync;
+                // With the phase held, the fitted offset is the better
+                // estimate of the phase error than this one sample.
+                let offset = match predicted {
+                    Some(p) if self.cfg.freq_hold_phase => p,
+                    _ => offset,
+                };
                 // The offsets seen while measuring say nothing about the
                 // jitter of the disciplined clock: start afresh.
                 self.last_offset = offset;
                 self.known_phase = offset;
+                offset
             }
             LoopState::Spike | LoopState::Sync => {
                 self.state = LoopState::Sync;
                 self.pll_fll(offset, mu);
+                offset
             }
-        }
+        };
 
         // Clock jitter: exponential average of the offset differences.
         let diff2 = (offset - self.last_offset).powi(2);
@@ -647,6 +773,51 @@ mod tests {
         assert!((d.frequency() + 50e-6).abs() < 0.5e-6, "{}", d.frequency());
     }
 
+    /// Start-up on a path where every third reply queued 4 ms on the way
+    /// back (its offset 2 ms off): clock 20 PPM slow, 1 ms behind, 64 s
+    /// polls.  Returns (frequency, phase, state) after `duration` seconds.
+    fn noisy_start(with_delay: bool, duration: f64) -> (f64, f64, LoopState) {
+        let mut d = Discipline::new(cfg(), None, 0.0);
+        let (mut phase, mut t, mut k) = (-0.001, 0.0, 0);
+        while t < duration {
+            let bad = k % 3 == 1;
+            let offset = -phase - if bad { 0.002 } else { 0.0 };
+            let delay = if bad { 0.005 } else { 0.001 };
+            let decision = if with_delay {
+                d.update_with_delay(offset, delay, t)
+            } else {
+                d.update(offset, t)
+            };
+            assert!(!matches!(
+                decision,
+                Decision::Step { .. } | Decision::Panic { .. }
+            ));
+            for _ in 0..64 {
+                phase += -20e-6 + d.frequency() + d.phase_adjustment(1.0, 500e-6);
+                t += 1.0;
+            }
+            k += 1;
+        }
+        (d.frequency(), phase, d.state())
+    }
+
+    #[test]
+    fn start_up_fit_weights_samples_by_delay_and_holds_the_phase() {
+        // Mid-measurement (FREQ, 5 polls in): the phase is held near zero
+        // although the clock drifts 1.3 ms per poll.
+        let (_, phase, state) = noisy_start(true, 320.0);
+        assert_eq!(state, LoopState::Freq);
+        assert!(phase.abs() < 300e-6, "{phase}");
+        // After the 600 s window: the delay-weighted fit found the
+        // frequency; the unweighted one is pulled by the queued replies.
+        let (f, phase, state) = noisy_start(true, 700.0);
+        assert_eq!(state, LoopState::Sync);
+        assert!((f - 20e-6).abs() < 0.05e-6, "weighted {f}");
+        assert!(phase.abs() < 100e-6, "{phase}");
+        let (g, _, _) = noisy_start(false, 700.0);
+        assert!((g - 20e-6).abs() > 0.1e-6, "unweighted {g}");
+    }
+
     #[test]
     fn large_first_offset_is_stepped() {
         let mut d = Discipline::new(cfg(), None, 0.0);
@@ -738,6 +909,46 @@ mod tests {
         assert_eq!(d.update(0.3, 0.0), Decision::Slew { offset: 0.3 });
         let mut d = Discipline::new(c, Some(0.0), 0.0);
         assert_eq!(d.update(0.8, 0.0), Decision::Step { offset: 0.8 });
+    }
+
+    #[test]
+    fn tinker_huffpuff_corrects_offsets_for_congestion() {
+        let c = DisciplineConfig {
+            huffpuff: Some(7200.0),
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, Some(0.0), 0.0);
+        assert_eq!(d.huffpuff_min_delay(), None);
+        // First sample: 10 ms is the minimum, no correction.
+        assert_eq!(
+            d.update_with_delay(0.001, 0.010, 0.0),
+            Decision::Slew { offset: 0.001 }
+        );
+        // 16 ms: the 6 ms excess was one-way, 3 ms of offset error.
+        match d.update_with_delay(0.004, 0.016, 64.0) {
+            Decision::Slew { offset } => assert!((offset - 0.001).abs() < 1e-15, "{offset}"),
+            other => panic!("{other:?}"),
+        }
+        match d.update_with_delay(-0.0045, 0.016, 128.0) {
+            Decision::Slew { offset } => assert!((offset + 0.0015).abs() < 1e-15, "{offset}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(d.huffpuff_min_delay(), Some(0.010));
+        // Without `tinker huffpuff` the delay is ignored.
+        let mut d = Discipline::new(cfg(), Some(0.0), 0.0);
+        d.update_with_delay(0.001, 0.010, 0.0);
+        assert_eq!(
+            d.update_with_delay(0.004, 0.016, 64.0),
+            Decision::Slew { offset: 0.004 }
+        );
+        assert_eq!(d.huffpuff_min_delay(), None);
+        // A panic offset is not corrected (and still panics).
+        let mut d = Discipline::new(c, Some(0.0), 0.0);
+        d.update_with_delay(0.0, 0.010, 0.0);
+        assert_eq!(
+            d.update_with_delay(2000.0, 1.0, 64.0),
+            Decision::Panic { offset: 2000.0 }
+        );
     }
 
     #[test]

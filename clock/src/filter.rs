@@ -72,6 +72,9 @@ pub struct ClockFilter {
     /// Delays of the most recent samples (up to [`DELAY_HISTORY`]), for
     /// the long-term minimum delay.
     delay_history: std::collections::VecDeque<f64>,
+    /// Frequency tolerance used to age the stages' dispersion, s/s
+    /// (`tinker dispersion`, default PHI).
+    phi: f64,
 }
 
 /// Number of recent delays kept to find the path's minimum delay.
@@ -109,7 +112,19 @@ impl ClockFilter {
             age_weight: 0.0,
             estimator: Estimator::MinDelay,
             delay_history: std::collections::VecDeque::with_capacity(DELAY_HISTORY),
+            phi: PHI,
         }
+    }
+
+    /// Set the frequency tolerance (s/s, `tinker dispersion`) at which the
+    /// stages' dispersion grows with age (RFC 5905 §10: ε += PHI·Δt).
+    pub fn set_phi(&mut self, phi: f64) {
+        self.phi = if phi.is_finite() { phi.max(0.0) } else { PHI };
+    }
+
+    /// The frequency tolerance in use, s/s.
+    pub fn phi(&self) -> f64 {
+        self.phi
     }
 
     /// Set the local clock's frequency uncertainty (s/s).  The filter then
@@ -259,7 +274,7 @@ impl ClockFilter {
         let mut aged: [Stage; NSTAGE] = self.stages;
         for s in aged.iter_mut() {
             if s.time.is_finite() {
-                s.dispersion = (s.dispersion + PHI * (now - s.time).max(0.0)).min(MAXDISP);
+                s.dispersion = (s.dispersion + self.phi * (now - s.time).max(0.0)).min(MAXDISP);
             }
         }
         let w = self.age_weight;
@@ -392,6 +407,30 @@ mod tests {
             + MAXDISP
                 * (1.0 / 8.0 + 1.0 / 16.0 + 1.0 / 32.0 + 1.0 / 64.0 + 1.0 / 128.0 + 1.0 / 256.0);
         assert!((out.dispersion - expect).abs() < 1e-9, "{}", out.dispersion);
+    }
+
+    #[test]
+    fn tinker_dispersion_ages_the_stages() {
+        // The same two samples as above with PHI = 100 PPM: the older
+        // stage's dispersion grew by 100e-6 · 1 s instead of 15e-6.
+        let mut f = ClockFilter::new(1e-9);
+        f.set_phi(100e-6);
+        assert_eq!(f.phi(), 100e-6);
+        f.add(sample(0.004, 0.020, 0.0), 0.0, 16.0);
+        let FilterUpdate::Updated(out) = f.add(sample(0.001, 0.010, 1.0), 1.0, 1e9) else {
+            panic!()
+        };
+        let expect = 1e-5 / 2.0
+            + (1e-5 + 100e-6 * 1.0) / 4.0
+            + MAXDISP
+                * (1.0 / 8.0 + 1.0 / 16.0 + 1.0 / 32.0 + 1.0 / 64.0 + 1.0 / 128.0 + 1.0 / 256.0);
+        assert!(
+            (out.dispersion - expect).abs() < 1e-12,
+            "{}",
+            out.dispersion
+        );
+        f.set_phi(f64::NAN);
+        assert_eq!(f.phi(), PHI);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod controller;
 pub mod discipline;
 pub mod drift;
 pub mod filter;
+pub mod huffpuff;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub mod kernel;

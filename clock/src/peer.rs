@@ -72,6 +72,12 @@ impl PeerState {
         self.prefer = prefer;
     }
 
+    /// Set the frequency tolerance (s/s, `tinker dispersion`) the clock
+    /// filter ages its samples with.
+    pub fn set_phi(&mut self, phi: f64) {
+        self.filter.set_phi(phi);
+    }
+
     /// Choose the clock filter's estimator.
     pub fn set_estimator(&mut self, e: Estimator) {
         self.filter.set_estimator(e);

@@ -29,17 +29,44 @@ impl Sample {
         Self::from_intervals(t2 - t1, t3 - t4, t4 - t1, precision, t4)
     }
 
+    /// [`Sample::from_timestamps`] with the frequency tolerance `phi` (s/s,
+    /// `tinker dispersion`) instead of the default PHI.
+    pub fn from_timestamps_phi(
+        t1: f64,
+        t2: f64,
+        t3: f64,
+        t4: f64,
+        precision: f64,
+        phi: f64,
+    ) -> Sample {
+        Self::from_intervals_phi(t2 - t1, t3 - t4, t4 - t1, precision, t4, phi)
+    }
+
     /// The same computation from the two half-exchange differences, which
     /// the caller can compute exactly in 64-bit NTP arithmetic before
     /// converting to seconds: `a = T2 − T1`, `b = T3 − T4`, plus the local
     /// round-trip span `T4 − T1` (for the dispersion) and the local time T4.
     pub fn from_intervals(a: f64, b: f64, local_span: f64, precision: f64, t4: f64) -> Sample {
+        Self::from_intervals_phi(a, b, local_span, precision, t4, PHI)
+    }
+
+    /// [`Sample::from_intervals`] with the frequency tolerance `phi` (s/s,
+    /// `tinker dispersion`) instead of the default PHI: ε = precisions +
+    /// phi·(T4 − T1).
+    pub fn from_intervals_phi(
+        a: f64,
+        b: f64,
+        local_span: f64,
+        precision: f64,
+        t4: f64,
+        phi: f64,
+    ) -> Sample {
         let offset = (a + b) / 2.0;
         // δ = (T4 − T1) − (T3 − T2) = a − b.  Clamp to the precision floor
         // so that a negative delay (only possible from bad clocks) cannot
         // produce a negative distance.
         let delay = (a - b).max(precision);
-        let dispersion = precision + PHI * local_span.abs();
+        let dispersion = precision + phi * local_span.abs();
         Sample {
             offset,
             delay,
@@ -52,10 +79,22 @@ impl Sample {
     /// time T4 exist.  The one-way delay is half of `calibrated_delay`
     /// (RFC 5905 §8: θ = T3 − T4 + δ/2).
     pub fn broadcast(t3: f64, t4: f64, calibrated_delay: f64, precision: f64) -> Sample {
+        Self::broadcast_phi(t3, t4, calibrated_delay, precision, PHI)
+    }
+
+    /// [`Sample::broadcast`] with the frequency tolerance `phi` (s/s,
+    /// `tinker dispersion`).
+    pub fn broadcast_phi(
+        t3: f64,
+        t4: f64,
+        calibrated_delay: f64,
+        precision: f64,
+        phi: f64,
+    ) -> Sample {
         Sample {
             offset: t3 - t4 + calibrated_delay / 2.0,
             delay: calibrated_delay.max(precision),
-            dispersion: precision + PHI * calibrated_delay,
+            dispersion: precision + phi * calibrated_delay,
             time: t4,
         }
     }
@@ -126,6 +165,20 @@ mod tests {
         assert!((s.delay - 0.020).abs() < 1e-12);
         assert!((s.dispersion - (2e-6 + PHI * 0.021)).abs() < 1e-15);
         assert_eq!(s.time, t4);
+    }
+
+    #[test]
+    fn tinker_dispersion_sets_the_dispersion_rate() {
+        // 21 ms round trip, tolerance 500 PPM instead of 15 PPM.
+        let t1 = 100.0;
+        let s = Sample::from_timestamps_phi(t1, t1 + 0.010, t1 + 0.011, t1 + 0.021, 2e-6, 500e-6);
+        assert!((s.dispersion - (2e-6 + 500e-6 * 0.021)).abs() < 1e-15);
+        assert!((s.offset - 0.0).abs() < 1e-12);
+        let d = Sample::from_timestamps(t1, t1 + 0.010, t1 + 0.011, t1 + 0.021, 2e-6);
+        assert!((d.dispersion - (2e-6 + 15e-6 * 0.021)).abs() < 1e-15);
+        let b = Sample::broadcast_phi(10.0, 10.0, 0.004, 0.0, 100e-6);
+        assert!((b.dispersion - 100e-6 * 0.004).abs() < 1e-18);
+        assert!((b.offset - 0.002).abs() < 1e-15);
     }
 
     #[test]

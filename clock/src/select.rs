@@ -52,6 +52,10 @@ pub struct SelectionParams {
     pub mindist: f64,
     /// `tos maxdist`: root distance above which a source is unfit, seconds.
     pub maxdist: f64,
+    /// `tinker dispersion`: the frequency tolerance PHI, s/s (default 15 PPM,
+    /// RFC 5905 §7.2): the rate at which root distance grows with the age
+    /// of a source's last update.
+    pub phi: f64,
 }
 
 impl Default for SelectionParams {
@@ -62,6 +66,7 @@ impl Default for SelectionParams {
             maxclock: MAXCLOCK,
             mindist: MINDIST,
             maxdist: MAXDIST,
+            phi: PHI,
         }
     }
 }
@@ -103,10 +108,16 @@ impl Candidate {
     /// (δ + root delay)/2 + ε + root dispersion + PHI·(now − t) + ψ,
     /// floored at `mindist`.
     pub fn root_distance(&self, now: f64, mindist: f64) -> f64 {
+        self.root_distance_phi(now, mindist, PHI)
+    }
+
+    /// [`Candidate::root_distance`] with the frequency tolerance `phi`
+    /// (s/s) of `tinker dispersion` instead of the default PHI.
+    pub fn root_distance_phi(&self, now: f64, mindist: f64, phi: f64) -> f64 {
         let lambda = (self.delay + self.root_delay) / 2.0
             + self.root_dispersion
             + self.dispersion
-            + PHI * (now - self.time).max(0.0)
+            + phi * (now - self.time).max(0.0)
             + self.jitter;
         lambda.max(mindist)
     }
@@ -116,7 +127,7 @@ impl Candidate {
         if self.leap == LeapIndicator::Unsynchronized || self.stratum >= MAXSTRAT {
             return Some(Unfit::Unsynchronized);
         }
-        if self.root_distance(now, params.mindist) > params.maxdist {
+        if self.root_distance_phi(now, params.mindist, params.phi) > params.maxdist {
             return Some(Unfit::Distance);
         }
         if self.loops_to_us {
@@ -195,7 +206,7 @@ pub fn select(
     for (i, c) in candidates.iter().enumerate() {
         match c.unfit_reason(now, params) {
             Some(reason) => unfit.push((i, reason)),
-            None => fit.push((i, c.root_distance(now, params.mindist))),
+            None => fit.push((i, c.root_distance_phi(now, params.mindist, params.phi))),
         }
     }
     if fit.is_empty() {
@@ -395,5 +406,28 @@ pub(crate) mod tests {
         let b = c.root_distance(1000.0, 0.0);
         assert!((a - 0.026).abs() < 1e-12);
         assert!((b - a - PHI * 1000.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn tinker_dispersion_changes_how_fast_a_silent_source_becomes_unfit() {
+        // λ = 26 ms at its update; 2000 s later, at the default 15 PPM,
+        // 26 + 30 = 56 ms: still fit.  At `tinker dispersion 1000` (PPM)
+        // it is 26 ms + 2 s, above maxdist 1.5 s: unfit.
+        let c = cand(0, 0.0, 0.001);
+        let d = c.root_distance_phi(2000.0, 0.0, 1000e-6);
+        assert!((d - 2.026).abs() < 1e-12, "{d}");
+        assert!((c.root_distance(2000.0, 0.0) - 0.056).abs() < 1e-12);
+        let default = SelectionParams::default();
+        assert_eq!(default.phi, PHI);
+        assert_eq!(c.unfit_reason(2000.0, &default), None);
+        let fast = SelectionParams {
+            phi: 1000e-6,
+            ..default
+        };
+        assert_eq!(c.unfit_reason(2000.0, &fast), Some(Unfit::Distance));
+        assert_eq!(
+            select(&[c], 2000.0, &fast).unwrap_err(),
+            SelectError::NoCandidates
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! RFC 5905 §11.2.2 and the reference implementation's orphan parent).
 
 use crate::cluster::{choose_system_peer, cluster};
-use crate::combine::combine;
+use crate::combine::combine_phi;
 use crate::constants::{MAXSTRAT, MINDISP, ORPHAN_WAIT, PHI};
 use crate::select::{select, Candidate, LeapIndicator, SelectError, SelectionParams};
 
@@ -177,7 +177,7 @@ impl SystemProcess {
             .iter()
             .map(|s| {
                 let mut c = s.candidate;
-                let extra = (self.freq_uncertainty - PHI).max(0.0);
+                let extra = (self.freq_uncertainty - self.params.phi).max(0.0);
                 c.dispersion += extra * (now - c.time).max(0.0);
                 // In orphan mode sources deeper than the orphan stratum
                 // (orphan children) are not selectable, and another
@@ -199,12 +199,13 @@ impl SystemProcess {
         let Some(peer_idx) = choose_system_peer(&candidates, &clustered.survivors, previous) else {
             return self.no_selection(SelectError::NoCandidates, now);
         };
-        let combined = combine(
+        let combined = combine_phi(
             &candidates,
             &clustered.survivors,
             peer_idx,
             now,
             self.params.mindist,
+            self.params.phi,
         );
         self.last_selectable = now;
         let peer = &candidates[peer_idx];
@@ -217,7 +218,7 @@ impl SystemProcess {
         let dispersion = peer.root_dispersion
             + peer.dispersion
             + (peer.jitter.powi(2) + combined.jitter.powi(2)).sqrt()
-            + PHI * (now - peer.time).max(0.0)
+            + self.params.phi * (now - peer.time).max(0.0)
             + peer.offset.abs();
         self.vars.root_dispersion = dispersion.max(MINDISP);
         self.vars.offset = combined.offset;
@@ -314,6 +315,30 @@ mod tests {
         assert!(v.root_dispersion > 0.015);
         assert_eq!(v.leap, LeapIndicator::NoWarning);
         assert!(v.root_distance() > 0.025);
+    }
+
+    #[test]
+    fn tinker_dispersion_sets_root_dispersion_growth() {
+        // The same source 100 s after its update, at 15 PPM and 500 PPM:
+        // root dispersion differs by (500 − 15)e-6 · 100 s = 48.5 ms.
+        let mut s = src(0, 0.0);
+        s.candidate.time = 0.0;
+        let mut a = SystemProcess::new(SelectionParams::default(), -20, None, 0.0);
+        let params = SelectionParams {
+            phi: 500e-6,
+            ..SelectionParams::default()
+        };
+        let mut b = SystemProcess::new(params, -20, None, 0.0);
+        assert!(matches!(
+            a.mitigate(&[s], 100.0),
+            Mitigation::Synchronized { .. }
+        ));
+        assert!(matches!(
+            b.mitigate(&[s], 100.0),
+            Mitigation::Synchronized { .. }
+        ));
+        let diff = b.variables().root_dispersion - a.variables().root_dispersion;
+        assert!((diff - 0.0485).abs() < 1e-12, "{diff}");
     }
 
     #[test]

@@ -81,12 +81,21 @@ pub fn ntp_datagrams(path: &Path) -> Result<Vec<Datagram>, CaptureError> {
         let data: &[u8] = &pkt.data;
         let ip = match link {
             DataLink::ETHERNET => ethernet_payload(data),
-            DataLink::LINUX_SLL => data.get(16..).map(|p| (u16::from_be_bytes([data[14], data[15]]), p)),
-            DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => {
-                data.first().map(|b| (if b >> 4 == 6 { 0x86dd } else { 0x0800 }, data))
-            }
+            DataLink::LINUX_SLL => data
+                .get(16..)
+                .map(|p| (u16::from_be_bytes([data[14], data[15]]), p)),
+            DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => data
+                .first()
+                .map(|b| (if b >> 4 == 6 { 0x86dd } else { 0x0800 }, data)),
             DataLink::NULL | DataLink::LOOP => data.get(4..).map(|p| {
-                (if p.first().is_some_and(|b| b >> 4 == 6) { 0x86dd } else { 0x0800 }, p)
+                (
+                    if p.first().is_some_and(|b| b >> 4 == 6) {
+                        0x86dd
+                    } else {
+                        0x0800
+                    },
+                    p,
+                )
             }),
             other => return Err(err(format!("unsupported link type {other:?}"))),
         };
@@ -145,7 +154,11 @@ fn ip_udp(ethertype: u16, ip: &[u8]) -> Option<(IpAddr, IpAddr, &[u8])> {
             }
             let src: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
             let dst: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
-            Some((Ipv6Addr::from(src).into(), Ipv6Addr::from(dst).into(), ip.get(40..)?))
+            Some((
+                Ipv6Addr::from(src).into(),
+                Ipv6Addr::from(dst).into(),
+                ip.get(40..)?,
+            ))
         }
         _ => None,
     }

@@ -14,8 +14,8 @@ fn keygen_m_output_parses_with_every_key_intact() {
             "# ntpkey_MD5key_alice.4004757732\n# Fri Nov 27 08:42:12 2026\n{}",
             keystore::symkeys::generate_lines().expect("generate keys")
         );
-        let keys = parse_str(&text, Path::new("ntp.keys"))
-            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let keys =
+            parse_str(&text, Path::new("ntp.keys")).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(keys.warnings.is_empty(), "{:?}\n{text}", keys.warnings);
         assert_eq!(keys.keys.len(), 20);
         for (i, (key, line)) in keys.keys.iter().zip(text.lines().skip(2)).enumerate() {

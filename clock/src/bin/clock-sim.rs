@@ -15,6 +15,7 @@ Scenario keys (flags or `key = value` lines in a scenario file):
   --delay S              one-way base delay, seconds (default 0.0005)
   --jitter S             jitter scale, seconds (default 0.0001)
   --jitter-dist D        normal | exp | uniform (default normal)
+  --jitter-on DIR        both | out | in: which direction queues (default both)
   --asymmetry S          outbound minus return delay, seconds
   --freq PPM             client frequency error
   --wander PPM           frequency random walk, PPM per sqrt(second)
@@ -37,6 +38,10 @@ Scenario keys (flags or `key = value` lines in a scenario file):
   --pll-gain G           phase time constant in poll intervals (default 4)
   --filter-reuse true|false  delay-weighted clock filter (default true) or
                          the RFC 5905 minimum-delay filter
+  --huffpuff S           tinker huffpuff: huff-n'-puff window, seconds
+  --dispersion PPM       tinker dispersion: frequency tolerance (default 15)
+  --freq-window S        longest start-up frequency measurement (default 600)
+  --freq-hold-phase true|false  hold the phase during it (default true)
 Output: converge_s rms_offset_s max_offset_s rms_offset_all_s freq_error_ppm
         steps falseticker_selected final_poll panicked";
 

@@ -101,6 +101,7 @@ pub fn run(scenario: &Scenario) -> SimResult {
             if scenario.filter_reuse {
                 p.set_estimator(Estimator::DelayWeighted);
             }
+            p.set_phi(scenario.selection.phi);
             p
         })
         .collect();
@@ -152,12 +153,13 @@ pub fn run(scenario: &Scenario) -> SimResult {
             let t2 = utc(t + d1);
             let t3 = t2 + SERVER_TURNAROUND;
             let t4 = clock.read_at(t + d1 + SERVER_TURNAROUND + d2);
-            let sample = Sample::from_timestamps(
+            let sample = Sample::from_timestamps_phi(
                 t1,
                 t2,
                 t3,
                 t4,
                 precision + 2f64.powi(spec.precision as i32),
+                scenario.selection.phi,
             );
             let mut sample = sample;
             sample.time = t; // the daemon's monotonic time scale
@@ -203,7 +205,9 @@ pub fn run(scenario: &Scenario) -> SimResult {
                     // As in RFC 5905 clock_update(): the discipline only
                     // sees a new offset when the system peer has a new
                     // sample (not on every other peer's update).
-                    let peer_time = assocs[sys_peer].filter().output().map(|o| o.time);
+                    let peer_out = assocs[sys_peer].filter().output();
+                    let peer_time = peer_out.map(|o| o.time);
+                    let peer_delay = peer_out.map_or(0.0, |o| o.delay);
                     if peer_time <= last_fed {
                         continue;
                     }
@@ -215,7 +219,7 @@ pub fn run(scenario: &Scenario) -> SimResult {
                         _ => (offset, t),
                     };
                     let freq_before = disc.frequency();
-                    let decision = disc.update(offset, when);
+                    let decision = disc.update_with_delay(offset, peer_delay, when);
                     if let Decision::Panic { .. } = decision {
                         result.panicked = true;
                     }

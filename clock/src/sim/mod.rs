@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod engine;
+pub mod mesh;
 pub mod network;
 pub mod random;
 pub mod scenario;

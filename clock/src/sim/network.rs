@@ -31,6 +31,32 @@ impl std::str::FromStr for JitterDist {
     }
 }
 
+/// Which direction of a path carries the jitter (queueing delay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JitterDirection {
+    /// Both directions queue independently.
+    #[default]
+    Both,
+    /// Only client→server packets queue (upstream congestion).
+    Outbound,
+    /// Only server→client packets queue (downstream congestion).
+    Inbound,
+}
+
+impl std::str::FromStr for JitterDirection {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "both" => Ok(JitterDirection::Both),
+            "out" | "outbound" => Ok(JitterDirection::Outbound),
+            "in" | "inbound" => Ok(JitterDirection::Inbound),
+            other => Err(format!(
+                "unknown jitter direction {other:?}; use both, out or in"
+            )),
+        }
+    }
+}
+
 /// A route change: from `at` (true time, seconds) on, both directions gain
 /// `extra_delay` seconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,6 +83,8 @@ pub struct Path {
     pub loss: f64,
     /// Route changes, in time order.
     pub route_changes: Vec<RouteChange>,
+    /// Which direction the jitter applies to (asymmetric congestion).
+    pub jitter_on: JitterDirection,
 }
 
 impl Default for Path {
@@ -68,6 +96,7 @@ impl Default for Path {
             asymmetry: 0.0,
             loss: 0.0,
             route_changes: Vec::new(),
+            jitter_on: JitterDirection::Both,
         }
     }
 }
@@ -104,7 +133,13 @@ impl Path {
         } else {
             self.base_delay - half
         };
-        Some((base + self.extra(at)).max(0.0) + self.jitter_sample(rng))
+        let queued = match (self.jitter_on, outbound) {
+            (JitterDirection::Both, _)
+            | (JitterDirection::Outbound, true)
+            | (JitterDirection::Inbound, false) => self.jitter_sample(rng),
+            _ => 0.0,
+        };
+        Some((base + self.extra(at)).max(0.0) + queued)
     }
 }
 
@@ -157,5 +192,17 @@ mod tests {
             / n as f64;
         assert!((mean - 0.002).abs() < 0.00005, "{mean}");
         assert!("bogus".parse::<JitterDist>().is_err());
+        // Congestion on the way out only: inbound delays are the base.
+        let q = Path {
+            jitter_on: "out".parse().unwrap(),
+            ..p
+        };
+        assert_eq!(q.delay(0.0, false, &mut rng), Some(0.001));
+        let out: f64 = (0..n)
+            .map(|_| q.delay(0.0, true, &mut rng).unwrap())
+            .sum::<f64>()
+            / n as f64;
+        assert!((out - 0.002).abs() < 0.00005, "{out}");
+        assert!("sideways".parse::<JitterDirection>().is_err());
     }
 }

@@ -6,7 +6,7 @@ use crate::controller::LoopMode;
 use crate::discipline::DisciplineConfig;
 use crate::select::SelectionParams;
 use crate::sim::clock::Oscillator;
-use crate::sim::network::{JitterDist, Path, RouteChange};
+use crate::sim::network::{JitterDirection, JitterDist, Path, RouteChange};
 
 /// A simulated server.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +162,16 @@ pub struct ScenarioArgs {
     pub pll_gain: Option<f64>,
     /// Filter sample reuse.
     pub filter_reuse: bool,
+    /// Which direction of every path carries the jitter.
+    pub jitter_on: JitterDirection,
+    /// `tinker huffpuff` span, seconds.
+    pub huffpuff: Option<f64>,
+    /// `tinker dispersion`, PPM (default 15).
+    pub dispersion_ppm: Option<f64>,
+    /// Discipline `freq_hold_phase` (default true).
+    pub freq_hold_phase: bool,
+    /// Discipline `freq_window`, seconds.
+    pub freq_window: Option<f64>,
 }
 
 impl Default for ScenarioArgs {
@@ -193,6 +203,11 @@ impl Default for ScenarioArgs {
             iburst: true,
             pll_gain: None,
             filter_reuse: true,
+            jitter_on: JitterDirection::Both,
+            huffpuff: None,
+            dispersion_ppm: None,
+            freq_hold_phase: true,
+            freq_window: None,
         }
     }
 }
@@ -278,6 +293,25 @@ impl ScenarioArgs {
             "iburst" => self.iburst = num(key, value, "true or false")?,
             "pll-gain" => self.pll_gain = Some(num(key, value, "a number")?),
             "filter-reuse" => self.filter_reuse = num(key, value, "true or false")?,
+            "jitter-on" => {
+                self.jitter_on = value.parse().map_err(|m| ScenarioError {
+                    key: key.into(),
+                    message: m,
+                })?
+            }
+            "freq-window" => self.freq_window = Some(unit(num(key, value, "seconds")?, key)?),
+            "freq-hold-phase" => self.freq_hold_phase = num(key, value, "true or false")?,
+            "huffpuff" => self.huffpuff = Some(unit(num(key, value, "seconds")?, key)?),
+            "dispersion" => {
+                let v = unit(num(key, value, "PPM")?, key)?;
+                if v < 0.0 {
+                    return Err(ScenarioError {
+                        key: key.into(),
+                        message: format!("{v} must not be negative"),
+                    });
+                }
+                self.dispersion_ppm = Some(v)
+            }
             other => {
                 return Err(ScenarioError {
                     key: other.to_string(),
@@ -346,6 +380,7 @@ impl ScenarioArgs {
                 asymmetry: self.asymmetry,
                 loss: self.loss,
                 route_changes: Vec::new(),
+                jitter_on: self.jitter_on,
             };
             if let Some((at, extra)) = self.route_change {
                 path.route_changes.push(RouteChange {
@@ -379,6 +414,15 @@ impl ScenarioArgs {
         if let Some(g) = self.pll_gain {
             discipline.pll_gain = g;
         }
+        discipline.huffpuff = self.huffpuff;
+        discipline.freq_hold_phase = self.freq_hold_phase;
+        if let Some(w) = self.freq_window {
+            discipline.freq_window = w;
+        }
+        let mut selection = SelectionParams::default();
+        if let Some(d) = self.dispersion_ppm {
+            selection.phi = d * 1e-6;
+        }
         Ok(Scenario {
             servers,
             oscillator: Oscillator {
@@ -391,7 +435,7 @@ impl ScenarioArgs {
             maxpoll: self.maxpoll,
             iburst: self.iburst,
             discipline,
-            selection: SelectionParams::default(),
+            selection,
             mode: if self.kernel {
                 LoopMode::Kernel
             } else {
