@@ -10,8 +10,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use libfuzzer_sys::fuzz_target;
 use ntpd::mode6::{
-    ControlKeys, ControlServer, ControlState, MruEntry, PeerCrypto, PeerVars, RequestContext,
-    Response, Restrictions, SystemCrypto, SystemVars, CertInfo,
+    CertInfo, ControlKeys, ControlServer, ControlState, MruEntry, PeerCrypto, PeerVars,
+    RequestContext, Response, Restrictions, SystemCrypto, SystemVars,
 };
 use proto::control::{
     AssociationEntry, ControlHeader, ControlMessage, Opcode, PeerStatus, SystemStatus,
@@ -204,7 +204,10 @@ fuzz_target!(|input: &[u8]| {
     let mut rng = rand::rngs::StdRng::seed_from_u64(u64::from(flags));
     let mut state = State;
     let op_is_mru = rest.get(1).is_some_and(|b| b & 0x1f == 10);
-    check(server.handle(rest, &ctx, &mut state, &Keys, &mut rng), op_is_mru);
+    check(
+        server.handle(rest, &ctx, &mut state, &Keys, &mut rng),
+        op_is_mru,
+    );
     let data = rest.get(..468).unwrap_or(rest);
     for (op, assoc) in [
         (Opcode::ReadVariables, 0),
