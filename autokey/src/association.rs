@@ -184,8 +184,37 @@ impl Association {
         true
     }
 
-    /// Whether the peer's leap indicator says synchronised (symmetric COOK
-    /// row, brief §4.2); the caller sets it from the packet headers.
+    /// Whether the peer counts as synchronised for the symmetric COOK row
+    /// (brief §4.2 row 4: both this host and the peer synchronised).
+    ///
+    /// What the reference does, and what the caller must mirror:
+    ///
+    /// * `peer_xmit()` (ntpd/ntp_proto.c) asks for the cookie only when
+    ///   `sys_leap` and `peer->leap` are both not "unsynchronised";
+    ///   `peer->leap` starts unsynchronised (`peer_clear()`) and is copied
+    ///   from a packet's LI only in `process_packet()`, i.e. only for a
+    ///   packet that passed every header test (TEST1–TEST7: duplicate,
+    ///   bogus origin, LI 3 / stratum ≥ the ceiling, distance) and TEST8
+    ///   "bad autokey", which `receive()` lights while the association is
+    ///   not proventic (`PKT_TEST_MASK` includes TEST8 and TEST9, ntp.h).
+    ///   So pass `LI != 3` of the last peer packet that passed those tests,
+    ///   counting none before [`is_proventic`](Self::is_proventic).
+    /// * The leap indicator does **not** gate Autokey itself: in 4.2.8p18
+    ///   `receive()` calls `crypto_recv()` for a symmetric packet with
+    ///   LI 3 (a zero origin only sets TEST2, which does not skip Autokey).
+    ///   The engine therefore processes the extension fields of such
+    ///   packets ([`receive`](Self::receive), [`receive_fields`](Self::receive_fields)).
+    /// * What the `runs/p10-sym-tc` capture shows (alice ignoring bob's
+    ///   first ASSOC request, sent with LI 3, stratum 0 and origin 0) is a
+    ///   kiss-o'-death rule of 4.2.8p10, not a leap-indicator rule: there
+    ///   `receive()` treats *any* packet whose stratum field is 0 as a KoD
+    ///   and drops it before Autokey if its origin or receive timestamp is
+    ///   zero or differs from its transmit timestamp (alice logged "KoD
+    ///   packet from 10.0.0.2 has a zero org or rec timestamp. Ignoring.").
+    ///   4.2.8p18 narrowed this (`kiss_code_check()`: mode 4, LI 3,
+    ///   stratum 0 and a RATE/DENY/RSTR/X… refid), so a p18-compatible
+    ///   daemon drops only server-mode KoDs there, before calling this
+    ///   engine.
     pub fn set_peer_synchronised(&mut self, synced: bool) {
         self.peer_synchronised = synced;
     }
@@ -451,7 +480,12 @@ impl Association {
             automax: self.cfg.automax,
             synchronised: host.synchronised(),
         };
-        let mut list = KeyList::generate(&p, rng, |_| false)?;
+        let mut list = KeyList::generate(&p, rng, |k| host.key_id_in_use(k, now))?;
+        host.reserve_key_ids(
+            list.key_ids(),
+            now,
+            now.saturating_add(KeyList::lifetime(&p)),
+        );
         let k = list
             .next_key()
             .ok_or(AutokeyError::KeySpace { key_id: 0 })?;
@@ -820,6 +854,9 @@ impl Association {
         value: &SignedValue,
         rng: &mut (impl rand::CryptoRng + ?Sized),
     ) -> Result<()> {
+        // The group rules come first: the reference applies them in
+        // `receive()` to every ASSOC field, before any Autokey state.
+        group_test(host, &name, self.cfg.ident.as_deref())?;
         if self.server_name.is_some() {
             if assoc_id != self.peer_assoc {
                 return Err(AutokeyError::AssociationId {
@@ -830,20 +867,14 @@ impl Association {
             }
             return Ok(());
         }
-        if host.cert().group().is_some()
-            && (!name.contains('@') || name.len() > crate::message::MAX_GROUP_HOSTNAME)
-        {
-            return Err(AutokeyError::HostName {
-                reason: "peer name has no @group",
-            });
-        }
         let peer = StatusWord(value.filestamp);
-        if host.status().has(status::PRIV) && !peer.has(status::PRIV) {
+        let private = host.status().has(status::PRIV);
+        if private && !peer.has(status::PRIV) {
             return Err(AutokeyError::Scheme {
                 reason: "private-certificate host talking to a non-PC peer",
             });
         }
-        peer.digest()?;
+        let digest = peer.digest()?;
         if self.cfg.kind == AssocKind::Symmetric
             && (host.status().0 & status::IDENT_MASK != 0) != (peer.0 & status::IDENT_MASK != 0)
         {
@@ -861,6 +892,15 @@ impl Association {
         }
         if !peer.has(status::TAI) {
             self.flags |= status::LEAP;
+        }
+        if private {
+            // PC scheme (brief §7.6, §2.3 step 3): both hosts hold the
+            // same private certificate and key, which is never sent; the
+            // trail, identity and SIGN steps are pre-set and the peer's
+            // signatures verify with our own sign key.
+            self.flags |= status::CERT | status::VRFY | status::SIGN;
+            let own = host.signer().verifier()?;
+            self.server_key = Some(PeerKey::new(own.key().clone(), digest));
         }
         Ok(())
     }
@@ -910,5 +950,50 @@ impl Association {
             _ => self.flags |= status::VRFY,
         }
         Ok(())
+    }
+}
+
+/// The `host@group` rules for an incoming ASSOC name (brief §2.3 "Group
+/// names", §11.3 rule 6; reference `receive()` and `group_test()`), applied
+/// only when our own certificate subject has the form `host@group`:
+///
+/// * the name must contain `@` and be shorter than 257 octets
+///   ([`MAX_GROUP_HOSTNAME`](crate::message::MAX_GROUP_HOSTNAME));
+/// * its group (the part after the first `@`) must equal ours, or the
+///   association's `ident` when one is configured.
+///
+/// A failure drops the packet ([`AutokeyError::HostName`], no restart).
+/// The server fast path applies only the first rule ([`check_group_name`]):
+/// unicast client requests are not group-tested.
+pub fn group_test(host: &LocalHost, name: &str, ident: Option<&str>) -> Result<()> {
+    let Some(ours) = host.cert().group() else {
+        return Ok(());
+    };
+    let theirs = check_group_name(host, name)?.unwrap_or_default();
+    if theirs == ours || ident == Some(theirs) {
+        return Ok(());
+    }
+    Err(AutokeyError::HostName {
+        reason: "peer group differs from ours and from the association's ident",
+    })
+}
+
+/// The `@` presence and length check on an ASSOC name when our subject
+/// has a group (brief §2.3): returns the sender's group, or `None` when we
+/// have no group (no check).
+pub fn check_group_name<'a>(host: &LocalHost, name: &'a str) -> Result<Option<&'a str>> {
+    if host.cert().group().is_none() {
+        return Ok(None);
+    }
+    if name.len() > crate::message::MAX_GROUP_HOSTNAME {
+        return Err(AutokeyError::HostName {
+            reason: "host@group name of 257 octets or more",
+        });
+    }
+    match name.split_once('@') {
+        Some((_, group)) => Ok(Some(group)),
+        None => Err(AutokeyError::HostName {
+            reason: "peer name has no @group",
+        }),
     }
 }

@@ -80,7 +80,12 @@ impl BroadcastServer {
                     automax: self.automax,
                     synchronised: host.synchronised(),
                 };
-                let mut list = KeyList::generate(&p, rng, |_| false)?;
+                let mut list = KeyList::generate(&p, rng, |k| host.key_id_in_use(k, now))?;
+                host.reserve_key_ids(
+                    list.key_ids(),
+                    now,
+                    now.saturating_add(KeyList::lifetime(&p)),
+                );
                 let k = list
                     .next_key()
                     .ok_or(AutokeyError::KeySpace { key_id: 0 })?;

@@ -2,7 +2,9 @@
 //! certificate, identity keys, status word, signature-refresh time and the
 //! responder that answers every request code.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Mutex;
 
 use keystore::cert::CertRole;
 use keystore::Certificate;
@@ -48,6 +50,9 @@ pub struct LocalHost {
     last_update: u32,
     leap: LeapValues,
     secret: ServerSecret,
+    /// Session key IDs in use on this host (key lists of every
+    /// association and broadcaster) and when each expires, NTP seconds.
+    key_ids: Mutex<HashMap<u32, u32>>,
 }
 
 impl std::fmt::Debug for LocalHost {
@@ -99,6 +104,7 @@ impl LocalHost {
             last_update: 0,
             leap: LeapValues::default(),
             secret: ServerSecret::new(rng, u64::from(now), revoke_log2),
+            key_ids: Mutex::new(HashMap::new()),
         })
     }
 
@@ -110,6 +116,35 @@ impl LocalHost {
     /// Re-draws the private value when due (brief §5.3, §4.5).
     pub fn refresh_secret<R: rand::CryptoRng + ?Sized>(&mut self, now: u32, rng: &mut R) -> bool {
         self.secret.refresh(rng, u64::from(now))
+    }
+
+    /// True if `key_id` belongs to a key list of this host that has not
+    /// expired at `now` (NTP seconds). The reference keeps every session
+    /// key it generates in its host-wide key cache with a lifetime, and
+    /// `make_keylist()` (ntpd/ntp_crypto.c) skips a random start ID the
+    /// cache already holds and ends a list at a hash that collides with a
+    /// cached key (brief §5.4); new lists are built with this test.
+    pub fn key_id_in_use(&self, key_id: u32, now: u32) -> bool {
+        let ids = self.key_ids.lock().unwrap_or_else(|e| e.into_inner());
+        ids.get(&key_id)
+            .is_some_and(|&until| i64::from(until) > i64::from(now))
+    }
+
+    /// Records the key IDs of a new key list as in use until `until` (NTP
+    /// seconds) and forgets expired ones (brief §4.5, §11.3 rule 15: "expire
+    /// session keys").
+    pub fn reserve_key_ids(&self, key_ids: &[u32], now: u32, until: u32) {
+        let mut ids = self.key_ids.lock().unwrap_or_else(|e| e.into_inner());
+        ids.retain(|_, &mut u| i64::from(u) > i64::from(now));
+        for &k in key_ids {
+            ids.insert(k, until);
+        }
+    }
+
+    /// Number of session key IDs currently recorded (expired ones are
+    /// dropped on the next [`reserve_key_ids`](Self::reserve_key_ids)).
+    pub fn key_ids_recorded(&self) -> usize {
+        self.key_ids.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// The server cookie for `client` talking to `server` (brief §5.3).

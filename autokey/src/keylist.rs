@@ -86,6 +86,20 @@ impl KeyList {
         })
     }
 
+    /// Every key ID of the list, in generation order.
+    pub fn key_ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// The list's lifetime in seconds, as the reference installs its keys:
+    /// `min(2^automax, 100 · 2^poll)` plus one poll interval.
+    pub fn lifetime(p: &KeyListParams) -> u32 {
+        let mpoll: u32 = 1 << p.poll.min(17);
+        (1u32 << p.automax.min(30))
+            .min(NTP_MAXSESSION as u32 * mpoll)
+            .saturating_add(mpoll)
+    }
+
     /// The autokey values (sent, signed, in AUTO responses).
     pub fn values(&self) -> AutokeyValues {
         self.values

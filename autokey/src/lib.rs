@@ -16,6 +16,13 @@
 //! * AUTO values must be 8 octets, SIGN responses must carry our subject,
 //!   key and the server as issuer.
 //!
+//! Also implemented as the reference does: the private-certificate (PC)
+//! scheme (§7.6: CERT, VRFY and SIGN pre-set, own-key verification, the
+//! private certificate never served), the `host@group` name rules on ASSOC
+//! ([`association::group_test`], §2.3) and a host-wide cache of session key
+//! IDs so that no two key lists of a host share a key
+//! ([`host::LocalHost::key_id_in_use`], §5.4).
+//!
 //! Layers, bottom up:
 //!
 //! | module | what |

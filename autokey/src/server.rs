@@ -55,6 +55,15 @@ pub fn fast_path<R: rand::CryptoRng + ?Sized>(
     if !is_autokey_key_id(key_id) {
         return Err(AutokeyError::KeySpace { key_id });
     }
+    // `host@group` (brief §2.3): when we have a group, every ASSOC field
+    // must name one; unicast client requests are not group-tested.
+    for f in pkt.fields() {
+        if let Ok(Message::Request(Request::Assoc { host: name, .. })) =
+            Message::parse(f.as_bytes())
+        {
+            crate::association::check_group_name(host, &name)?;
+        }
+    }
     let has_fields = pkt.as_bytes().len() > 48 + 24;
     let cookie = if has_fields {
         0

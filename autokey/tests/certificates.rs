@@ -105,3 +105,45 @@ fn sign_issues_like_the_reference_and_is_checked() {
     let e = issue_certificate(&b.der, &signer, &a, NOW + 400 * 86_400).unwrap_err();
     assert_eq!(e.event(), autokey::Xevnt::Per);
 }
+
+#[test]
+fn the_cache_is_bounded_and_keeps_the_newer_filestamp() {
+    // Brief §7.2 step 4, §11.3 rule 15: same subject+issuer replaced only
+    // by a later filestamp; distinct certificates capped.
+    use autokey::certcache::{CertCache, MAX_CACHED_CERTS};
+    let (a, b, _) = certs();
+    let mut cache = CertCache::new(&b);
+    let renamed = |name: &str, fs: u32| {
+        let c = common::recertified(
+            fixture_host("tc", "alice").credentials(),
+            name,
+            CertRole::Plain,
+        );
+        let mut cert = c.cert;
+        cert.filestamp = fs;
+        cert
+    };
+    assert!(cache.install(&a));
+    assert!(!cache.install(&a), "same filestamp: discarded");
+    let mut newer = renamed("alice", a.filestamp + 1);
+    newer.issuer = a.issuer.clone();
+    assert!(cache.install(&newer));
+    assert_eq!(
+        cache
+            .entries()
+            .iter()
+            .filter(|e| e.subject == "alice")
+            .count(),
+        1
+    );
+    assert_eq!(cache.entries()[0].filestamp, a.filestamp + 1);
+    for i in 0..(MAX_CACHED_CERTS + 8) {
+        assert!(cache.install(&renamed(&format!("h{i}"), 1)));
+    }
+    assert_eq!(cache.entries().len(), MAX_CACHED_CERTS);
+    // Newest first: the last one installed heads the list.
+    assert_eq!(
+        cache.entries()[0].subject,
+        format!("h{}", MAX_CACHED_CERTS + 7)
+    );
+}

@@ -485,3 +485,287 @@ fn refresh_restarts_the_dance_after_2_pow_19_seconds() {
     assert_eq!(tx.request, Some(Assoc));
     assert_eq!(p.client.flags(), 0);
 }
+
+// ---- brief §11.3 rules without a test elsewhere ----
+
+/// `good` with its fields replaced by `fields`, MAC'd like the server's
+/// reply (its key ID, cookie 0).
+fn forge(p: &Pair, good: &[u8], fields: Vec<proto::exten::ExtensionField>) -> Vec<u8> {
+    let mut pkt = proto::Packet::parse(good).unwrap();
+    pkt.fields = fields;
+    remac(p, &pkt.serialize())
+}
+
+/// A response field of `code` with `value` signed by the genuine server.
+fn signed_response(
+    p: &Pair,
+    code: AutokeyCode,
+    ts: u32,
+    value: Vec<u8>,
+) -> proto::exten::ExtensionField {
+    let v = autokey::SignedValue::signed(
+        ts,
+        p.server_host.last_update(),
+        value,
+        p.server_host.signer(),
+    )
+    .unwrap();
+    proto::exten::ExtensionField::new_autokey(
+        proto::exten::AutokeyHeader::response(code, 4711),
+        Some(&v.as_ref()),
+    )
+    .unwrap()
+}
+
+#[test]
+fn rule_1_framing() {
+    let mut p = pair("tc", ip("10.0.0.2"), None);
+    let good = reply_to(&mut p, Leap);
+    // Post-header length not a multiple of 4.
+    let mut odd = good.clone();
+    odd.extend_from_slice(&[0, 0]);
+    assert!(matches!(p.deliver(&odd), Err(AutokeyError::Field(_))));
+    // A field length running past the end of the datagram.
+    let mut over = good.clone();
+    over[F + 2..F + 4].copy_from_slice(&0x0200u16.to_be_bytes());
+    assert!(matches!(p.deliver(&over), Err(AutokeyError::Field(_))));
+    // An Autokey MAC shorter than 20 octets (key ID + 12).
+    let short = good[..good.len() - 8].to_vec();
+    assert!(p.deliver(&short).is_err());
+    assert_eq!(p.client.flags() & status::LEAP, 0);
+    p.deliver(&good).unwrap();
+    assert!(p.client.flags() & status::LEAP != 0);
+}
+
+#[test]
+fn rule_2_bad_version_restarts() {
+    tampered(
+        "tc",
+        Leap,
+        |b| b[F] = 0x83,
+        |e| matches!(e, AutokeyError::Version { version: 3 }),
+    );
+}
+
+#[test]
+fn rule_4_error_bit_short_field_and_unsigned() {
+    // E bit: protocol error, the association restarts (brief §2.10).
+    tampered(
+        "tc",
+        Leap,
+        |b| b[F] |= 0x40,
+        |e| matches!(e, AutokeyError::ErrorResponse { code: Leap }),
+    );
+    // A LEAP response of 8 octets (no value structure).
+    tampered(
+        "tc",
+        Leap,
+        |b| {
+            let mac = b[b.len() - 20..].to_vec();
+            b.truncate(F + 8);
+            b[F + 2..F + 4].copy_from_slice(&8u16.to_be_bytes());
+            b.extend_from_slice(&mac);
+        },
+        |e| matches!(e, AutokeyError::MissingValue { code: Leap, .. }),
+    );
+    // siglen 0: the signature stripped.
+    tampered(
+        "tc",
+        Leap,
+        |b| {
+            let mac = b[b.len() - 20..].to_vec();
+            b.truncate(F + 32);
+            b.extend_from_slice(&[0; 4]);
+            b[F + 2..F + 4].copy_from_slice(&36u16.to_be_bytes());
+            b.extend_from_slice(&mac);
+        },
+        |e| matches!(e, AutokeyError::Unsigned { code: Leap }),
+    );
+}
+
+#[test]
+fn rule_5_timestamp_before_filestamp() {
+    tampered(
+        "tc",
+        Leap,
+        |b| {
+            let ts = u32::from_be_bytes(b[F + 8..F + 12].try_into().unwrap());
+            b[F + 12..F + 16].copy_from_slice(&(ts + 1).to_be_bytes());
+        },
+        |e| matches!(e, AutokeyError::Timestamp { .. }),
+    );
+}
+
+#[test]
+fn rule_7_cert_request_subject_length() {
+    let mut p = pair("tc", ip("10.0.0.2"), None);
+    let tx = p.client.poll(&p.client_host, p.now, &mut p.rng).unwrap();
+    for subject in [vec![b'a'; 513], vec![b'a'; 512]] {
+        let v = autokey::SignedValue::unsigned(p.now, 0, subject.clone());
+        let f = proto::exten::ExtensionField::new_autokey(
+            proto::exten::AutokeyHeader::request(Cert, 4711),
+            Some(&v.as_ref()),
+        )
+        .unwrap();
+        let req = seal(header(Mode::Client, p.now), vec![f], &tx.key).unwrap();
+        let ServerReply::Reply { fields, .. } = fast_path(
+            &p.server_host,
+            &PacketRef::parse(&req).unwrap(),
+            p.caddr,
+            p.saddr,
+            p.now,
+            &(),
+            &mut p.rng,
+        )
+        .unwrap() else {
+            panic!("NAK")
+        };
+        let h = fields[0].autokey().unwrap().header();
+        // 513 octets: an error response; 512: a valid name nobody has,
+        // answered with the empty CERT response.
+        assert_eq!(h.error, subject.len() > 512, "{}", subject.len());
+        assert_eq!(fields[0].as_bytes().len(), 8);
+    }
+}
+
+#[test]
+fn rule_8_cookie_rules() {
+    // Server: a COOK request whose value is no RSA public key gets the
+    // 8-octet error response.
+    let mut p = pair("tc", ip("10.0.0.2"), None);
+    let tx = p.client.poll(&p.client_host, p.now, &mut p.rng).unwrap();
+    let v = autokey::SignedValue::unsigned(p.now, 0, b"not a key".to_vec());
+    let f = proto::exten::ExtensionField::new_autokey(
+        proto::exten::AutokeyHeader::request(Cook, 4711),
+        Some(&v.as_ref()),
+    )
+    .unwrap();
+    let req = seal(header(Mode::Client, p.now), vec![f], &tx.key).unwrap();
+    let ServerReply::Reply { fields, .. } = fast_path(
+        &p.server_host,
+        &PacketRef::parse(&req).unwrap(),
+        p.caddr,
+        p.saddr,
+        p.now,
+        &(),
+        &mut p.rng,
+    )
+    .unwrap() else {
+        panic!("NAK")
+    };
+    let h = fields[0].autokey().unwrap().header();
+    assert!(h.response && h.error && h.code == Cook);
+    // Client: a correctly signed COOK response whose ciphertext is not
+    // the size of our modulus.
+    let mut p = pair("tc", ip("10.0.0.2"), None);
+    let good = reply_to(&mut p, Cook);
+    let before = p.client.flags();
+    let bad = forge(
+        &p,
+        &good,
+        vec![signed_response(&p, Cook, p.now, vec![7; 32])],
+    );
+    let ev = p.deliver(&bad).unwrap();
+    assert!(
+        matches!(
+            ev.as_slice(),
+            [AssocEvent::Rejected(AutokeyError::Cookie { .. })]
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(p.client.flags(), before);
+    p.deliver(&good).unwrap();
+    assert!(p.client.flags() & status::COOK != 0);
+}
+
+#[test]
+fn rule_9_leap_value_length() {
+    let mut p = pair("tc", ip("10.0.0.2"), None);
+    let good = reply_to(&mut p, Leap);
+    let before = p.client.flags();
+    let bad = forge(
+        &p,
+        &good,
+        vec![signed_response(&p, Leap, p.now, vec![0; 8])],
+    );
+    let ev = p.deliver(&bad).unwrap();
+    assert!(
+        matches!(
+            ev.as_slice(),
+            [AssocEvent::Rejected(AutokeyError::ValueLength {
+                got: 8,
+                ..
+            })]
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(p.client.flags(), before);
+}
+
+#[test]
+fn rule_13_symmetric_key_ids_are_refused() {
+    let mut p = pair("tc", ip("10.0.0.2"), None);
+    let good = reply_to(&mut p, Cert);
+    let pkt = proto::Packet::parse(&good).unwrap();
+    let key = autokey::SessionKey::derive(autokey::SessionDigest::Md5, p.saddr, p.caddr, 65535, 0)
+        .unwrap();
+    let bad = seal(pkt.header, pkt.fields, &key).unwrap();
+    assert!(matches!(
+        p.deliver(&bad),
+        Err(AutokeyError::KeySpace { key_id: 65535 })
+    ));
+    // No MAC at all on an Autokey association (CVE-2015-1798).
+    let bare = good[..good.len() - 20].to_vec();
+    assert!(matches!(p.deliver(&bare), Err(AutokeyError::NoMac)));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Rule 16: arbitrary octets, and genuine fields with random octets
+    /// overwritten, never panic the client or the fast path.
+    #[test]
+    fn rule_16_arbitrary_fields_never_panic(
+        junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        edits in proptest::collection::vec((0usize..600, proptest::prelude::any::<u8>()), 1..8),
+    ) {
+        let mut p = pair("iff", ip("10.0.0.2"), None);
+        let good = reply_to(&mut p, Iff);
+        let mut fields: Vec<Vec<u8>> = PacketRef::parse(&good)
+            .unwrap()
+            .fields()
+            .map(|f| f.as_bytes().to_vec())
+            .collect();
+        for (i, b) in &edits {
+            let n = fields[0].len();
+            fields[0][i % n] = *b;
+        }
+        fields.push(junk.clone());
+        let refs: Vec<&[u8]> = fields.iter().map(|f| f.as_slice()).collect();
+        let _ = p.client.receive_fields(&mut p.client_host, &refs, p.now, &mut p.rng);
+        let mut req = header(Mode::Client, p.now).to_bytes().to_vec();
+        req.extend_from_slice(&junk);
+        if let Ok(pkt) = PacketRef::parse(&req) {
+            let _ = fast_path(&p.server_host, &pkt, p.caddr, p.saddr, p.now, &(), &mut p.rng);
+        }
+        let _ = p.deliver(&req);
+    }
+}
+
+#[test]
+fn rule_12_a_crypto_nak_never_authenticates() {
+    // 48 + 4 zero octets reaching the association's receive path (not
+    // validated as a NAK by the caller) is dropped: key ID 0 is no
+    // Autokey key, and nothing changes.
+    let mut p = pair("tc", ip("10.0.0.2"), None);
+    let good = reply_to(&mut p, Cert);
+    let before = p.client.flags();
+    let mut nak = good[..48].to_vec();
+    nak.extend_from_slice(&[0; 4]);
+    assert!(matches!(
+        p.deliver(&nak),
+        Err(AutokeyError::KeySpace { key_id: 0 })
+    ));
+    assert_eq!(p.client.flags(), before);
+    p.deliver(&good).unwrap();
+    assert!(p.client.flags() & status::CERT != 0);
+}

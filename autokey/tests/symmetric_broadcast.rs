@@ -375,3 +375,241 @@ fn broadcast_gq_completes() {
 fn broadcast_mv_completes() {
     broadcast("mv", status::MV);
 }
+
+/// Exchanges packets both ways until both associations are complete (at
+/// most `rounds` rounds); panics on any rejected field.
+fn run_symmetric(a: &mut Side, b: &mut Side, now: &mut u32, rounds: usize, rng: &mut Rng) {
+    for round in 0..rounds {
+        for dir in 0..2 {
+            let (_, ev) = if dir == 0 {
+                send(a, b, *now, rng)
+            } else {
+                send(b, a, *now, rng)
+            };
+            let ev = ev.unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert!(
+                ev.iter()
+                    .all(|e| !matches!(e, AssocEvent::Rejected(_) | AssocEvent::Restarted(_))),
+                "round {round}: {ev:?}"
+            );
+            *now += 8;
+        }
+        if a.assoc.is_complete() && b.assoc.is_complete() {
+            return;
+        }
+    }
+}
+
+#[test]
+fn symmetric_wrong_association_id_restarts_and_recovers() {
+    let mut rng = rng(13);
+    let (ca, cb, pa, pb) = sym_hosts(None);
+    let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
+    let mut a = side(ca, pa, 101, aa, ba, false, &mut rng);
+    let mut b = side(cb, pb, 202, ba, aa, false, &mut rng);
+    let mut now = T0 + 5;
+    // Run until a's next packet answers b's CERT request.
+    for _ in 0..10 {
+        let tx = a.assoc.poll(&a.host, now, &mut rng).unwrap();
+        let cert_resp = tx.fields.iter().position(|f| {
+            let h = f.autokey().unwrap().header();
+            h.response && h.code == AutokeyCode::Cert
+        });
+        if let Some(i) = cert_resp {
+            // The response carries b's association ID (202): flip one bit.
+            let mut fields: Vec<Vec<u8>> =
+                tx.fields.iter().map(|f| f.as_bytes().to_vec()).collect();
+            assert_eq!(&fields[i][4..8], &202u32.to_be_bytes());
+            fields[i][7] ^= 1;
+            let fields = fields
+                .iter()
+                .map(|f| proto::exten::ExtensionField::parse(f).unwrap())
+                .collect();
+            let bytes = seal(header(Mode::SymmetricActive, now), fields, &tx.key).unwrap();
+            assert_ne!(b.assoc.flags(), 0);
+            let ev = b
+                .assoc
+                .receive(
+                    &mut b.host,
+                    &PacketRef::parse(&bytes).unwrap(),
+                    aa,
+                    ba,
+                    now,
+                    &mut rng,
+                )
+                .unwrap();
+            assert!(
+                matches!(
+                    ev.first(),
+                    Some(AssocEvent::Restarted(AutokeyError::AssociationId {
+                        expected: 202,
+                        got: 203,
+                        ..
+                    }))
+                ),
+                "{ev:?}"
+            );
+            assert_eq!(b.assoc.flags(), 0, "restart clears b");
+            assert_eq!(b.assoc.server_name(), None);
+            // Nothing left behind: b's new ASSOC request tells a that its
+            // peer restarted (a protocol error at a, brief §2.3), a restarts
+            // too, and the pair completes again.
+            let mut a_restarted = false;
+            for _ in 0..40 {
+                now += 8;
+                send(&mut a, &mut b, now, &mut rng).1.unwrap();
+                now += 8;
+                let ev = send(&mut b, &mut a, now, &mut rng).1.unwrap();
+                a_restarted |= ev.iter().any(|e| matches!(e, AssocEvent::Restarted(_)));
+                if a.assoc.is_complete() && b.assoc.is_complete() {
+                    break;
+                }
+            }
+            assert!(a_restarted);
+            assert!(a.assoc.is_complete() && b.assoc.is_complete());
+            assert_eq!(a.assoc.cookie(), b.assoc.cookie());
+            return;
+        }
+        let bytes = seal(header(Mode::SymmetricActive, now), tx.fields, &tx.key).unwrap();
+        b.assoc
+            .receive(
+                &mut b.host,
+                &PacketRef::parse(&bytes).unwrap(),
+                aa,
+                ba,
+                now,
+                &mut rng,
+            )
+            .unwrap();
+        now += 8;
+        let (_, ev) = send(&mut b, &mut a, now, &mut rng);
+        ev.unwrap();
+        now += 8;
+    }
+    panic!("a never answered a CERT request");
+}
+
+#[test]
+fn symmetric_private_certificates_complete() {
+    // PC scheme (brief §7.6) in symmetric mode: both peers hold alice's
+    // key and the same private certificate.
+    let mut rng = rng(14);
+    let pc = || {
+        let (mut c, _, _, _) = sym_hosts(None);
+        c.identities.clear();
+        common::recertified(c, "alice", CertRole::Private)
+    };
+    let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
+    let mut a = side(pc(), Vec::new(), 101, aa, ba, false, &mut rng);
+    let mut b = side(pc(), Vec::new(), 202, ba, aa, false, &mut rng);
+    let mut now = T0 + 5;
+    run_symmetric(&mut a, &mut b, &mut now, 20, &mut rng);
+    for s in [&a, &b] {
+        assert!(s.assoc.is_complete() && s.assoc.is_proventic());
+        assert_eq!(s.assoc.flags(), 0x0008_0013 | status::ALL);
+        assert!(s.assoc.certificates().is_empty());
+    }
+    assert_eq!(a.assoc.cookie(), b.assoc.cookie());
+    assert_ne!(a.assoc.cookie(), 0);
+}
+
+#[test]
+fn one_pending_request_per_association() {
+    // Two requests arrive before we transmit: only one answer is queued
+    // (brief §11.3 rule 15), to the later request.
+    let mut rng = rng(15);
+    let (ca, cb, pa, pb) = sym_hosts(None);
+    let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
+    let mut a = side(ca, pa, 101, aa, ba, false, &mut rng);
+    let mut b = side(cb, pb, 202, ba, aa, false, &mut rng);
+    let now = T0 + 5;
+    let (codes, ev) = send(&mut a, &mut b, now, &mut rng);
+    assert_eq!(codes, [AutokeyCode::Assoc]);
+    ev.unwrap();
+    // Then a LEAP request from a, in a second packet.
+    let leap =
+        autokey::message::Message::Request(autokey::message::Request::Leap { assoc_id: 101 })
+            .to_field()
+            .unwrap();
+    let ev = b
+        .assoc
+        .receive_fields(&mut b.host, &[leap.as_bytes()], now + 8, &mut rng);
+    assert!(ev.is_empty(), "{ev:?}");
+    let tx = b.assoc.poll(&b.host, now + 16, &mut rng).unwrap();
+    let responses: Vec<AutokeyCode> = tx
+        .fields
+        .iter()
+        .map(|f| f.autokey().unwrap().header())
+        .filter(|h| h.response)
+        .map(|h| h.code)
+        .collect();
+    assert_eq!(responses, [AutokeyCode::Leap]);
+}
+
+#[test]
+fn a_replayed_older_auto_response_is_rejected() {
+    // Rule 5 (brief §5.6): AUTO values are checked against the last ones
+    // accepted; a's first list's values, replayed after its later list,
+    // are refused and b keeps the newer anchor.
+    let mut rng = rng(16);
+    let (ca, cb, pa, pb) = sym_hosts(None);
+    let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
+    let mut a = side(ca, pa, 101, aa, ba, false, &mut rng);
+    let mut b = side(cb, pb, 202, ba, aa, false, &mut rng);
+    let mut now = T0 + 5;
+    let mut autos: Vec<Vec<u8>> = Vec::new();
+    // A key list lasts 100 packets; run until a has announced a second one.
+    for _ in 0..130 {
+        let tx = a.assoc.poll(&a.host, now, &mut rng).unwrap();
+        for f in &tx.fields {
+            let h = f.autokey().unwrap().header();
+            if h.response && h.code == AutokeyCode::Auto {
+                autos.push(f.as_bytes().to_vec());
+            }
+        }
+        let bytes = seal(header(Mode::SymmetricActive, now), tx.fields, &tx.key).unwrap();
+        b.assoc
+            .receive(
+                &mut b.host,
+                &PacketRef::parse(&bytes).unwrap(),
+                aa,
+                ba,
+                now,
+                &mut rng,
+            )
+            .unwrap();
+        now += 8;
+        send(&mut b, &mut a, now, &mut rng).1.unwrap();
+        now += 8;
+        let distinct = autos.first() != autos.last();
+        if a.assoc.is_complete() && b.assoc.is_complete() && distinct {
+            break;
+        }
+    }
+    assert!(b.assoc.is_complete());
+    assert_ne!(autos.first(), autos.last(), "a sent a second key list");
+    let flags = b.assoc.flags();
+    let ev = b
+        .assoc
+        .receive_fields(&mut b.host, &[autos[0].as_slice()], now, &mut rng);
+    assert!(
+        matches!(
+            ev.as_slice(),
+            [AssocEvent::Rejected(AutokeyError::Timestamp {
+                code: AutokeyCode::Auto,
+                ..
+            })]
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(b.assoc.flags(), flags);
+    // The newest one is still acceptable.
+    let last = autos.last().unwrap();
+    let ev = b
+        .assoc
+        .receive_fields(&mut b.host, &[last.as_slice()], now, &mut rng);
+    assert!(
+        ev.iter().all(|e| !matches!(e, AssocEvent::Rejected(_))),
+        "{ev:?}"
+    );
+}

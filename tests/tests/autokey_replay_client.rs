@@ -234,5 +234,9 @@ fn client_sends_the_reference_request_sequence() {
         }
         replayed += 1;
     }
-    assert!(replayed >= 8, "{replayed} client runs replayed");
+    // The committed fixtures hold 8 client/server and broadcast runs; a
+    // capture set named by AUTOKEY_FIXTURES may hold any number.
+    if std::env::var_os("AUTOKEY_FIXTURES").is_none() {
+        assert!(replayed >= 8, "{replayed} client runs replayed");
+    }
 }

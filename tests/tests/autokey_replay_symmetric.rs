@@ -5,10 +5,22 @@
 //! peer did (brief §4.2). Hosts, keys and addresses come from the run's
 //! `ntp.conf` files.
 //!
-//! The test stands in for the daemon's packet processing: peer packets
-//! flagged unsynchronised (LI = 3) are not handed to Autokey, and the peer
-//! counts as synchronised for the COOK row once its packets pass all tests,
-//! i.e. once the association is proventic.
+//! The test stands in for the daemon's packet processing of the reference
+//! that made the capture, 4.2.8p10 (`receive()`/`process_packet()` in
+//! ntpd/ntp_proto.c; see [`p10_kod_dropped`] and
+//! `autokey::association::Association::set_peer_synchronised`):
+//!
+//! * a packet whose stratum field is 0 is a kiss-o'-death to p10 in any
+//!   mode and is dropped before Autokey unless its origin, receive and
+//!   transmit timestamps are equal, non-zero and our last transmit
+//!   timestamp (bob's first packet: "KoD packet from 10.0.0.2 has a zero
+//!   org or rec timestamp. Ignoring." in alice's log). The leap indicator
+//!   plays no part in that drop.
+//! * the peer counts as synchronised for the symmetric COOK row once a
+//!   packet of it passed the packet tests (origin = our last transmit
+//!   timestamp, LI ≠ 3, stratum 1..15, and TEST8 "bad autokey", which
+//!   stays lit until the association is proventic): only then does the
+//!   reference copy the packet's LI into `peer->leap`.
 
 mod autokey_common;
 
@@ -21,6 +33,34 @@ use ntp_tests::fixtures_dir;
 use proto::exten::AutokeyField;
 use proto::PacketRef;
 use rand::SeedableRng;
+
+/// 4.2.8p10's kiss-o'-death screen in `receive()`: a packet with stratum
+/// field 0 (any mode) is dropped before `crypto_recv()` unless its origin
+/// and receive timestamps are non-zero, equal to its transmit timestamp and
+/// to our last transmit timestamp `aorg`. (4.2.8p18 applies this only to
+/// server-mode packets with LI 3 and a kiss-code refid.)
+fn p10_kod_dropped(h: &proto::Header, aorg: proto::NtpTimestamp) -> bool {
+    if h.stratum != 0 {
+        return false;
+    }
+    let (org, rec, xmt) = (
+        h.origin_timestamp,
+        h.receive_timestamp,
+        h.transmit_timestamp,
+    );
+    org.is_zero() || rec.is_zero() || xmt != org || xmt != rec || org != aorg
+}
+
+/// The header tests after which the reference copies the packet's leap
+/// indicator into `peer->leap` (`process_packet()`, TEST2 and TEST6 of the
+/// basic symmetric mode): origin = our last transmit timestamp, not
+/// unsynchronised, stratum 1..15.
+fn passes_header_tests(h: &proto::Header, aorg: proto::NtpTimestamp) -> bool {
+    !h.origin_timestamp.is_zero()
+        && h.origin_timestamp == aorg
+        && h.leap != proto::LeapIndicator::Unsynchronized
+        && (1..16).contains(&h.stratum)
+}
 
 /// The (R bit, code) of each field, as `decode.txt` prints them.
 fn field_codes(fields: &[Vec<u8>]) -> Vec<String> {
@@ -57,6 +97,11 @@ fn symmetric_peers_send_the_reference_fields() {
             let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(me as u64);
             let mut host = LocalHost::new(cfg.credentials(), 0, 17, &mut rng).unwrap();
             let mut assoc: Option<Association> = None;
+            // Our last transmit timestamp (the reference's `aorg`) and
+            // whether the peer passed the header tests (`peer->leap`).
+            let mut aorg = proto::NtpTimestamp::ZERO;
+            let mut peer_synced = false;
+            let mut dropped = 0;
             let (mut reference, mut ours) = (Vec::new(), Vec::new());
             for d in &run.datagrams {
                 let pkt = PacketRef::parse(&d.payload).unwrap();
@@ -96,22 +141,24 @@ fn symmetric_peers_send_the_reference_fields() {
                             now,
                         )
                     });
-                    let proventic = a.is_proventic();
-                    a.set_peer_synchronised(proventic);
+                    a.set_peer_synchronised(peer_synced);
+                    aorg = pkt.header().transmit_timestamp;
                     let tx = a.poll(&host, now, &mut rng).unwrap();
                     let sent: Vec<Vec<u8>> =
                         tx.fields.iter().map(|f| f.as_bytes().to_vec()).collect();
                     reference.push(field_codes(&fields));
                     ours.push(field_codes(&sent));
                 } else if d.src.ip() == remote && d.dst.ip() == local {
-                    // The peer's packets, once we are running. Packets whose
-                    // header says "unsynchronised" (LI = 3) are left out, as
-                    // the reference did with bob's first packet (inferred
-                    // from this capture: alice answered neither it nor its
-                    // ASSOC request, and did not pre-set LEAP from its
-                    // TAI-less status word).
-                    if pkt.header().leap == proto::LeapIndicator::Unsynchronized {
+                    // The peer's packets, once we are running, through
+                    // p10's receive-side screens (module comment).
+                    let h = pkt.header();
+                    if assoc.is_some() && p10_kod_dropped(h, aorg) {
+                        dropped += 1;
                         continue;
+                    }
+                    let header_ok = passes_header_tests(h, aorg);
+                    if header_ok {
+                        aorg = proto::NtpTimestamp::ZERO;
                     }
                     if let Some(a) = assoc.as_mut() {
                         let refs: Vec<&[u8]> = fields.iter().map(|f| f.as_slice()).collect();
@@ -122,10 +169,23 @@ fn symmetric_peers_send_the_reference_fields() {
                                 panic!("{} frame {}: {err}", dir.display(), d.frame);
                             }
                         }
+                        // TEST8 ("bad autokey", set while PROV is dark) is
+                        // one of the packet tests, so `peer->leap` is only
+                        // copied once the association is proventic.
+                        if header_ok && a.is_proventic() {
+                            peer_synced = true;
+                        }
                     }
                 }
             }
-            println!("{} as {}: {:?}", dir.display(), cfg.label, reference);
+            println!(
+                "{} as {}: {} packets sent, {} peer packets dropped as p10 KoDs: {:?}",
+                dir.display(),
+                cfg.label,
+                reference.len(),
+                dropped,
+                reference
+            );
             assert_eq!(ours, reference, "{} as {}", dir.display(), cfg.label);
             let a = assoc.expect("association");
             assert!(a.is_complete(), "{:#x}", a.flags());

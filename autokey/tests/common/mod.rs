@@ -179,3 +179,158 @@ pub fn header(mode: Mode, xmt: u32) -> Header {
         transmit_timestamp: NtpTimestamp::from_parts(xmt, 0),
     }
 }
+
+/// `creds` with a new self-signed certificate for the same sign key:
+/// subject `subject` (e.g. `host@group`), role `role` (trustRoot, private
+/// or plain), same serial, start and filestamp as the fixture's.
+pub fn recertified(
+    mut creds: HostCredentials,
+    subject: &str,
+    role: keystore::cert::CertRole,
+) -> HostCredentials {
+    let old = &creds.cert;
+    let spec = keystore::cert::CertificateSpec {
+        subject,
+        issuer: subject,
+        serial: old.serial as u32,
+        not_before_unix: old.not_before,
+        lifetime_days: 365,
+        role,
+        gq_public: old.subject_key_id.as_deref(),
+        digest: old.digest.expect("fixture certificate digest"),
+    };
+    let x509 = keystore::cert::build_certificate(&spec, &creds.sign_key, &creds.sign_key)
+        .expect("certificate");
+    creds.cert =
+        keystore::Certificate::from_x509(Path::new("test"), x509, old.filestamp).expect("parse");
+    creds
+}
+
+/// Our client association against our server's fast path, in memory.
+pub struct Link {
+    pub client_host: LocalHost,
+    pub server_host: LocalHost,
+    pub client: autokey::association::Association,
+    pub caddr: IpAddr,
+    pub saddr: IpAddr,
+    pub now: u32,
+    pub rng: Rng,
+}
+
+impl Link {
+    /// Both hosts synchronised at `now`; the client association uses
+    /// `cfg` (its addresses are taken as client and server addresses).
+    pub fn new(
+        client: HostCredentials,
+        server: HostCredentials,
+        cfg: AssociationConfig,
+        now: u32,
+        seed: u64,
+    ) -> Link {
+        let mut rng = rng(seed);
+        let mut server_host = LocalHost::new(server, now, 17, &mut rng).expect("server host");
+        server_host.update(now);
+        let mut client_host = LocalHost::new(client, now, 17, &mut rng).expect("client host");
+        client_host.update(now);
+        Link {
+            caddr: cfg.local,
+            saddr: cfg.remote,
+            client: autokey::association::Association::new(cfg, now),
+            client_host,
+            server_host,
+            now: now + 10,
+            rng,
+        }
+    }
+
+    /// The client's next request packet.
+    pub fn request(&mut self) -> (Option<proto::exten::AutokeyCode>, Vec<u8>) {
+        let tx = self
+            .client
+            .poll(&self.client_host, self.now, &mut self.rng)
+            .expect("poll");
+        let bytes = autokey::packet::seal(header(Mode::Client, self.now), tx.fields, &tx.key)
+            .expect("seal");
+        (tx.request, bytes)
+    }
+
+    /// The server fast path's answer to `req`.
+    pub fn serve(&mut self, req: &[u8]) -> autokey::error::Result<Vec<u8>> {
+        let pkt = proto::PacketRef::parse(req).map_err(autokey::AutokeyError::Field)?;
+        match autokey::server::fast_path(
+            &self.server_host,
+            &pkt,
+            self.caddr,
+            self.saddr,
+            self.now,
+            &(),
+            &mut self.rng,
+        )? {
+            autokey::server::ServerReply::Reply { fields, key } => {
+                autokey::packet::seal(header(Mode::Server, self.now), fields, &key)
+            }
+            autokey::server::ServerReply::CryptoNak(e) => Err(e),
+        }
+    }
+
+    /// One poll: request → fast path → reply bytes.
+    pub fn exchange(&mut self) -> (Option<proto::exten::AutokeyCode>, Vec<u8>) {
+        let (code, req) = self.request();
+        (code, self.serve(&req).expect("server reply"))
+    }
+
+    /// Hands a reply to the client association.
+    pub fn deliver(
+        &mut self,
+        bytes: &[u8],
+    ) -> autokey::error::Result<Vec<autokey::association::AssocEvent>> {
+        let pkt = proto::PacketRef::parse(bytes).map_err(autokey::AutokeyError::Field)?;
+        self.client.receive(
+            &mut self.client_host,
+            &pkt,
+            self.saddr,
+            self.caddr,
+            self.now,
+            &mut self.rng,
+        )
+    }
+
+    /// Polls until a poll sends no request (or `max` polls), asserting no
+    /// reply is rejected; returns the request codes sent.
+    pub fn run_dance(&mut self, max: usize) -> Vec<proto::exten::AutokeyCode> {
+        use autokey::association::AssocEvent;
+        let mut codes = Vec::new();
+        for _ in 0..max {
+            let (code, reply) = self.exchange();
+            codes.extend(code);
+            let events = self.deliver(&reply).expect("reply accepted");
+            assert!(
+                events
+                    .iter()
+                    .all(|e| !matches!(e, AssocEvent::Rejected(_) | AssocEvent::Restarted(_))),
+                "{events:?}"
+            );
+            self.now += 16;
+            if code.is_none() {
+                break;
+            }
+        }
+        codes
+    }
+
+    /// The extension fields of a packet, as owned octets.
+    pub fn fields(bytes: &[u8]) -> Vec<Vec<u8>> {
+        proto::PacketRef::parse(bytes)
+            .expect("packet")
+            .fields()
+            .map(|f| f.as_bytes().to_vec())
+            .collect()
+    }
+
+    /// Hands bare extension fields to the client (the MAC step skipped).
+    pub fn deliver_fields(&mut self, fields: &[Vec<u8>]) -> Vec<autokey::association::AssocEvent> {
+        let refs: Vec<&[u8]> = fields.iter().map(|f| f.as_slice()).collect();
+        self.client
+            .receive_fields(&mut self.client_host, &refs, self.now, &mut self.rng)
+    }
+}
