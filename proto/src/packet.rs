@@ -229,9 +229,7 @@ impl Packet {
 mod tests {
     use super::*;
     use crate::exten::{AutokeyCode, AutokeyHeader, AutokeyValue};
-    use crate::header::{LeapIndicator, ReferenceId};
     use crate::mac::MacKind;
-    use crate::time::{NtpShort, NtpTimestamp};
     use proptest::prelude::*;
 
     fn hex(s: &str) -> Vec<u8> {
@@ -350,39 +348,7 @@ mod tests {
     }
 
     fn arb_packet() -> impl Strategy<Value = Packet> {
-        let header = (
-            (
-                0u8..4,
-                1u8..=4,
-                0u8..6,
-                any::<u8>(),
-                any::<i8>(),
-                any::<i8>(),
-            ),
-            (any::<u32>(), any::<u32>(), any::<u32>()),
-            (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
-        )
-            .prop_map(
-                |(
-                    (li, vn, mode, stratum, poll, precision),
-                    (rd, rdisp, refid),
-                    (t1, t2, t3, t4),
-                )| Header {
-                    leap: LeapIndicator::from_bits(li),
-                    version: vn,
-                    mode: Mode::from_bits(mode),
-                    stratum,
-                    poll,
-                    precision,
-                    root_delay: NtpShort::from_bits(rd),
-                    root_dispersion: NtpShort::from_bits(rdisp),
-                    reference_id: ReferenceId(refid),
-                    reference_timestamp: NtpTimestamp::from_bits(t1),
-                    origin_timestamp: NtpTimestamp::from_bits(t2),
-                    receive_timestamp: NtpTimestamp::from_bits(t3),
-                    transmit_timestamp: NtpTimestamp::from_bits(t4),
-                },
-            );
+        let header = crate::header::tests::arb_header();
         let generic = (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..20)).prop_map(
             |(ty, mut body)| {
                 body.truncate(body.len() / 4 * 4);
