@@ -1,0 +1,929 @@
+//! Associations (RFC 5905 §9): the daemon's side of one configured
+//! source. An association owns the on-wire state ([`onwire::OnWire`]),
+//! its key, and the `clock` crate's peer process
+//! ([`clock::peer::PeerState`]: reachability, poll schedule, clock
+//! filter).
+//!
+//! Events drive it: [`Association::poll`] when its poll timer fires and
+//! [`Association::receive`] for each packet from its remote address. An
+//! Autokey engine (crate `autokey`) will sit beside the on-wire state, one
+//! instance per association, fed by the same two events: at `poll` it may
+//! add an extension field and choose the session key; at `receive` it
+//! checks the session key and consumes the fields before the on-wire
+//! checks run.
+//!
+//! Authentication rules (reference CVE-2015-7871, CVE-2016-1547,
+//! CVE-2016-4955): an association with a key accepts only packets whose
+//! MAC verified with that key; a crypto-NAK, a bad MAC or a missing MAC is
+//! counted and otherwise ignored. None of them changes the on-wire state,
+//! resets or demobilises the association: only a packet that passes both
+//! authentication and the origin check may.
+
+pub mod onwire;
+
+use std::net::{IpAddr, SocketAddr};
+
+use clock::peer::{PeerState, SourceInfo};
+use clock::sample::Sample;
+use clock::system::Source;
+use proto::{Header, KissCode, Mode, NtpTimestamp, PacketRef, ReferenceId};
+
+use crate::auth::{AuthOutcome, KeyRing};
+use crate::daemon::sync::leap_to_clock;
+use crate::system::SystemState;
+use onwire::{OnWire, Reject, Reply};
+
+/// What kind of association (RFC 5905 §9.1 `hmode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostMode {
+    /// `server` / `pool`: we poll in mode 3, the source answers in mode 4.
+    Client,
+    /// `peer`: we send mode 1 and accept modes 1 and 2.
+    SymmetricActive,
+    /// Mobilised by an authenticated mode 1 packet: we send mode 2.
+    SymmetricPassive,
+    /// `broadcast ADDRESS`: we send mode 5 to the address, never receive.
+    BroadcastServer,
+    /// Mobilised by a broadcast (`broadcastclient`, `multicastclient`):
+    /// we only listen to mode 5.
+    BroadcastClient,
+}
+
+impl HostMode {
+    /// The mode of the packets we send.
+    pub fn send_mode(self) -> Option<Mode> {
+        match self {
+            HostMode::Client => Some(Mode::Client),
+            HostMode::SymmetricActive => Some(Mode::SymmetricActive),
+            HostMode::SymmetricPassive => Some(Mode::SymmetricPassive),
+            HostMode::BroadcastServer => Some(Mode::Broadcast),
+            HostMode::BroadcastClient => None,
+        }
+    }
+
+    /// Whether a packet of mode `m` from the remote belongs to us.
+    pub fn accepts(self, m: Mode) -> bool {
+        matches!(
+            (self, m),
+            (HostMode::Client, Mode::Server)
+                | (
+                    HostMode::SymmetricActive,
+                    Mode::SymmetricActive | Mode::SymmetricPassive
+                )
+                | (HostMode::SymmetricPassive, Mode::SymmetricActive)
+                | (HostMode::BroadcastClient, Mode::Broadcast | Mode::Server)
+        )
+    }
+}
+
+/// The configuration of one association.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssocConfig {
+    /// Remote address and port.
+    pub remote: SocketAddr,
+    /// Mode.
+    pub mode: HostMode,
+    /// `key N`.
+    pub key: Option<u16>,
+    /// `version N` (default 4).
+    pub version: u8,
+    /// `minpoll` (default 6).
+    pub minpoll: i8,
+    /// `maxpoll` (default 10).
+    pub maxpoll: i8,
+    /// `iburst`.
+    pub iburst: bool,
+    /// `prefer`.
+    pub prefer: bool,
+    /// `noselect`: measured and shown, never selected.
+    pub noselect: bool,
+    /// Mobilised by `pool`.
+    pub from_pool: bool,
+    /// Mobilised by a received packet (symmetric passive, broadcast
+    /// client): removed again when it becomes unreachable.
+    pub ephemeral: bool,
+    /// `ttl N` of a broadcast server (multicast hops).
+    pub ttl: Option<u8>,
+    /// Broadcast client: round-trip delay assumed (`broadcastdelay`).
+    pub broadcast_delay: f64,
+}
+
+/// Counters of one association.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssocStats {
+    /// Polls sent.
+    pub sent: u64,
+    /// Packets received from the remote address.
+    pub received: u64,
+    /// Packets accepted as replies.
+    pub processed: u64,
+    /// MAC missing, wrong or unexpected.
+    pub badauth: u64,
+    /// Crypto-NAKs received (ignored).
+    pub crypto_naks: u64,
+    /// Replays and duplicates.
+    pub duplicate: u64,
+    /// Origin mismatches.
+    pub bogus: u64,
+    /// Kiss-o'-death packets.
+    pub kods: u64,
+    /// Replies from an unsynchronised server.
+    pub unsynchronized: u64,
+}
+
+/// What a received packet did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// A new sample went into the clock filter.
+    Sample(clock::filter::FilterUpdate),
+    /// Refused by authentication (counted only).
+    AuthRefused(AuthOutcome),
+    /// Refused by the on-wire checks.
+    Rejected(Reject),
+    /// A kiss-o'-death: RATE backs the poll off; DENY and RSTR stop
+    /// polling.
+    Kiss(KissCode),
+    /// A broadcast client's unicast volley measured the round-trip delay
+    /// used for its broadcast samples from now on, seconds.
+    Calibrated(f64),
+}
+
+/// Client-mode exchanges a broadcast client makes with its server to
+/// measure the path delay (RFC 5905 §8, the reference's volley).
+pub const VOLLEY: u8 = 3;
+
+/// Seconds between the volley's requests.
+pub const VOLLEY_INTERVAL: f64 = 2.0;
+
+/// One association.
+#[derive(Debug, Clone)]
+pub struct Association {
+    /// Identifier (mode 6 association ID later).
+    pub id: u16,
+    /// Configuration.
+    pub cfg: AssocConfig,
+    /// On-wire state.
+    pub wire: OnWire,
+    /// The peer process.
+    pub peer: PeerState,
+    /// Counters.
+    pub stats: AssocStats,
+    /// DENY or RSTR received: no more polls.
+    pub denied: bool,
+    /// Last header received (for status display and peerstats).
+    pub last_header: Option<Header>,
+    /// Source poll exponent floor from a RATE kiss.
+    pub rate_poll: i8,
+    event_count: u8,
+    last_event: u8,
+    /// Broadcast client: volley requests still to send, and when.
+    volley: u8,
+    volley_next: f64,
+    volley_wire: OnWire,
+    /// Broadcast client: unicast offset of the volley waiting for the
+    /// next broadcast, and the delay in use.
+    volley_offset: Option<f64>,
+    bdelay: clock::sample::BroadcastDelay,
+}
+
+/// Peer event codes (RFC 5905 Appendix B, reference `PEVNT_*`).
+pub mod peer_event {
+    /// Association mobilised.
+    pub const MOBILIZE: u8 = 1;
+    /// Became reachable.
+    pub const REACH: u8 = 4;
+    /// RATE kiss received.
+    pub const RATE: u8 = 7;
+    /// DENY kiss received.
+    pub const DENY: u8 = 8;
+    /// RSTR kiss received.
+    pub const RSTR: u8 = 9;
+}
+
+impl Association {
+    /// A new association first polled at monotonic time `now`; `precision`
+    /// is the system precision in seconds.
+    pub fn new(id: u16, cfg: AssocConfig, precision: f64, now: f64) -> Self {
+        let mut peer = PeerState::new(
+            usize::from(id),
+            cfg.minpoll,
+            cfg.maxpoll,
+            cfg.iburst,
+            precision,
+            now,
+        );
+        peer.set_prefer(cfg.prefer);
+        let broadcast_client = cfg.mode == HostMode::BroadcastClient;
+        let bdelay = cfg.broadcast_delay;
+        Association {
+            id,
+            rate_poll: cfg.minpoll,
+            cfg,
+            wire: OnWire::default(),
+            peer,
+            stats: AssocStats::default(),
+            denied: false,
+            last_header: None,
+            event_count: 1,
+            last_event: peer_event::MOBILIZE,
+            volley: if broadcast_client { VOLLEY } else { 0 },
+            volley_next: now,
+            volley_wire: OnWire::default(),
+            volley_offset: None,
+            bdelay: clock::sample::BroadcastDelay::new(bdelay),
+        }
+    }
+
+    /// Event counter (saturating at 15) and the last event code.
+    pub fn events(&self) -> (u8, u8) {
+        (self.event_count, self.last_event)
+    }
+
+    fn event(&mut self, code: u8) {
+        self.event_count = self.event_count.saturating_add(1).min(15);
+        self.last_event = code;
+    }
+
+    /// Whether a poll is due (for a broadcast client: a volley request,
+    /// or the poll timer that ages its reachability).
+    pub fn poll_due(&self, now: f64) -> bool {
+        if self.denied {
+            return false;
+        }
+        match self.cfg.mode {
+            HostMode::BroadcastClient => {
+                (self.volley > 0 && now >= self.volley_next) || self.peer.poll_due(now)
+            }
+            _ => self.peer.poll_due(now),
+        }
+    }
+
+    /// The broadcast delay in use, seconds, and whether a volley
+    /// calibrated it.
+    pub fn broadcast_delay(&self) -> (f64, bool) {
+        (self.bdelay.delay(), self.bdelay.is_calibrated())
+    }
+
+    /// An ephemeral association that has heard nothing for eight polls
+    /// (its reachability register stayed empty for eight shifts).
+    pub fn is_stale(&self) -> bool {
+        self.cfg.ephemeral && !self.peer.reach().is_reachable() && self.peer.reach().unreach() >= 8
+    }
+
+    /// Build the next poll into `out` and return its length (header plus
+    /// MAC if the association has a key). `None` if its key cannot sign.
+    pub fn poll(
+        &mut self,
+        sys: &SystemState,
+        keys: &KeyRing,
+        out: &mut [u8],
+        now: f64,
+        clock: impl FnOnce() -> NtpTimestamp,
+    ) -> Option<usize> {
+        if self.cfg.mode == HostMode::BroadcastClient {
+            if self.volley == 0 || now < self.volley_next {
+                // Nothing to send: the poll timer only ages reachability.
+                self.peer.on_poll_sent(now);
+                return None;
+            }
+            self.volley -= 1;
+            self.volley_next = now + VOLLEY_INTERVAL;
+            let hdr: &mut [u8; 48] = out.get_mut(..48)?.try_into().ok()?;
+            self.volley_wire.build_request(
+                sys,
+                Mode::Client,
+                self.cfg.version,
+                self.cfg.minpoll,
+                hdr,
+                clock,
+            );
+            self.stats.sent += 1;
+            return match self.cfg.key {
+                None => Some(48),
+                Some(k) => keys.sign(u32::from(k), out, 48, self.cfg.remote.ip()),
+            };
+        }
+        let mode = self.cfg.mode.send_mode()?;
+        let hdr: &mut [u8; 48] = out.get_mut(..48)?.try_into().ok()?;
+        let poll = self.peer.poll().hpoll().max(self.rate_poll);
+        self.wire
+            .build_request(sys, mode, self.cfg.version, poll, hdr, clock);
+        self.peer.on_poll_sent(now);
+        self.stats.sent += 1;
+        match self.cfg.key {
+            None => Some(48),
+            Some(k) => keys.sign(u32::from(k), out, 48, self.cfg.remote.ip()),
+        }
+    }
+
+    /// Process a packet from the remote address: `auth` is the MAC check
+    /// result, `rx` the receive time (T4) and `now` the monotonic time of
+    /// reception; `precision` the system precision in seconds.
+    pub fn receive(
+        &mut self,
+        packet: &PacketRef<'_>,
+        auth: AuthOutcome,
+        rx: NtpTimestamp,
+        now: f64,
+        precision: f64,
+        our_refid: ReferenceId,
+    ) -> Event {
+        self.stats.received += 1;
+        let authentic = match (self.cfg.key, auth) {
+            (None, AuthOutcome::None) => true,
+            (Some(k), AuthOutcome::Ok(id)) => id == u32::from(k),
+            _ => false,
+        };
+        if !authentic {
+            if auth == AuthOutcome::CryptoNak {
+                self.stats.crypto_naks += 1;
+            } else {
+                self.stats.badauth += 1;
+            }
+            return Event::AuthRefused(auth);
+        }
+        let h = *packet.header();
+        if !self.cfg.mode.accepts(h.mode) {
+            self.stats.bogus += 1;
+            return Event::Rejected(Reject::Bogus);
+        }
+        if self.cfg.mode == HostMode::BroadcastClient && h.mode == Mode::Server {
+            return self.volley_reply(&h, rx);
+        }
+        let checked = match self.cfg.mode {
+            HostMode::Client => self.wire.receive(&h, rx),
+            HostMode::BroadcastClient => self.wire.receive_broadcast(&h, rx),
+            _ => self.wire.receive_symmetric(&h, rx),
+        };
+        let reply = match checked {
+            Ok(r) => r,
+            Err(e) => {
+                match e {
+                    Reject::Duplicate => self.stats.duplicate += 1,
+                    Reject::Bogus => self.stats.bogus += 1,
+                    Reject::Unsynchronized => self.stats.unsynchronized += 1,
+                }
+                return Event::Rejected(e);
+            }
+        };
+        self.stats.processed += 1;
+        self.last_header = Some(h);
+        if !self.peer.reach().is_reachable() {
+            self.event(peer_event::REACH);
+        }
+        match reply {
+            Reply::Kiss(code) => {
+                self.stats.kods += 1;
+                match code {
+                    KissCode::Rate => {
+                        self.rate_poll = self.rate_poll.max(h.poll).min(self.cfg.maxpoll);
+                        self.event(peer_event::RATE);
+                    }
+                    KissCode::Deny => {
+                        self.denied = true;
+                        self.event(peer_event::DENY);
+                    }
+                    KissCode::Rstr => {
+                        self.denied = true;
+                        self.event(peer_event::RSTR);
+                    }
+                    _ => {}
+                }
+                Event::Kiss(code)
+            }
+            Reply::Measurement { a, b, span } => {
+                let peer_precision = 2f64.powi(i32::from(h.precision));
+                let sample = if self.cfg.mode == HostMode::BroadcastClient {
+                    if let Some(unicast) = self.volley_offset.take() {
+                        self.bdelay.calibrate(unicast, b, 0.0);
+                        tracing::info!(
+                            "{}: broadcast delay calibrated to {:.6} s",
+                            self.cfg.remote,
+                            self.bdelay.delay()
+                        );
+                    }
+                    Sample::broadcast(
+                        now + b,
+                        now,
+                        self.bdelay.delay(),
+                        precision + peer_precision,
+                    )
+                } else {
+                    Sample::from_intervals(a, b, span, precision + peer_precision, now)
+                };
+                let info = SourceInfo {
+                    stratum: h.stratum,
+                    leap: leap_to_clock(h.leap),
+                    root_delay: h.root_delay.to_seconds_f64(),
+                    root_dispersion: h.root_dispersion.to_seconds_f64(),
+                    loops_to_us: h.stratum > 1 && h.reference_id == our_refid,
+                };
+                Event::Sample(
+                    self.peer
+                        .on_sample(sample, info, now, clock::constants::PHI),
+                )
+            }
+        }
+    }
+
+    /// A broadcast client's volley reply: its offset calibrates the delay
+    /// at the next broadcast.
+    fn volley_reply(&mut self, h: &Header, rx: NtpTimestamp) -> Event {
+        match self.volley_wire.receive(h, rx) {
+            Ok(Reply::Measurement { a, b, .. }) => {
+                self.stats.processed += 1;
+                self.volley_offset = Some((a + b) / 2.0);
+                Event::Calibrated(a - b)
+            }
+            Ok(Reply::Kiss(code)) => {
+                self.stats.kods += 1;
+                Event::Kiss(code)
+            }
+            Err(e) => {
+                match e {
+                    Reject::Duplicate => self.stats.duplicate += 1,
+                    Reject::Bogus => self.stats.bogus += 1,
+                    Reject::Unsynchronized => self.stats.unsynchronized += 1,
+                }
+                Event::Rejected(e)
+            }
+        }
+    }
+
+    /// The mitigation input, if the filter has output and the association
+    /// may be selected.
+    pub fn source(&self) -> Option<Source> {
+        if self.cfg.noselect {
+            return None;
+        }
+        Some(Source {
+            candidate: self.peer.candidate()?,
+            refid: onwire::refid_of(self.cfg.remote.ip()).0,
+        })
+    }
+
+    /// The remote address.
+    pub fn remote(&self) -> SocketAddr {
+        self.cfg.remote
+    }
+
+    /// Whether `addr` is this association's remote address.
+    pub fn is_remote(&self, addr: IpAddr) -> bool {
+        self.cfg.remote.ip() == addr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::{LeapIndicator, NtpDuration};
+    use std::path::Path;
+
+    fn cfg(key: Option<u16>) -> AssocConfig {
+        AssocConfig {
+            remote: "192.0.2.1:123".parse().unwrap(),
+            mode: HostMode::Client,
+            key,
+            version: 4,
+            minpoll: 4,
+            maxpoll: 6,
+            iburst: false,
+            prefer: false,
+            noselect: false,
+            from_pool: false,
+            ephemeral: false,
+            ttl: None,
+            broadcast_delay: 0.004,
+        }
+    }
+
+    fn ring() -> KeyRing {
+        let f = config::keys::parse_str("3 SHA1 sekret\n", Path::new("k")).unwrap();
+        let mut r = KeyRing::from_file(&f);
+        r.trust(3);
+        r
+    }
+
+    /// The server side: answer `req` with offset `theta` using the fast
+    /// path of this crate, signed with the request's key if any.
+    fn answer(req: &[u8], keys: &KeyRing, theta: f64) -> (Vec<u8>, NtpTimestamp) {
+        let p = PacketRef::parse(req).unwrap();
+        let t1 = p.header().transmit_timestamp;
+        let t2 = t1 + NtpDuration::from_seconds_f64(0.005 + theta);
+        let t3 = t2 + NtpDuration::from_seconds_f64(0.0001);
+        let t4 = t1 + NtpDuration::from_seconds_f64(0.0101);
+        let mut sys = SystemState::unsynchronized(-20);
+        sys.leap = LeapIndicator::NoWarning;
+        sys.stratum = 2;
+        let auth = crate::server::ReplyAuth::for_request(
+            keys.check(
+                p.authenticated_bytes(),
+                p.mac(),
+                "192.0.2.9".parse().unwrap(),
+            ),
+            false,
+        )
+        .unwrap();
+        let mut out = [0u8; 128];
+        let n = crate::server::build_reply(
+            req,
+            t2,
+            &sys,
+            auth,
+            keys,
+            "192.0.2.9".parse().unwrap(),
+            &mut out,
+            || t3,
+        )
+        .unwrap();
+        (out[..n].to_vec(), t4)
+    }
+
+    #[test]
+    fn client_polls_and_turns_replies_into_samples() {
+        let keys = KeyRing::default();
+        let mut a = Association::new(1, cfg(None), 1e-6, 0.0);
+        let sys = SystemState::unsynchronized(-20);
+        assert!(a.poll_due(0.0));
+        let mut out = [0u8; 128];
+        let n = a
+            .poll(&sys, &keys, &mut out, 0.0, || {
+                NtpTimestamp::from_parts(0xe900_0000, 0)
+            })
+            .unwrap();
+        assert_eq!(n, 48);
+        assert!(!a.poll_due(1.0));
+        let (reply, t4) = answer(&out[..n], &keys, 0.125);
+        let p = PacketRef::parse(&reply).unwrap();
+        let e = a.receive(&p, AuthOutcome::None, t4, 0.01, 1e-6, ReferenceId(0));
+        assert!(
+            matches!(e, Event::Sample(clock::filter::FilterUpdate::Updated(_))),
+            "{e:?}"
+        );
+        let s = a.source().unwrap();
+        assert!(
+            (s.candidate.offset - 0.125).abs() < 1e-6,
+            "{}",
+            s.candidate.offset
+        );
+        assert!((s.candidate.delay - 0.01).abs() < 1e-6);
+        assert_eq!(s.candidate.stratum, 2);
+        assert_eq!(s.refid, u32::from_be_bytes([192, 0, 2, 1]));
+        // Replayed: refused, counted.
+        let e = a.receive(&p, AuthOutcome::None, t4, 0.02, 1e-6, ReferenceId(0));
+        assert_eq!(e, Event::Rejected(Reject::Duplicate));
+        assert_eq!(
+            (a.stats.sent, a.stats.processed, a.stats.duplicate),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn keyed_association_ignores_naks_and_unauthenticated_replies() {
+        let keys = ring();
+        let mut a = Association::new(1, cfg(Some(3)), 1e-6, 0.0);
+        let sys = SystemState::unsynchronized(-20);
+        let mut out = [0u8; 128];
+        let n = a
+            .poll(&sys, &keys, &mut out, 0.0, || {
+                NtpTimestamp::from_parts(0xe900_0000, 0)
+            })
+            .unwrap();
+        assert_eq!(n, 72, "SHA1 MAC appended");
+        let (reply, t4) = answer(&out[..n], &keys, 0.0);
+        // Forged: the same reply without MAC, and a crypto-NAK version.
+        let bare = PacketRef::parse(&reply[..48]).unwrap();
+        assert_eq!(
+            a.receive(&bare, AuthOutcome::None, t4, 0.01, 1e-6, ReferenceId(0)),
+            Event::AuthRefused(AuthOutcome::None)
+        );
+        let mut nak = reply[..48].to_vec();
+        nak.extend_from_slice(&[0; 4]);
+        let nak = PacketRef::parse(&nak).unwrap();
+        assert_eq!(
+            a.receive(&nak, AuthOutcome::CryptoNak, t4, 0.01, 1e-6, ReferenceId(0)),
+            Event::AuthRefused(AuthOutcome::CryptoNak)
+        );
+        assert!(!a.denied);
+        assert_eq!((a.stats.badauth, a.stats.crypto_naks), (1, 1));
+        // The genuine reply still matches: the forgeries changed nothing.
+        let p = PacketRef::parse(&reply).unwrap();
+        let auth = keys.check(
+            p.authenticated_bytes(),
+            p.mac(),
+            "192.0.2.1".parse().unwrap(),
+        );
+        assert_eq!(auth, AuthOutcome::Ok(3));
+        let e = a.receive(&p, auth, t4, 0.01, 1e-6, ReferenceId(0));
+        assert!(matches!(e, Event::Sample(_)), "{e:?}");
+    }
+
+    #[test]
+    fn symmetric_peers_measure_each_other() {
+        let keys = KeyRing::default();
+        // Both peers synchronised (an unsynchronised one sends stratum 0,
+        // which gives no sample).
+        let mut sys = SystemState::unsynchronized(-20);
+        sys.leap = proto::LeapIndicator::NoWarning;
+        sys.stratum = 3;
+        let mut active = Association::new(
+            1,
+            AssocConfig {
+                mode: HostMode::SymmetricActive,
+                ..cfg(None)
+            },
+            1e-6,
+            0.0,
+        );
+        let mut passive = Association::new(
+            2,
+            AssocConfig {
+                mode: HostMode::SymmetricPassive,
+                ephemeral: true,
+                ..cfg(None)
+            },
+            1e-6,
+            0.0,
+        );
+        let mut buf = [0u8; 48];
+        let t = |s: u32, ms: f64| {
+            NtpTimestamp::from_parts(s, 0) + NtpDuration::from_seconds_f64(ms / 1000.0)
+        };
+        // The passive side runs 50 ms ahead; 1 ms each way.
+        active
+            .poll(&sys, &keys, &mut buf, 0.0, || t(1000, 0.0))
+            .unwrap();
+        assert_eq!(Header::parse(&buf).unwrap().mode, Mode::SymmetricActive);
+        let p = PacketRef::parse(&buf).unwrap();
+        let e = passive.receive(
+            &p,
+            AuthOutcome::None,
+            t(1000, 51.0),
+            0.001,
+            1e-6,
+            ReferenceId(0),
+        );
+        assert_eq!(
+            e,
+            Event::Rejected(Reject::Bogus),
+            "nothing of ours to match yet"
+        );
+        passive
+            .poll(&sys, &keys, &mut buf, 0.002, || t(1000, 52.0))
+            .unwrap();
+        assert_eq!(Header::parse(&buf).unwrap().mode, Mode::SymmetricPassive);
+        let p = PacketRef::parse(&buf).unwrap();
+        let e = active.receive(
+            &p,
+            AuthOutcome::None,
+            t(1000, 3.0),
+            0.003,
+            1e-6,
+            ReferenceId(0),
+        );
+        assert!(matches!(e, Event::Sample(_)), "{e:?}");
+        let off = active.source().unwrap().candidate.offset;
+        assert!((off - 0.050).abs() < 1e-6, "{off}");
+        // A mode 4 packet from the same address is not for a peer.
+        assert!(!HostMode::SymmetricActive.accepts(Mode::Server));
+        assert!(!HostMode::BroadcastServer.accepts(Mode::Broadcast));
+    }
+
+    #[test]
+    fn broadcast_client_uses_the_assumed_delay() {
+        let mut c = Association::new(
+            3,
+            AssocConfig {
+                mode: HostMode::BroadcastClient,
+                ephemeral: true,
+                broadcast_delay: 0.010,
+                ..cfg(None)
+            },
+            1e-6,
+            0.0,
+        );
+        // Skip the volley: this test is about the assumed delay.
+        c.volley = 0;
+        c.peer.on_poll_sent(0.0);
+        assert!(
+            !c.poll_due(0.5),
+            "a broadcast client sends nothing after its volley"
+        );
+        assert!(!c.is_stale());
+        let mut h = Header::parse(&[0x25u8; 48]).unwrap();
+        h.leap = proto::LeapIndicator::NoWarning;
+        h.stratum = 3;
+        h.precision = -20;
+        h.transmit_timestamp = NtpTimestamp::from_parts(500, 0);
+        let bytes = h.to_bytes();
+        let p = PacketRef::parse(&bytes).unwrap();
+        // Received 25 ms "later" by our clock: we are 20 ms ahead after
+        // the 5 ms one-way delay.
+        let rx = NtpTimestamp::from_parts(500, 0) + NtpDuration::from_seconds_f64(0.025);
+        let e = c.receive(&p, AuthOutcome::None, rx, 1.0, 1e-6, ReferenceId(0));
+        assert!(matches!(e, Event::Sample(_)), "{e:?}");
+        let off = c.source().unwrap().candidate.offset;
+        assert!((off + 0.020).abs() < 1e-6, "{off}");
+    }
+
+    #[test]
+    fn rate_kiss_backs_off_and_deny_stops_polling() {
+        let keys = KeyRing::default();
+        let mut a = Association::new(1, cfg(None), 1e-6, 0.0);
+        let sys = SystemState::unsynchronized(-20);
+        let mut out = [0u8; 48];
+        let n = a
+            .poll(&sys, &keys, &mut out, 0.0, || {
+                NtpTimestamp::from_parts(7, 0)
+            })
+            .unwrap();
+        let mut kod = [0u8; 48];
+        crate::server::build_kod(
+            &out[..n],
+            KissCode::Rate,
+            Mode::Server,
+            crate::server::ReplyAuth::None,
+            &keys,
+            "192.0.2.1".parse().unwrap(),
+            6,
+            &mut kod,
+        )
+        .unwrap();
+        // The KoD echoes the request's transmit time as origin and transmit;
+        // our transmit check sees T3 = our own T1, which is not zero and
+        // not the previous T3, so it is processed.
+        let p = PacketRef::parse(&kod).unwrap();
+        assert_eq!(
+            a.receive(
+                &p,
+                AuthOutcome::None,
+                NtpTimestamp::from_parts(7, 9),
+                0.01,
+                1e-6,
+                ReferenceId(0)
+            ),
+            Event::Kiss(KissCode::Rate)
+        );
+        assert_eq!(a.rate_poll, 6);
+        let n = a
+            .poll(&sys, &keys, &mut out, 100.0, || {
+                NtpTimestamp::from_parts(8, 0)
+            })
+            .unwrap();
+        assert_eq!(Header::parse(&out[..n]).unwrap().poll, 6);
+        crate::server::build_kod(
+            &out[..n],
+            KissCode::Deny,
+            Mode::Server,
+            crate::server::ReplyAuth::None,
+            &keys,
+            "192.0.2.1".parse().unwrap(),
+            6,
+            &mut kod,
+        )
+        .unwrap();
+        let p = PacketRef::parse(&kod).unwrap();
+        assert_eq!(
+            a.receive(
+                &p,
+                AuthOutcome::None,
+                NtpTimestamp::from_parts(8, 9),
+                100.01,
+                1e-6,
+                ReferenceId(0)
+            ),
+            Event::Kiss(KissCode::Deny)
+        );
+        assert!(a.denied && !a.poll_due(1e9));
+    }
+}
+
+#[cfg(test)]
+mod volley_tests {
+    use super::*;
+    use proto::{LeapIndicator, NtpDuration};
+
+    #[test]
+    fn broadcast_client_volley_calibrates_the_delay() {
+        let keys = KeyRing::default();
+        let mut sys = SystemState::unsynchronized(-20);
+        sys.leap = LeapIndicator::NoWarning;
+        let cfg = AssocConfig {
+            remote: "192.0.2.1:123".parse().unwrap(),
+            mode: HostMode::BroadcastClient,
+            key: None,
+            version: 4,
+            minpoll: 6,
+            maxpoll: 10,
+            iburst: false,
+            prefer: false,
+            noselect: false,
+            from_pool: false,
+            ephemeral: true,
+            ttl: None,
+            broadcast_delay: 0.004,
+        };
+        let mut c = Association::new(9, cfg, 1e-6, 0.0);
+        assert!(c.poll_due(0.0));
+        let mut buf = [0u8; 48];
+        let t1 = NtpTimestamp::from_parts(1000, 0);
+        assert_eq!(c.poll(&sys, &keys, &mut buf, 0.0, || t1), Some(48));
+        assert_eq!(Header::parse(&buf).unwrap().mode, Mode::Client);
+        // The server is 30 ms ahead; 7 ms each way.
+        let d = |s: f64| NtpDuration::from_seconds_f64(s);
+        let mut reply = Header::parse(&buf).unwrap();
+        reply.mode = Mode::Server;
+        reply.stratum = 2;
+        reply.leap = LeapIndicator::NoWarning;
+        reply.precision = -20;
+        reply.origin_timestamp = t1;
+        reply.receive_timestamp = t1 + d(0.037);
+        reply.transmit_timestamp = t1 + d(0.0371);
+        let bytes = reply.to_bytes();
+        let p = PacketRef::parse(&bytes).unwrap();
+        let e = c.receive(
+            &p,
+            AuthOutcome::None,
+            t1 + d(0.0141),
+            0.1,
+            1e-6,
+            ReferenceId(0),
+        );
+        let Event::Calibrated(delay) = e else {
+            panic!("{e:?}")
+        };
+        assert!((delay - 0.014).abs() < 1e-6);
+        // The next broadcast: sent at server time T3, received 7 ms later.
+        let mut b = reply;
+        b.mode = Mode::Broadcast;
+        b.transmit_timestamp = t1 + d(5.0);
+        let rx = t1 + d(5.0 - 0.030 + 0.007);
+        let bytes = b.to_bytes();
+        let p = PacketRef::parse(&bytes).unwrap();
+        let e = c.receive(&p, AuthOutcome::None, rx, 5.0, 1e-6, ReferenceId(0));
+        assert!(matches!(e, Event::Sample(_)), "{e:?}");
+        let (delay, calibrated) = c.broadcast_delay();
+        assert!(calibrated);
+        assert!((delay - 0.014).abs() < 1e-5, "{delay}");
+        let off = c.source().unwrap().candidate.offset;
+        assert!((off - 0.030).abs() < 1e-5, "{off}");
+    }
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use super::*;
+
+    #[test]
+    fn silent_ephemeral_associations_go_stale_after_eight_polls() {
+        let cfg = AssocConfig {
+            remote: "192.0.2.1:123".parse().unwrap(),
+            mode: HostMode::SymmetricPassive,
+            key: None,
+            version: 4,
+            minpoll: 4,
+            maxpoll: 4,
+            iburst: false,
+            prefer: false,
+            noselect: false,
+            from_pool: false,
+            ephemeral: true,
+            ttl: None,
+            broadcast_delay: 0.004,
+        };
+        let mut a = Association::new(1, cfg.clone(), 1e-6, 0.0);
+        let sys = SystemState::unsynchronized(-20);
+        let mut buf = [0u8; 48];
+        for k in 0..8 {
+            assert!(!a.is_stale(), "poll {k}");
+            a.poll(
+                &sys,
+                &KeyRing::default(),
+                &mut buf,
+                f64::from(k) * 16.0,
+                || NtpTimestamp::from_parts(100 + k, 0),
+            );
+        }
+        assert!(a.is_stale());
+        // A configured association never goes stale.
+        let mut c = Association::new(
+            2,
+            AssocConfig {
+                ephemeral: false,
+                ..cfg
+            },
+            1e-6,
+            0.0,
+        );
+        for k in 0..20 {
+            c.poll(
+                &sys,
+                &KeyRing::default(),
+                &mut buf,
+                f64::from(k) * 16.0,
+                || NtpTimestamp::from_parts(100 + k, 0),
+            );
+        }
+        assert!(!c.is_stale());
+    }
+}

@@ -1,0 +1,1148 @@
+//! The daemon: settings, sockets, the receive path and the system timer on
+//! a single-threaded tokio runtime (RFC 5905 §9 "peer process" and §11
+//! "system process" as driven by the reference's event loop).
+//!
+//! ```text
+//! run(opts): Settings::load → KeyRing → [daemonize] → runtime
+//!   → bind one socket per listened local address + wildcard per family
+//!   → interface restrict entries → [-u] → pid file
+//!   → one receive task per socket, a 1 s system timer, signal wait
+//! ```
+
+pub mod clockctl;
+pub mod mobilize;
+pub mod process;
+pub mod settings;
+pub mod sync;
+
+use std::cell::RefCell;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::rc::Rc;
+use std::time::Duration;
+
+use proto::{Mode, PacketRef, ReferenceId};
+use rand::rngs::StdRng;
+use rand::RngExt;
+
+use crate::access::{Access, MatchFlags, MruList, RestrictFlags, Screen};
+use crate::assoc::{onwire::refid_of, AssocConfig, Association, Event, HostMode};
+use crate::auth::{AuthOutcome, KeyRing};
+use crate::cli::Options;
+use crate::net::iface::{self, LocalAddr};
+use crate::net::socket::{NtpSocket, Received};
+use crate::server::{self, ReplyAuth};
+use crate::system::SystemState;
+use crate::timing::{self, Monotonic};
+
+use settings::Settings;
+use sync::SyncEngine;
+
+/// Receive buffer: one more than the largest datagram the protocol
+/// processes, so an oversized one is recognised and dropped.
+pub const RECV_BUF: usize = proto::MAX_DATAGRAM_LEN + 1;
+
+/// Most ephemeral (symmetric passive, broadcast client) associations at
+/// once, so that packets from many sources cannot grow memory without
+/// bound.
+pub const MAX_EPHEMERAL: usize = 64;
+
+/// Why the daemon could not start or stopped on an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Configuration.
+    #[error("{0}")]
+    Settings(#[from] settings::SettingsError),
+    /// Keys file.
+    #[error("{0}")]
+    Keys(#[from] config::keys::KeysError),
+    /// Process step.
+    #[error("{0}")]
+    Process(#[from] process::ProcessError),
+    /// No socket could be bound.
+    #[error("cannot listen on any address: {0}; expected a free UDP port (is another ntpd or chronyd running?)")]
+    NoSocket(io::Error),
+    /// The daemon stopped itself (panic threshold) with this status.
+    #[error("stopped (exit status {0})")]
+    Exit(u8),
+    /// Runtime or signal set-up.
+    #[error("{what}: {source}")]
+    Io {
+        /// Which step.
+        what: &'static str,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// Counters of the daemon beyond screening.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DaemonStats {
+    /// Replies sent by the server fast path.
+    pub replies: u64,
+    /// Crypto-NAKs sent.
+    pub crypto_naks: u64,
+    /// Requests whose MAC failed.
+    pub badauth: u64,
+    /// Packets that arrived on a wildcard socket that does not listen.
+    pub wildcard_dropped: u64,
+    /// Packets of modes this build does not process yet (server replies
+    /// without an association, symmetric, broadcast, mode 6).
+    pub unprocessed: u64,
+    /// Send failures.
+    pub send_errors: u64,
+}
+
+/// A mobilised association and where it sends from.
+#[derive(Debug)]
+pub struct Running {
+    /// The association.
+    pub assoc: Association,
+    /// Index of the socket its polls leave from.
+    pub socket: Option<usize>,
+    /// Our reference ID as this source would see it (loop detection).
+    pub our_refid: ReferenceId,
+}
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Index of the socket.
+    pub socket: usize,
+    /// Destination.
+    pub dst: SocketAddr,
+    /// The datagram.
+    pub bytes: Vec<u8>,
+}
+
+/// The state the receive path and the timer share.
+#[derive(Debug)]
+pub struct Core {
+    /// Associations.
+    pub assocs: Vec<Running>,
+    /// System variables as advertised.
+    pub sys: SystemState,
+    /// Access list, MRU list.
+    pub access: Access,
+    /// Symmetric keys.
+    pub keys: KeyRing,
+    /// Mitigation.
+    pub sync: SyncEngine,
+    /// Counters.
+    pub stats: DaemonStats,
+    /// The peerstats file set, when enabled.
+    pub peerstats: Option<crate::stats::FileGen>,
+    /// The outcome of the latest mitigation.
+    pub last_mitigation: Option<clock::system::Mitigation>,
+    /// The discipline and the clock.
+    pub driver: clockctl::ClockDriver<clockctl::DynClock>,
+    /// The loopstats file set, when enabled.
+    pub loopstats: Option<crate::stats::FileGen>,
+    /// Set when the daemon must stop: the exit status.
+    pub exit: Option<u8>,
+    next_id: u16,
+    set_once: bool,
+    mono: Monotonic,
+    rng: StdRng,
+    wildcard_listens: bool,
+    /// `broadcastclient`, `multicastclient` or `enable bclient`.
+    bclient: bool,
+    /// Ephemeral associations need authentication (`enable auth`, `-a`).
+    auth_required: bool,
+    /// `broadcastdelay`, seconds.
+    broadcast_delay: f64,
+    /// Local address and wildcard flag of each socket, by index.
+    pub socket_addrs: Vec<(SocketAddr, bool)>,
+}
+
+impl Core {
+    /// A core from settings; `mono` is the daemon's monotonic clock and
+    /// `clock` the clock to discipline.
+    pub fn new(
+        s: &Settings,
+        keys: KeyRing,
+        precision: i8,
+        mono: Monotonic,
+        clock: clockctl::DynClock,
+        flags: clockctl::LoopFlags,
+    ) -> Self {
+        let (minpoll, maxpoll) =
+            s.associations
+                .iter()
+                .fold((None::<i8>, None::<i8>), |(lo, hi), (a, _)| {
+                    let mi = a.options.minpoll.map_or(6, |v| v as i8);
+                    let ma = a.options.maxpoll.map_or(10, |v| v as i8);
+                    (
+                        Some(lo.map_or(mi, |l| l.min(mi))),
+                        Some(hi.map_or(ma, |h| h.max(ma))),
+                    )
+                });
+        let cfg = clockctl::discipline_config(
+            &s.tinker,
+            flags,
+            2f64.powi(i32::from(precision)),
+            minpoll.unwrap_or(6),
+            maxpoll.unwrap_or(10),
+        );
+        let driver =
+            clockctl::ClockDriver::new(clock, cfg, flags, s.drift_file.clone(), mono.now());
+        let min_poll = i8::try_from(s.discard.average_log2).unwrap_or(i8::MAX);
+        let sync = SyncEngine::new(&s.tos, precision, min_poll, mono.now());
+        let mut sys = SystemState::unsynchronized(precision);
+        sys.min_poll = min_poll;
+        let mru = if s.switches.monitor {
+            s.mru
+        } else {
+            // `disable monitor`: keep no history; rate limiting needs it,
+            // so `limited` sources are judged on an empty list.
+            crate::access::MruParams {
+                mindepth: 0,
+                maxdepth: 1,
+                maxage: 0,
+            }
+        };
+        Core {
+            assocs: Vec::new(),
+            sys,
+            access: Access::new(s.restrict.clone(), MruList::new(s.discard, mru)),
+            keys,
+            sync,
+            stats: DaemonStats::default(),
+            peerstats: None,
+            last_mitigation: None,
+            driver,
+            loopstats: None,
+            exit: None,
+            next_id: 0,
+            set_once: flags.set_once,
+            mono,
+            rng: rand::make_rng(),
+            wildcard_listens: s.listen.wildcard_listens(),
+            bclient: s.broadcast_client || !s.multicast_groups.is_empty() || s.switches.bclient,
+            auth_required: s.switches.auth,
+            broadcast_delay: s.broadcast_delay.unwrap_or(clock::constants::BDELAY),
+            socket_addrs: Vec::new(),
+        }
+    }
+
+    /// Process one received datagram; returns the length of the reply
+    /// written to `out`, if one is to be sent.
+    ///
+    /// `socket` is the index of the receiving socket. Packets on a
+    /// wildcard socket are processed only with `interface listen
+    /// wildcard`, except broadcasts when this daemon is a broadcast client
+    /// (broadcast and multicast datagrams only reach wildcard sockets).
+    pub fn handle(
+        &mut self,
+        socket: usize,
+        on_wildcard: bool,
+        buf: &[u8],
+        r: &Received,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let broadcast = Mode::of_datagram(buf) == Some(Mode::Broadcast);
+        if on_wildcard && !self.wildcard_listens && !(broadcast && self.bclient) {
+            self.stats.wildcard_dropped += 1;
+            return None;
+        }
+        if r.truncated {
+            self.access.stats.received += 1;
+            self.access.stats.badlength += 1;
+            return None;
+        }
+        let rx = r.rx_time.unwrap_or_else(timing::now_ntp);
+        let now = self.mono.now();
+        let coin: f64 = self.rng.random();
+        let peer = r.src.ip();
+        match self.access.screen(buf, r.src, now, coin) {
+            Screen::Drop => None,
+            Screen::Control { .. } => {
+                self.stats.unprocessed += 1;
+                None
+            }
+            Screen::Kod { code, packet } => {
+                let auth = match self.check(&packet, peer) {
+                    AuthOutcome::Ok(id) => ReplyAuth::Key(id),
+                    _ => ReplyAuth::None,
+                };
+                let mode = match packet.header().mode {
+                    Mode::SymmetricActive => Mode::SymmetricPassive,
+                    _ => Mode::Server,
+                };
+                server::build_kod(
+                    buf,
+                    code,
+                    mode,
+                    auth,
+                    &self.keys,
+                    peer,
+                    self.sys.min_poll,
+                    out,
+                )
+            }
+            Screen::Packet {
+                packet,
+                mode,
+                flags,
+            } => match mode {
+                Mode::Client => {
+                    let outcome = self.check(&packet, peer);
+                    if matches!(outcome, AuthOutcome::Error(_)) {
+                        self.stats.badauth += 1;
+                    }
+                    let auth =
+                        ReplyAuth::for_request(outcome, flags.has(RestrictFlags::DONTTRUST))?;
+                    let n = server::build_reply(
+                        buf,
+                        rx,
+                        &self.sys,
+                        auth,
+                        &self.keys,
+                        peer,
+                        out,
+                        timing::now_ntp,
+                    )?;
+                    if auth == ReplyAuth::CryptoNak {
+                        self.stats.crypto_naks += 1;
+                    }
+                    self.stats.replies += 1;
+                    Some(n)
+                }
+                Mode::Server | Mode::SymmetricPassive => {
+                    self.deliver_to_association(&packet, mode, peer, rx, now);
+                    None
+                }
+                Mode::SymmetricActive | Mode::Broadcast => {
+                    if !self
+                        .assocs
+                        .iter()
+                        .any(|a| a.assoc.is_remote(peer) && a.assoc.cfg.mode.accepts(mode))
+                    {
+                        self.mobilize_ephemeral(&packet, mode, flags, r.src, socket);
+                    }
+                    self.deliver_to_association(&packet, mode, peer, rx, now);
+                    None
+                }
+                _ => {
+                    self.stats.unprocessed += 1;
+                    None
+                }
+            },
+        }
+    }
+
+    fn check(&self, p: &PacketRef<'_>, peer: IpAddr) -> AuthOutcome {
+        self.keys.check(p.authenticated_bytes(), p.mac(), peer)
+    }
+
+    /// Add an association sending from socket `socket`.
+    pub fn mobilize(&mut self, cfg: AssocConfig, socket: Option<usize>, local: Option<IpAddr>) {
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let id = self.next_id;
+        let precision = 2f64.powi(i32::from(self.sys.precision));
+        let our_refid = local.map_or(ReferenceId(0), refid_of);
+        let assoc = Association::new(id, cfg, precision, self.mono.now());
+        self.assocs.push(Running {
+            assoc,
+            socket,
+            our_refid,
+        });
+    }
+
+    /// A symmetric active packet or a broadcast from a source without an
+    /// association: mobilise a symmetric passive or broadcast client
+    /// association when the rules allow (RFC 5905 §9.2 table, the
+    /// reference's `AM_NEWPASS`/`AM_NEWBCL`): it must be authenticated
+    /// when `enable auth` (the default) or the sender's entry says
+    /// `nopeer` or `notrust`; `noepeer` forbids passive associations; a
+    /// broadcast needs `broadcastclient`/`multicastclient`.
+    fn mobilize_ephemeral(
+        &mut self,
+        packet: &PacketRef<'_>,
+        mode: Mode,
+        flags: RestrictFlags,
+        src: SocketAddr,
+        socket: usize,
+    ) {
+        let outcome = self.check(packet, src.ip());
+        let required = self.auth_required
+            || flags.has(RestrictFlags::NOPEER)
+            || flags.has(RestrictFlags::DONTTRUST);
+        if !outcome.acceptable(required) {
+            self.access.stats.restricted += 1;
+            return;
+        }
+        // `ippeerlimit`: most associations per source address.
+        let (_, limit) = self.access.restrict.lookup_entry(src.ip(), src.port());
+        if limit >= 0
+            && self
+                .assocs
+                .iter()
+                .filter(|r| r.assoc.is_remote(src.ip()))
+                .count()
+                >= usize::from(limit.unsigned_abs())
+        {
+            tracing::debug!("{src}: ippeerlimit {limit} reached, not mobilised");
+            self.access.stats.restricted += 1;
+            return;
+        }
+        if self.assocs.iter().filter(|r| r.assoc.cfg.ephemeral).count() >= MAX_EPHEMERAL {
+            tracing::debug!("{src}: too many ephemeral associations, not mobilised");
+            self.access.stats.restricted += 1;
+            return;
+        }
+        let host_mode = match mode {
+            Mode::SymmetricActive if !flags.has(RestrictFlags::NOEPEER) => {
+                HostMode::SymmetricPassive
+            }
+            Mode::Broadcast if self.bclient => HostMode::BroadcastClient,
+            _ => {
+                self.access.stats.restricted += 1;
+                return;
+            }
+        };
+        let key = match outcome {
+            AuthOutcome::Ok(k) => u16::try_from(k).ok(),
+            _ => None,
+        };
+        let h = packet.header();
+        let cfg = AssocConfig {
+            remote: src,
+            mode: host_mode,
+            key,
+            version: h.version,
+            minpoll: h
+                .poll
+                .clamp(clock::constants::MINPOLL, clock::constants::MAXPOLL),
+            maxpoll: clock::constants::DEFAULT_MAXPOLL.max(
+                h.poll
+                    .clamp(clock::constants::MINPOLL, clock::constants::MAXPOLL),
+            ),
+            iburst: false,
+            prefer: false,
+            noselect: false,
+            from_pool: false,
+            ephemeral: true,
+            ttl: None,
+            broadcast_delay: self.broadcast_delay,
+        };
+        tracing::info!("mobilize ephemeral {host_mode:?} association for {src}");
+        // Answers leave from the socket the packet came to, unless that is
+        // a wildcard socket (a broadcast): then from a listened address.
+        let on_wildcard = self.socket_addrs.get(socket).is_none_or(|s| s.1);
+        let socket = if on_wildcard {
+            choose_socket(&self.socket_addrs, src, route_source(src))
+        } else {
+            Some(socket)
+        };
+        let local = socket
+            .and_then(|i| self.socket_addrs.get(i))
+            .map(|s| s.0.ip());
+        self.mobilize(cfg, socket, local.filter(|ip| !ip.is_unspecified()));
+    }
+
+    /// A packet for the association of its sender that accepts its mode.
+    fn deliver_to_association(
+        &mut self,
+        packet: &PacketRef<'_>,
+        mode: Mode,
+        peer: IpAddr,
+        rx: proto::NtpTimestamp,
+        now: f64,
+    ) {
+        let auth = self.check(packet, peer);
+        let precision = 2f64.powi(i32::from(self.sys.precision));
+        let Some(r) = self
+            .assocs
+            .iter_mut()
+            .find(|r| r.assoc.is_remote(peer) && r.assoc.cfg.mode.accepts(mode))
+        else {
+            self.stats.unprocessed += 1;
+            return;
+        };
+        let ev = r
+            .assoc
+            .receive(packet, auth, rx, now, precision, r.our_refid);
+        let id = r.assoc.id;
+        tracing::debug!("association {id} ({}): {ev:?}", r.assoc.remote());
+        if let Event::Sample(clock::filter::FilterUpdate::Updated(out)) = ev {
+            self.update_system(now);
+            self.record_peerstats(id, &out);
+        }
+    }
+
+    /// The peer status word of association `id` (RFC 5905 Appendix B /
+    /// the reference's `ctlpeerstatus()`): configured, authentication
+    /// enabled, authentic, reachable, the selection code, and the event
+    /// counter and last event.
+    pub fn peer_status(&self, id: u16) -> u16 {
+        use clock::system::Mitigation;
+        let Some(r) = self.assocs.iter().find(|r| r.assoc.id == id) else {
+            return 0;
+        };
+        let a = &r.assoc;
+        // Ephemeral associations are not "configured".
+        let mut st: u16 = if a.cfg.ephemeral { 0 } else { 0x80 };
+        if a.cfg.key.is_some() {
+            st |= 0x40;
+            if a.stats.processed > 0 && a.stats.badauth == 0 {
+                st |= 0x20;
+            }
+        }
+        if a.peer.reach().is_reachable() {
+            st |= 0x10;
+        }
+        let uid = usize::from(id);
+        let sel = match &self.last_mitigation {
+            Some(Mitigation::Synchronized {
+                sys_peer,
+                survivors,
+                falsetickers,
+                ..
+            }) => {
+                if *sys_peer == uid {
+                    6
+                } else if survivors.contains(&uid) {
+                    4
+                } else if falsetickers.contains(&uid) {
+                    1
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        };
+        let (count, last) = a.events();
+        ((st | sel) << 8) | (u16::from(count.min(15)) << 4) | u16::from(last & 0xf)
+    }
+
+    fn record_peerstats(&mut self, id: u16, out: &clock::filter::FilterOutput) {
+        if self.peerstats.is_none() {
+            return;
+        }
+        let status = self.peer_status(id);
+        let Some(addr) = self
+            .assocs
+            .iter()
+            .find(|r| r.assoc.id == id)
+            .map(|r| r.assoc.remote().ip())
+        else {
+            return;
+        };
+        let (secs, nanos) = unix_now();
+        let line = crate::stats::peerstats_line(
+            secs,
+            nanos,
+            addr,
+            status,
+            out.offset,
+            out.delay,
+            out.dispersion,
+            out.jitter,
+        );
+        if let Some(g) = &mut self.peerstats {
+            if let Err(e) = g.write(secs, &line) {
+                tracing::warn!("peerstats: {e}");
+            }
+        }
+    }
+
+    /// Run mitigation over the associations and refresh the advertised
+    /// state (RFC 5905 §11.2, `clock_select()` after a clock filter update).
+    fn update_system(&mut self, now: f64) {
+        let sources: Vec<_> = self
+            .assocs
+            .iter()
+            .filter_map(|r| r.assoc.source())
+            .collect();
+        self.sync
+            .set_frequency_uncertainty(self.driver.discipline().frequency_uncertainty());
+        let (m, sys) = self.sync.mitigate(&sources, now, timing::now_ntp());
+        self.sys = sys;
+        self.discipline(&m, now);
+        self.last_mitigation = Some(m);
+    }
+
+    /// Feed the discipline and let the associations follow what it did.
+    fn discipline(&mut self, m: &clock::system::Mitigation, now: f64) {
+        use clockctl::Applied;
+        let peer_time = match m {
+            clock::system::Mitigation::Synchronized { sys_peer, .. } => self
+                .assocs
+                .iter()
+                .find(|r| usize::from(r.assoc.id) == *sys_peer)
+                .and_then(|r| r.assoc.peer.filter().output())
+                .map(|o| o.time),
+            _ => None,
+        };
+        let applied = self.driver.update(m, peer_time, now);
+        match applied {
+            Applied::Nothing => return,
+            Applied::Stepped(step) => {
+                tracing::info!("clock stepped by {step:.6} s");
+                for r in &mut self.assocs {
+                    r.assoc.peer.on_step();
+                }
+                self.sync.set_unsynchronized();
+                self.sys = self.sync.state(now, timing::now_ntp());
+            }
+            Applied::Frequency(df) => {
+                for r in &mut self.assocs {
+                    r.assoc.peer.on_frequency_change(df, now);
+                }
+            }
+            Applied::Panic(offset) => {
+                tracing::error!(
+                    "time correction of {offset:.0} s exceeds the panic threshold: set the clock manually (or start with -g)"
+                );
+                self.exit = Some(1);
+                return;
+            }
+        }
+        let poll = self.driver.discipline().poll();
+        for r in &mut self.assocs {
+            r.assoc.peer.update_poll(poll, now);
+        }
+        let (jitter, distance) = self.sync.errors();
+        let leap = sync::leap_to_clock(self.sys.leap);
+        self.driver.report(
+            !matches!(applied, Applied::Stepped(_)),
+            leap,
+            jitter,
+            distance,
+        );
+        if let Some(g) = &mut self.loopstats {
+            let (secs, nanos) = unix_now();
+            let line = self.driver.loopstats_line(secs, nanos);
+            if let Err(e) = g.write(secs, &line) {
+                tracing::warn!("loopstats: {e}");
+            }
+        }
+        if self.set_once && self.driver.discipline().set_once_complete() {
+            tracing::info!("-q: the clock is set, exiting");
+            self.exit = Some(0);
+        }
+    }
+
+    /// The system peer's association ID, if synchronised to a source.
+    pub fn sys_peer(&self) -> Option<u16> {
+        self.sync.sys_peer().and_then(|id| u16::try_from(id).ok())
+    }
+
+    /// Once a second: polls that are due, then mitigation (which also ages
+    /// the system into orphan mode). Returns the datagrams to send.
+    pub fn tick(&mut self) -> Vec<Outgoing> {
+        let now = self.mono.now();
+        let before = self.assocs.len();
+        self.assocs.retain(|r| !r.assoc.is_stale());
+        if self.assocs.len() != before {
+            tracing::info!(
+                "demobilized {} unreachable ephemeral association(s)",
+                before - self.assocs.len()
+            );
+        }
+        let slewed = self.driver.tick();
+        if slewed != 0.0 {
+            for r in &mut self.assocs {
+                r.assoc.peer.on_slew(slewed);
+            }
+        }
+        let mut out = Vec::new();
+        let mut buf = [0u8; 128];
+        for r in &mut self.assocs {
+            if !r.assoc.poll_due(now) {
+                continue;
+            }
+            let Some(socket) = r.socket else { continue };
+            if let Some(n) = r
+                .assoc
+                .poll(&self.sys, &self.keys, &mut buf, now, timing::now_ntp)
+            {
+                out.push(Outgoing {
+                    socket,
+                    dst: r.assoc.remote(),
+                    bytes: buf[..n].to_vec(),
+                });
+            } else if r.assoc.cfg.mode != HostMode::BroadcastClient {
+                tracing::warn!(
+                    "association {}: key {:?} cannot sign (not trusted or not in the keys file)",
+                    r.assoc.remote(),
+                    r.assoc.cfg.key
+                );
+            }
+        }
+        self.update_system(now);
+        out
+    }
+}
+
+fn unix_now() -> (i64, u32) {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_nanos(),
+        ),
+        Err(_) => (0, 0),
+    }
+}
+
+/// The sockets to bind: wildcard per enabled family and each listened
+/// local address, on `port`.
+pub fn listen_addresses(
+    s: &Settings,
+    locals: &[LocalAddr],
+    port: u16,
+) -> Vec<(SocketAddr, String)> {
+    let mut out = Vec::new();
+    if s.listen.family_enabled(false) {
+        out.push((
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+            "wildcard".to_owned(),
+        ));
+    }
+    if s.listen.family_enabled(true) {
+        out.push((
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port),
+            "wildcard".to_owned(),
+        ));
+    }
+    for a in s.listen.select(locals) {
+        let sa = match a.addr {
+            IpAddr::V4(v4) => SocketAddr::new(IpAddr::V4(v4), port),
+            IpAddr::V6(v6) => SocketAddr::V6(std::net::SocketAddrV6::new(v6, port, 0, a.scope_id)),
+        };
+        out.push((sa, a.name.clone()));
+    }
+    out
+}
+
+/// Run the daemon until SIGTERM/SIGINT. The caller has checked the
+/// command line.
+pub fn run(opts: &Options) -> Result<(), DaemonError> {
+    let settings = Settings::load(opts)?;
+    if let Some(path) = &settings.log_file {
+        crate::logging::to_file(path).map_err(|source| DaemonError::Io {
+            what: "cannot open the log file (check `logfile` or -l)",
+            source,
+        })?;
+    }
+    for line in &settings.not_acted_on {
+        tracing::warn!("{line}");
+    }
+    let keys = settings.key_ring()?;
+    let port = crate::net::service_port();
+    if port != crate::net::NTP_PORT {
+        tracing::warn!(
+            "{} is set: using UDP port {port} instead of 123 (for tests only)",
+            crate::net::TEST_PORT_ENV
+        );
+    }
+    if !opts.no_fork {
+        process::daemonize()?;
+        if settings.log_file.is_none() {
+            crate::logging::to_syslog();
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| DaemonError::Io {
+            what: "cannot start the event loop",
+            source,
+        })?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, serve(opts, settings, keys, port))
+}
+
+async fn serve(
+    opts: &Options,
+    settings: Settings,
+    keys: KeyRing,
+    port: u16,
+) -> Result<(), DaemonError> {
+    let mono = Monotonic::start();
+    let precision = timing::measure_precision();
+    let locals = iface::local_addresses().map_err(|source| DaemonError::Io {
+        what: "cannot list the network interfaces",
+        source,
+    })?;
+    let mut sockets = Vec::new();
+    let mut last_err = None;
+    for (addr, name) in listen_addresses(&settings, &locals, port) {
+        match NtpSocket::bind(addr, &name) {
+            Ok(s) => {
+                tracing::info!("Listen normally on {} {}", name, s.local_addr());
+                sockets.push(Rc::new(s));
+            }
+            Err(e) => {
+                tracing::warn!("cannot bind {addr} ({name}): {e}");
+                last_err = Some(e);
+            }
+        }
+    }
+    if sockets.iter().all(|s| s.is_wildcard()) {
+        if let Some(e) = last_err {
+            return Err(DaemonError::NoSocket(e));
+        }
+    }
+    let flags = clockctl::LoopFlags {
+        ntp: settings.switches.ntp,
+        kernel: settings.switches.kernel,
+        panic_gate: opts.panic_gate,
+        slew_only: opts.slew,
+        set_once: opts.quit,
+    };
+    let clock = clockctl::DynClock(Box::new(clock::kernel::KernelClock::new()));
+    let mut core = Core::new(&settings, keys, precision, mono, clock, flags);
+    core.socket_addrs = sockets
+        .iter()
+        .map(|s| (s.local_addr(), s.is_wildcard()))
+        .collect();
+    if settings.switches.stats {
+        if let Some(dir) = &settings.stats_dir {
+            let on = settings
+                .statistics
+                .contains(&config::conf::StatsFile::Peerstats);
+            let fg = settings
+                .filegens
+                .iter()
+                .find(|f| f.stats == config::conf::StatsFile::Peerstats);
+            let g = crate::stats::FileGen::new(dir, config::conf::StatsFile::Peerstats, fg, on);
+            if g.enabled() {
+                core.peerstats = Some(g);
+            }
+            let on = settings
+                .statistics
+                .contains(&config::conf::StatsFile::Loopstats);
+            let fg = settings
+                .filegens
+                .iter()
+                .find(|f| f.stats == config::conf::StatsFile::Loopstats);
+            let g = crate::stats::FileGen::new(dir, config::conf::StatsFile::Loopstats, fg, on);
+            if g.enabled() {
+                core.loopstats = Some(g);
+            }
+        }
+    }
+    // Our own addresses talking from port 123 are ignored (loop guard).
+    for s in sockets.iter().filter(|s| !s.is_wildcard()) {
+        let _ = core.access.restrict.add(
+            s.local_addr().ip(),
+            None,
+            MatchFlags::NTPONLY | MatchFlags::INTERFACE,
+            RestrictFlags::IGNORE,
+            0,
+            None,
+        );
+    }
+    let mobilized = mobilize::mobilize(
+        &settings.associations,
+        port,
+        opts.ipv4_only,
+        opts.ipv6_only,
+        settings.broadcast_delay.unwrap_or(clock::constants::BDELAY),
+    );
+    for line in &mobilized.not_built {
+        tracing::warn!("{line}");
+    }
+    for cfg in mobilized.configs {
+        let route = route_source(cfg.remote);
+        let socket = choose_socket(&core.socket_addrs, cfg.remote, route);
+        let local = socket
+            .and_then(|i| sockets.get(i))
+            .map(|s| s.local_addr().ip())
+            .filter(|ip| !ip.is_unspecified())
+            .or(route);
+        if let Some(flags) = settings.restrict_source {
+            let _ =
+                core.access
+                    .restrict
+                    .add(cfg.remote.ip(), None, MatchFlags::SOURCE, flags, 0, None);
+        }
+        if let (Some(ttl), Some(sock)) = (cfg.ttl, socket.and_then(|i| sockets.get(i))) {
+            if let Err(e) = sock.socket().set_multicast_ttl_v4(u32::from(ttl)) {
+                tracing::warn!("ttl {ttl} on {}: {e}", sock.local_addr());
+            }
+        }
+        tracing::info!(
+            "mobilize {:?} association {} (from {:?})",
+            cfg.mode,
+            cfg.remote,
+            local
+        );
+        core.mobilize(cfg, socket, local);
+    }
+    for group in &settings.multicast_groups {
+        let joined = sockets.iter().filter(|s| s.is_wildcard()).any(|s| {
+            match (group, s.local_addr().ip()) {
+                (IpAddr::V4(g), IpAddr::V4(_)) => s
+                    .socket()
+                    .join_multicast_v4(*g, Ipv4Addr::UNSPECIFIED)
+                    .is_ok(),
+                (IpAddr::V6(g), IpAddr::V6(_)) => s.socket().join_multicast_v6(g, 0).is_ok(),
+                _ => false,
+            }
+        });
+        if joined {
+            tracing::info!("joined multicast group {group}");
+        } else {
+            tracing::warn!("cannot join multicast group {group}");
+        }
+    }
+    // The pid file is written while still root (its directory is
+    // usually root's).
+    let _pid = settings
+        .pid_file
+        .as_deref()
+        .map(process::PidFile::create)
+        .transpose()?;
+    if let Some(u) = &opts.user {
+        process::drop_privileges(u)?;
+        if settings.switches.ntp {
+            tracing::warn!(
+                "-u {}: CAP_SYS_TIME is not kept across the switch yet, so the clock cannot be disciplined (use `disable ntp` or run without -u)",
+                u.user
+            );
+        }
+    }
+    let core = Rc::new(RefCell::new(core));
+    for (i, s) in sockets.iter().enumerate() {
+        tokio::task::spawn_local(receive_loop(i, s.clone(), core.clone()));
+    }
+    let stop = Rc::new(tokio::sync::Notify::new());
+    tokio::task::spawn_local(system_timer(core.clone(), Rc::new(sockets), stop.clone()));
+    let status = tokio::select! {
+        r = wait_for_signal() => {
+            r?;
+            tracing::info!("ntpd exiting on signal");
+            0
+        }
+        _ = stop.notified() => core.borrow().exit.unwrap_or(0),
+    };
+    core.borrow_mut().driver.save_drift();
+    if status != 0 {
+        return Err(DaemonError::Exit(status));
+    }
+    Ok(())
+}
+
+async fn receive_loop(index: usize, sock: Rc<NtpSocket>, core: Rc<RefCell<Core>>) {
+    let mut buf = vec![0u8; RECV_BUF];
+    let mut out = vec![0u8; RECV_BUF];
+    loop {
+        let r = match sock.recv(&mut buf).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!("receive on {}: {e}", sock.local_addr());
+                continue;
+            }
+        };
+        let reply = core.borrow_mut().handle(
+            index,
+            sock.is_wildcard(),
+            &buf[..r.len.min(buf.len())],
+            &r,
+            &mut out,
+        );
+        if let Some(n) = reply {
+            if let Err(e) = sock.try_send_to(&out[..n], r.src, r.dst) {
+                core.borrow_mut().stats.send_errors += 1;
+                tracing::debug!("send to {}: {e}", r.src);
+            }
+        }
+    }
+}
+
+async fn system_timer(
+    core: Rc<RefCell<Core>>,
+    sockets: Rc<Vec<Rc<NtpSocket>>>,
+    stop: Rc<tokio::sync::Notify>,
+) {
+    let mut t = tokio::time::interval(Duration::from_secs(1));
+    let mut seconds: u64 = 0;
+    loop {
+        t.tick().await;
+        seconds += 1;
+        if seconds % 3600 == 0 {
+            core.borrow_mut().driver.save_drift();
+        }
+        let out = core.borrow_mut().tick();
+        if core.borrow().exit.is_some() {
+            stop.notify_one();
+            return;
+        }
+        for o in out {
+            let Some(sock) = sockets.get(o.socket) else {
+                continue;
+            };
+            if let Err(e) = sock.try_send_to(&o.bytes, o.dst, None) {
+                core.borrow_mut().stats.send_errors += 1;
+                tracing::debug!("poll to {}: {e}", o.dst);
+            }
+        }
+    }
+}
+
+/// The local address the kernel would send from to reach `remote` (a
+/// connected UDP socket sends nothing).
+pub fn route_source(remote: SocketAddr) -> Option<IpAddr> {
+    let any: SocketAddr = if remote.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let s = std::net::UdpSocket::bind(any).ok()?;
+    s.connect(remote).ok()?;
+    s.local_addr().ok().map(|a| a.ip())
+}
+
+/// The socket polls to `remote` leave from, so that replies come back to
+/// a socket that listens: the one bound to the route's source address
+/// `local`; else a listened address of the same family and scope
+/// (loopback or not); else any of the family; else the wildcard socket.
+pub fn choose_socket(
+    sockets: &[(SocketAddr, bool)],
+    remote: SocketAddr,
+    local: Option<IpAddr>,
+) -> Option<usize> {
+    let specific = |&(a, wild): &(SocketAddr, bool)| !wild && a.is_ipv4() == remote.is_ipv4();
+    sockets
+        .iter()
+        .position(|s| specific(s) && Some(s.0.ip()) == local)
+        .or_else(|| {
+            sockets
+                .iter()
+                .position(|s| specific(s) && s.0.ip().is_loopback() == remote.ip().is_loopback())
+        })
+        .or_else(|| sockets.iter().position(specific))
+        .or_else(|| {
+            sockets
+                .iter()
+                .position(|&(a, wild)| wild && a.is_ipv4() == remote.is_ipv4())
+        })
+}
+
+async fn wait_for_signal() -> Result<(), DaemonError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let err = |source| DaemonError::Io {
+        what: "cannot install the signal handlers",
+        source,
+    };
+    let mut term = signal(SignalKind::terminate()).map_err(err)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(err)?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::path::Path;
+
+    /// A core over a simulated clock (never the kernel's), serving as a
+    /// stratum 5 orphan, with keys 1 (MD5) and 2 (SHA1) trusted.
+    fn core(conf: &str) -> Core {
+        let c = config::conf::parse_str(conf, Path::new("t.conf")).unwrap();
+        let s = Settings::from_conf(&c.config, &Options::default(), Path::new("t.conf")).unwrap();
+        let f = config::keys::parse_str("1 MD5 one\n2 SHA1 two\n", Path::new("k")).unwrap();
+        let mut keys = KeyRing::from_file(&f);
+        keys.trust(1);
+        keys.trust(2);
+        let sim = clock::sim::clock::SimClock::new(
+            clock::sim::clock::Oscillator {
+                freq_error: 0.0,
+                wander: 0.0,
+            },
+            0.0,
+            0.0,
+        );
+        let flags = clockctl::LoopFlags {
+            ntp: false,
+            ..Default::default()
+        };
+        let mut core = Core::new(
+            &s,
+            keys,
+            -20,
+            Monotonic::start(),
+            clockctl::DynClock(Box::new(sim)),
+            flags,
+        );
+        core.sys.leap = proto::LeapIndicator::NoWarning;
+        core.sys.stratum = 5;
+        core
+    }
+
+    fn received(len: usize, port: u16) -> Received {
+        Received {
+            len,
+            truncated: false,
+            src: SocketAddr::from(([192, 0, 2, 1], port)),
+            dst: None,
+            rx_time: Some(proto::NtpTimestamp::from_parts(0xe900_0000, 0)),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Any datagram: no panic, and no reply larger than the request.
+        #[test]
+        fn receive_path_never_panics_nor_amplifies(
+            mode in 0u8..8,
+            version in 0u8..8,
+            body in proptest::collection::vec(any::<u8>(), 0..160),
+            port in 1u16..,
+        ) {
+            let mut c = core("restrict default kod limited\n");
+            let mut pkt = body;
+            if let Some(b) = pkt.first_mut() {
+                *b = (*b & 0xc0) | (version << 3) | mode;
+            }
+            let mut out = vec![0u8; RECV_BUF];
+            let r = received(pkt.len(), port);
+            if let Some(n) = c.handle(1, false, &pkt, &r, &mut out) {
+                prop_assert!(n <= pkt.len(), "reply {n} > request {}", pkt.len());
+            }
+        }
+
+        /// Signed requests get a reply exactly as long as the request (or
+        /// a 52-octet crypto-NAK when the digest is damaged).
+        #[test]
+        fn authenticated_replies_match_the_request_size(
+            key in 1u32..=2,
+            damage in any::<bool>(),
+            xmt in any::<u64>(),
+        ) {
+            let mut c = core("");
+            let mut req = vec![0u8; 72];
+            req[0] = 0x23;
+            req[40..48].copy_from_slice(&xmt.to_be_bytes());
+            let n = c.keys.sign(key, &mut req, 48, IpAddr::from([192, 0, 2, 1])).unwrap();
+            req.truncate(n);
+            if damage {
+                req[n - 1] ^= 0x80;
+            }
+            let mut out = vec![0u8; RECV_BUF];
+            let len = c.handle(1, false, &req, &received(n, 123), &mut out).unwrap();
+            prop_assert_eq!(len, if damage { 52 } else { n });
+        }
+    }
+
+    #[test]
+    fn wildcard_sockets_drop_unless_told_to_listen() {
+        let mut c = core("");
+        let req = [0x23u8; 48];
+        let mut out = vec![0u8; RECV_BUF];
+        assert_eq!(c.handle(0, true, &req, &received(48, 5000), &mut out), None);
+        assert_eq!(c.stats.wildcard_dropped, 1);
+        let mut c = core("interface listen wildcard\n");
+        assert!(c
+            .handle(0, true, &req, &received(48, 5000), &mut out)
+            .is_some());
+    }
+}

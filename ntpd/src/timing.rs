@@ -1,0 +1,76 @@
+//! Reading the system clocks (through libc: `clock_gettime` via std) and
+//! measuring the clock's precision.
+
+use std::time::{Instant, SystemTime};
+
+use proto::NtpTimestamp;
+
+/// The current CLOCK_REALTIME reading as an NTP timestamp.
+pub fn now_ntp() -> NtpTimestamp {
+    NtpTimestamp::from_system_time(SystemTime::now())
+}
+
+/// A monotonic clock in seconds since an arbitrary start, for timers,
+/// rate limiting and ages.
+#[derive(Debug, Clone, Copy)]
+pub struct Monotonic(Instant);
+
+impl Monotonic {
+    /// Start counting now.
+    pub fn start() -> Self {
+        Monotonic(Instant::now())
+    }
+
+    /// Seconds since [`Monotonic::start`].
+    pub fn now(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+impl Default for Monotonic {
+    fn default() -> Self {
+        Self::start()
+    }
+}
+
+/// The clock precision as a power of two, seconds (RFC 5905 §7.3
+/// "precision"): log2 of the smallest positive step seen between
+/// successive readings, rounded down, in the reference's range
+/// −30 ..= −1.
+pub fn measure_precision() -> i8 {
+    let mut smallest = f64::MAX;
+    let mut last = SystemTime::now();
+    for _ in 0..10_000 {
+        let t = SystemTime::now();
+        if let Ok(d) = t.duration_since(last) {
+            let s = d.as_secs_f64();
+            if s > 0.0 && s < smallest {
+                smallest = s;
+            }
+        }
+        last = t;
+    }
+    if smallest == f64::MAX {
+        return -20;
+    }
+    (smallest.log2().floor() as i32).clamp(-30, -1) as i8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_is_plausible_for_a_nanosecond_clock() {
+        let p = measure_precision();
+        assert!((-30..=-10).contains(&p), "precision {p}");
+    }
+
+    #[test]
+    fn monotonic_advances() {
+        let m = Monotonic::start();
+        let a = m.now();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(m.now() - a >= 0.002);
+    }
+}

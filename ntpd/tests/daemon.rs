@@ -1,0 +1,329 @@
+//! End-to-end: our ntpd on 127.0.0.1 with the test-only port override
+//! (`NTPD_AUTOKEY_TEST_PORT`), `disable ntp`, no CAP_SYS_TIME, queried by
+//! a client written in the test. No root needed.
+
+mod support;
+
+use std::net::UdpSocket;
+use std::time::{Duration, SystemTime};
+
+use proto::{Header, KissCode, LeapIndicator, Mode, NtpTimestamp, PacketRef};
+use support::*;
+
+const WAIT: Duration = Duration::from_millis(500);
+
+fn conf(extra: &str) -> String {
+    format!("disable ntp\ntos orphan 5 orphanwait 1\n{extra}")
+}
+
+struct Running {
+    _scratch: Scratch,
+    daemon: Daemon,
+    to: String,
+}
+
+fn start(name: &str, conf_text: &str, extra: &[&str]) -> Running {
+    let scratch = Scratch::new(name);
+    let c = scratch.file("ntp.conf", conf_text);
+    let port = free_port();
+    let mut args = vec!["-I", "127.0.0.1"];
+    args.extend_from_slice(extra);
+    let daemon = start_ntpd(None, &c, &args, Some(port), &scratch.path("log"));
+    let to = format!("127.0.0.1:{port}");
+    Running {
+        _scratch: scratch,
+        daemon,
+        to,
+    }
+}
+
+#[test]
+fn serves_orphan_time_with_correct_header_fields() {
+    let r = start("serve", &conf("restrict default nomodify\n"), &[]);
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let xmt = 0xdead_beef_0123_4567u64;
+    let t1 = NtpTimestamp::from_system_time(SystemTime::now());
+    let reply = exchange(&sock, &request(4, xmt), &r.to, WAIT).expect("reply");
+    let t4 = NtpTimestamp::from_system_time(SystemTime::now());
+    assert_eq!(reply.len(), 48);
+    let h = Header::parse(&reply).unwrap();
+    assert_eq!(h.mode, Mode::Server);
+    assert_eq!(h.version, 4);
+    assert_eq!(h.leap, LeapIndicator::NoWarning);
+    assert_eq!(h.stratum, 5);
+    assert_eq!(h.reference_id.to_bytes(), [127, 0, 0, 1], "orphan refid");
+    assert_eq!(h.origin_timestamp.to_bits(), xmt);
+    // Receive and transmit are real clock readings inside [t1, t4].
+    let rx = h.receive_timestamp;
+    let tx = h.transmit_timestamp;
+    assert!((rx - t1).to_seconds_f64() >= -1e-6 && (t4 - rx).to_seconds_f64() >= -1e-6);
+    assert!((tx - rx).to_seconds_f64() >= 0.0 && (t4 - tx).to_seconds_f64() >= -1e-6);
+    assert!(h.root_dispersion.to_seconds_f64() > 0.0 && h.root_dispersion.to_seconds_f64() < 0.01);
+    assert!(h.precision < -10);
+    assert!(h.reference_timestamp.to_bits() != 0);
+    // Version 3 is echoed.
+    let v3 = exchange(&sock, &request(3, 1), &r.to, WAIT).expect("v3 reply");
+    assert_eq!(Header::parse(&v3).unwrap().version, 3);
+}
+
+#[test]
+fn mode7_is_dropped_and_replies_are_never_larger_than_requests() {
+    let r = start("sizes", &conf(""), &[]);
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut m7 = vec![0u8; 48];
+    m7[0] = 0x17; // version 2, mode 7
+    m7[3] = 42; // REQ_MON_GETLIST_1
+    assert_eq!(exchange(&sock, &m7, &r.to, WAIT), None, "mode 7 dropped");
+    // A request with a 28-octet extension field and no MAC: the reply is
+    // 48 octets.
+    let mut ef = request(4, 7);
+    ef.extend_from_slice(&[0x00, 0x02, 0x00, 0x1c]);
+    ef.extend_from_slice(&[0u8; 24]);
+    let reply = exchange(&sock, &ef, &r.to, WAIT).expect("reply");
+    assert_eq!(reply.len(), 48);
+    // Runts and garbage: no answer.
+    assert_eq!(exchange(&sock, &[0x23; 47], &r.to, WAIT), None);
+    assert_eq!(exchange(&sock, &[0xe3; 60], &r.to, WAIT), None);
+}
+
+#[test]
+fn rate_limiting_sends_one_rate_kod_then_drops() {
+    let r = start(
+        "ratelimit",
+        &conf("restrict default kod limited nomodify\ndiscard minimum 2 average 3\n"),
+        &[],
+    );
+    // Polling for readiness would itself be rate limited (the MRU list
+    // keys on the address, not the port): wait out `orphanwait` instead.
+    std::thread::sleep(Duration::from_millis(2500));
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut normal = 0;
+    let mut kods = 0;
+    let mut silent = 0;
+    for k in 0..10u64 {
+        match exchange(
+            &sock,
+            &request(4, 100 + k),
+            &r.to,
+            Duration::from_millis(200),
+        ) {
+            Some(p) => {
+                let h = Header::parse(&p).unwrap();
+                match h.kiss_code() {
+                    Some(KissCode::Rate) => {
+                        kods += 1;
+                        assert_eq!(h.leap, LeapIndicator::Unsynchronized);
+                        assert_eq!(h.origin_timestamp.to_bits(), 100 + k);
+                        assert_eq!(h.transmit_timestamp.to_bits(), 100 + k);
+                    }
+                    None => {
+                        assert_eq!(h.stratum, 5);
+                        normal += 1;
+                    }
+                    Some(other) => panic!("unexpected kiss code {other:?}"),
+                }
+            }
+            None => silent += 1,
+        }
+    }
+    assert_eq!((normal, kods, silent), (1, 1, 8));
+}
+
+#[test]
+fn noserve_with_kod_gets_deny_and_ignore_gets_nothing() {
+    let r = start("deny", &conf("restrict 127.0.0.1 noserve kod\n"), &[]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut reply = None;
+    for _ in 0..20 {
+        reply = exchange(&sock, &request(4, 9), &r.to, WAIT);
+        if reply.is_some() {
+            break;
+        }
+    }
+    let h = Header::parse(&reply.expect("a KoD")).unwrap();
+    assert_eq!(h.kiss_code(), Some(KissCode::Deny));
+    // The next one within the headway gets nothing.
+    assert_eq!(exchange(&sock, &request(4, 10), &r.to, WAIT), None);
+    drop(r);
+
+    let r = start("ignore", &conf("restrict 127.0.0.1 ignore\n"), &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    for k in 0..3 {
+        assert_eq!(exchange(&sock, &request(4, k), &r.to, WAIT), None);
+    }
+}
+
+#[test]
+fn notrust_requires_a_mac_and_wrong_keys_get_a_crypto_nak() {
+    let scratch_keys = Scratch::new("keysfile");
+    let keys = scratch_keys.file(
+        "ntp.keys",
+        "1 MD5 md5secret\n2 SHA1 0123456789abcdef0123456789abcdef01234567\n",
+    );
+    let r = start(
+        "notrust",
+        &conf(&format!(
+            "keys {}\ntrustedkey 1 2\nrestrict 127.0.0.1 notrust\n",
+            keys.display()
+        )),
+        &[],
+    );
+    let file = config::keys::load(&keys).unwrap();
+    let mut ring = ntpd::auth::KeyRing::from_file(&file);
+    ring.trust(1);
+    ring.trust(2);
+    let lo = std::net::IpAddr::from([127, 0, 0, 1]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // No MAC: refused silently.
+    assert_eq!(exchange(&sock, &request(4, 1), &r.to, WAIT), None);
+    for (id, len) in [(1u32, 68usize), (2, 72)] {
+        let mut buf = [0u8; 72];
+        buf[..48].copy_from_slice(&request(4, 5));
+        let n = ring.sign(id, &mut buf, 48, lo).unwrap();
+        assert_eq!(n, len);
+        let reply = exchange(&sock, &buf[..n], &r.to, WAIT).expect("authenticated reply");
+        assert_eq!(reply.len(), n);
+        let p = PacketRef::parse(&reply).unwrap();
+        assert_eq!(p.mac().unwrap().key_id(), id);
+        assert_eq!(
+            ring.check(p.authenticated_bytes(), p.mac(), lo),
+            ntpd::auth::AuthOutcome::Ok(id)
+        );
+        assert_eq!(p.header().stratum, 5);
+        // Flip a bit of the digest: a crypto-NAK comes back.
+        buf[n - 1] ^= 1;
+        let nak = exchange(&sock, &buf[..n], &r.to, WAIT).expect("crypto-NAK");
+        assert_eq!(nak.len(), 52);
+        assert!(PacketRef::parse(&nak)
+            .unwrap()
+            .mac()
+            .unwrap()
+            .is_crypto_nak());
+    }
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_removes_the_pid_file() {
+    let scratch = Scratch::new("pidfile");
+    let pid = scratch.path("ntpd.pid");
+    let pid_s = pid.display().to_string();
+    let mut r = start("pid", &conf(""), &["-p", &pid_s]);
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let text = std::fs::read_to_string(&pid).unwrap();
+    let written: i32 = text.trim().parse().unwrap();
+    // Under setpriv the pid is the same process (setpriv execs).
+    assert_eq!(written, r.daemon.pid());
+    assert_eq!(r.daemon.stop(), Some(0));
+    assert!(!pid.exists());
+    assert!(r.daemon.log_text().is_empty() || !r.daemon.log_text().contains("panicked"));
+}
+
+#[test]
+fn detaches_writes_pid_and_log_files_and_stops_on_sigterm() {
+    let scratch = Scratch::new("detach");
+    let port = free_port();
+    let conf = scratch.file("ntp.conf", &conf(""));
+    let pid = scratch.path("ntpd.pid");
+    let log = scratch.path("ntpd.log");
+    let mut cmd = std::process::Command::new(NTPD);
+    cmd.args(["-c", conf.to_str().unwrap(), "-I", "127.0.0.1", "-p"])
+        .arg(&pid)
+        .arg("-l")
+        .arg(&log)
+        .env("NTPD_AUTOKEY_TEST_PORT", port.to_string());
+    // The parent returns at once with status 0; the daemon lives on.
+    let st = cmd.status().unwrap();
+    assert!(st.success());
+    let to = format!("127.0.0.1:{port}");
+    wait_for_stratum(&to, 5, Duration::from_secs(10));
+    let daemon_pid: i32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let first = text
+        .lines()
+        .find(|l| l.contains("Listen normally on lo 127.0.0.1"))
+        .expect(&text);
+    // `DD Mon HH:MM:SS ntpd[PID]: message`
+    let parts: Vec<&str> = first.splitn(5, ' ').collect();
+    assert_eq!(parts[1].len(), 3, "{first}");
+    assert_eq!(parts[2].len(), 8, "{first}");
+    assert_eq!(parts[3], format!("ntpd[{daemon_pid}]:"));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon_pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    while pid.exists() && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!pid.exists(), "pid file removed at exit");
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("ntpd exiting on signal"));
+}
+
+#[test]
+fn user_option_drops_root_after_binding() {
+    if !is_root() {
+        eprintln!("skipped: -u needs root");
+        return;
+    }
+    let r = start("user", &conf(""), &["-u", "nobody:nogroup"]);
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", r.daemon.pid())).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let gid_line = status.lines().find(|l| l.starts_with("Gid:")).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw();
+    let nogroup = nix::unistd::Group::from_name("nogroup")
+        .unwrap()
+        .unwrap()
+        .gid
+        .as_raw();
+    assert!(
+        uid_line
+            .split_whitespace()
+            .skip(1)
+            .all(|u| u == nobody.to_string()),
+        "{uid_line}"
+    );
+    assert!(
+        gid_line
+            .split_whitespace()
+            .skip(1)
+            .all(|g| g == nogroup.to_string()),
+        "{gid_line}"
+    );
+}
+
+#[test]
+fn sigint_stops_cleanly_too() {
+    let mut r = start("sigint", &conf(""), &[]);
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let mut child = r.daemon.child.take().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    let st = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(st.code(), Some(0));
+}
