@@ -67,7 +67,13 @@ fn gq_roundtrip_interop_layout() {
 
     let par = key.params_pem(None).unwrap();
     assert!(par.contains("BEGIN PRIVATE KEY"));
-    let client = GqParams::from_pkey(p, &pem::private_keys(p, &par, None).unwrap()[0]).unwrap();
+    let client_pkey = pem::private_keys(p, &par, None).unwrap().remove(0);
+    // b sits where every reader looks: 4.2.8p18 ntpd reads the d slot, older
+    // 4.2.8 (before the OpenSSL 1.1 port) the e slot; checked against a reference ntpd.
+    let client_rsa = client_pkey.rsa().unwrap();
+    assert_eq!(client_rsa.d(), &*key.b);
+    assert_eq!(client_rsa.e(), &*key.b);
+    let client = GqParams::from_pkey(p, &client_pkey).unwrap();
     assert_eq!(client.b, key.b);
     assert!(client.accepts_public(&key.public_octets()));
 }
