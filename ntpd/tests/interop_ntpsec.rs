@@ -1,0 +1,460 @@
+//! Interop with ntpsec (Debian 12's ntpsec 1.2.2), both directions:
+//! our `ntpq` against ntpsec's `ntpd`, and ntpsec's `ntpq` (`-p`, `-c as`,
+//! `-c rv`, `-c "rv &1"`) against our `ntpd`. Each direction checks the
+//! values (stratum, refid, reach, status words, offsets, delays) and that
+//! both ntpqs read the same values from the same daemon.
+//!
+//! Two network namespaces joined by a veth pair: ntpsec's ntpd in A as an
+//! orphan-mode server (`tos orphan 5`, no upstream), and in B its client:
+//! a second ntpsec ntpd, or our ntpd. Every daemon runs with `disable ntp`
+//! and without CAP_SYS_TIME (`setpriv`), so none can touch the clock;
+//! every file they write is in the test's scratch directory. The ntpqs
+//! read the client over 127.0.0.1 inside B and the server inside A.
+//!
+//! Needs root, `ip netns`, and ntpsec's ntpd and ntpq (`/opt/ntpsec`, as
+//! unpacked by .ci/run, `$NTPSEC_ROOT`, or an installed `ntpsec`
+//! package); skipped with a message otherwise.
+
+mod interop_support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use interop_support::*;
+
+const NTPQ: &str = env!("CARGO_BIN_EXE_ntpq");
+const NTPD: &str = env!("CARGO_BIN_EXE_ntpd");
+
+/// The reference (4.2.8) `ntpq -p` header, which our ntpq reproduces.
+const PEERS_HEADER: &str =
+    "     remote           refid      st t when poll reach   delay   offset  jitter";
+
+fn ready() -> Option<Ntpsec> {
+    if !is_root() {
+        eprintln!("skipped: needs root to create network namespaces");
+        return None;
+    }
+    if !have_ip_netns() {
+        eprintln!("skipped: `ip netns` unavailable (apt-get install iproute2)");
+        return None;
+    }
+    let Some(ntpsec) = find_ntpsec() else {
+        eprintln!(
+            "skipped: ntpsec's ntpd/ntpq not found under $NTPSEC_ROOT, /opt/ntpsec or / \
+             (.ci/run unpacks the Debian package into /opt/ntpsec)"
+        );
+        return None;
+    };
+    Some(ntpsec)
+}
+
+/// Common ntpsec configuration: no clock discipline, queries allowed from
+/// loopback (ntpsec's default restriction is `noquery limited`), logs and
+/// statistics only in the scratch directory.
+fn ntpsec_conf(lab: &Lab, name: &str, body: &str) -> std::path::PathBuf {
+    let dir = lab.dir.display();
+    lab.file(
+        &format!("{name}.conf"),
+        &format!(
+            "disable ntp\ndisable kernel\nrestrict default\nrestrict 127.0.0.1\nrestrict ::1\n\
+             logfile {dir}/{name}.log\nstatsdir {dir}/\n{body}\n"
+        ),
+    )
+}
+
+fn start_ntpsec(lab: &mut Lab, ntpsec: &Ntpsec, name: &str, ns: &str, body: &str) {
+    let conf = ntpsec_conf(lab, name, body);
+    let ntpd = ntpsec.ntpd.to_str().expect("utf-8 path").to_string();
+    let conf = conf.to_str().expect("utf-8 path").to_string();
+    lab.spawn(name, ns, &[&ntpd, "-n", "-x", "-c", &conf]);
+}
+
+/// Polls (every second, at most `limit`) until `done` accepts the output of
+/// our `ntpq args` inside `ns`; returns that output.
+fn wait_for(
+    lab: &mut Lab,
+    ns: &str,
+    args: &[&str],
+    limit: Duration,
+    what: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let t0 = Instant::now();
+    loop {
+        lab.assert_running();
+        let out = lab.ntpq(ns, Path::new(NTPQ), args);
+        if done(&out) {
+            return out;
+        }
+        assert!(
+            t0.elapsed() < limit,
+            "{what} not reached within {limit:?}; last output:\n{out}\nlogs:\n{}\n{}",
+            lab.log("server"),
+            lab.log("client")
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn rv_stratum(out: &str) -> Option<String> {
+    rv_vars(out)
+        .into_iter()
+        .find(|(k, _)| k == "stratum")
+        .map(|(_, v)| v)
+}
+
+/// The values that change with every transmission, reception or event:
+/// `(status, headway, rec, reach, delay, offset, jitter)` of association
+/// 1 as `rv &1` reports them. When they are equal before and after a
+/// series of queries, every query of the series saw the same state.
+fn peer_sample(vars: &[(String, String)]) -> (String, String, String, String, f64, f64, f64) {
+    (
+        var(vars, "status").to_string(),
+        var(vars, "headway").to_string(),
+        var(vars, "rec")
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        var(vars, "reach").to_string(),
+        num(vars, "delay"),
+        num(vars, "offset"),
+        num(vars, "jitter"),
+    )
+}
+
+/// ntpsec's ntpd in namespace A as an orphan parent at stratum 5 (after
+/// one second), checked with our ntpq.
+fn start_orphan_server(lab: &mut Lab, ntpsec: &Ntpsec) {
+    let a = lab.a.clone();
+    start_ntpsec(lab, ntpsec, "server", &a, "tos orphan 5 orphanwait 1");
+    let srv_rv = wait_for(
+        lab,
+        &a,
+        &["-c", "rv", "127.0.0.1"],
+        Duration::from_secs(30),
+        "ntpsec server at orphan stratum 5",
+        |out| rv_stratum(out).as_deref() == Some("5"),
+    );
+    let v = rv_vars(&srv_rv);
+    assert_eq!(var(&v, "associd"), "0");
+    assert_eq!(var(&v, "leap"), "00", "orphan parent is synchronised");
+    assert_eq!(
+        var(&v, "refid"),
+        "127.0.0.1",
+        "an orphan parent's refid is the loopback address"
+    );
+    assert_eq!(var(&v, "peer"), "0", "no system peer");
+    assert!(var(&v, "version").contains("ntpsec"), "{srv_rv}");
+    // The server has no associations: the reference's wording.
+    let srv_p = lab.ntpq(&a, Path::new(NTPQ), &["-n", "-p", "127.0.0.1"]);
+    assert_eq!(srv_p.trim(), "No association ID's returned");
+}
+
+#[test]
+fn our_ntpq_reads_ntpsec_daemons() {
+    let Some(ntpsec) = ready() else { return };
+    let mut lab = Lab::new();
+    let b = lab.b.clone();
+    let addr_a = lab.addr_a.clone();
+    start_orphan_server(&mut lab, &ntpsec);
+
+    // --- the client in B, polling the server across the veth -----------
+    start_ntpsec(
+        &mut lab,
+        &ntpsec,
+        "client",
+        &b,
+        &format!("server {addr_a} iburst minpoll 4 maxpoll 4"),
+    );
+    let peers = wait_for(
+        &mut lab,
+        &b,
+        &["-n", "-p", "127.0.0.1"],
+        Duration::from_secs(60),
+        "client selecting the server (tally '*', reach != 0)",
+        |out| {
+            peer_rows(out)
+                .first()
+                .is_some_and(|r| r.tally == '*' && r.reach != 0)
+        },
+    );
+    eprintln!("our ntpq -n -p on the ntpsec client:\n{peers}");
+
+    check_peer_row(&peers, &addr_a);
+
+    // --- compare with ntpsec's ntpq, field by field --------------------
+    let rv = compare_ntpqs(&mut lab, &ntpsec);
+    assert!(var(&rv, "version").contains("ntpsec"), "{rv:?}");
+    lab.assert_running();
+}
+
+/// Runs both ntpqs against the daemon in namespace B (a client of the
+/// server in A) and checks their outputs against each other and against
+/// the expected association. Returns our `rv` system variables.
+fn compare_ntpqs(lab: &mut Lab, ntpsec: &Ntpsec) -> Vec<(String, String)> {
+    let b = lab.b.clone();
+    let (addr_a, addr_b) = (lab.addr_a.clone(), lab.addr_b.clone());
+    // A new sample may land between two queries; retry until both tools
+    // saw the same one (during the initial burst samples come every 2 s,
+    // then every 16 s: ten tries two seconds apart reach a quiet window).
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let ours_rv1 = lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv &1", "127.0.0.1"]);
+        let ours_p = lab.ntpq(&b, Path::new(NTPQ), &["-n", "-p", "127.0.0.1"]);
+        let ours_as = lab.ntpq(&b, Path::new(NTPQ), &["-c", "as", "127.0.0.1"]);
+        let ours_rv = lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv", "127.0.0.1"]);
+        let theirs_p = lab.ntpq(&b, &ntpsec.ntpq, &["-n", "-p", "127.0.0.1"]);
+        let theirs_as = lab.ntpq(&b, &ntpsec.ntpq, &["-c", "as", "127.0.0.1"]);
+        let theirs_rv = lab.ntpq(&b, &ntpsec.ntpq, &["-c", "rv", "127.0.0.1"]);
+        let theirs_rv1 = lab.ntpq(&b, &ntpsec.ntpq, &["-c", "rv &1", "127.0.0.1"]);
+        let ours_rv1_again = lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv &1", "127.0.0.1"]);
+        let (o1, t1, o2) = (
+            rv_vars(&ours_rv1),
+            rv_vars(&theirs_rv1),
+            rv_vars(&ours_rv1_again),
+        );
+        if (peer_sample(&o1) != peer_sample(&o2) || peer_sample(&o1) != peer_sample(&t1))
+            && attempt < 10
+        {
+            std::thread::sleep(Duration::from_secs(2));
+            continue;
+        }
+        eprintln!(
+            "ours:\n{ours_p}{ours_as}{ours_rv}{ours_rv1}\nntpsec's:\n{theirs_p}{theirs_as}{theirs_rv}{theirs_rv1}"
+        );
+        check_peers(&ours_p, &theirs_p, &o1);
+        let assid = check_as(&ours_as, &theirs_as);
+        check_rv(&ours_rv, &theirs_rv, &addr_a, &assid);
+        check_rv1(&o1, &t1, &addr_a, &addr_b, &assid);
+        return rv_vars(&ours_rv);
+    }
+}
+
+/// Our `-n -p` output: the reference header and one row for the orphan
+/// server with plausible figures.
+fn check_peer_row(peers: &str, addr_a: &str) {
+    assert_eq!(peers.lines().next(), Some(PEERS_HEADER), "{peers}");
+    assert_eq!(peers.lines().nth(1), Some(&"=".repeat(78)[..]), "{peers}");
+    let rows = peer_rows(peers);
+    assert_eq!(rows.len(), 1, "{peers}");
+    let row = &rows[0];
+    assert_eq!(row.remote, addr_a);
+    assert_eq!(row.refid, "127.0.0.1", "the server's refid (orphan)");
+    assert_eq!(row.st, 5, "the server's orphan stratum");
+    assert_eq!(row.t, "u", "unicast server");
+    assert_eq!(row.poll, 16, "minpoll/maxpoll 4");
+    // Same kernel clock on both sides of the veth: sub-millisecond figures
+    // (ntpq prints milliseconds). 50 ms leaves room for a loaded machine.
+    assert!(row.delay > 0.0 && row.delay < 50.0, "delay {}", row.delay);
+    assert!(row.offset.abs() < 50.0, "offset {}", row.offset);
+    assert!(
+        row.jitter >= 0.0 && row.jitter < 50.0,
+        "jitter {}",
+        row.jitter
+    );
+}
+
+/// `-n -p`: our row and ntpsec's row describe the same peer and sample;
+/// both agree with `rv &1`.
+fn check_peers(ours: &str, theirs: &str, rv1: &[(String, String)]) {
+    let (o, t) = (peer_rows(ours), peer_rows(theirs));
+    assert_eq!((o.len(), t.len()), (1, 1), "{ours}\n{theirs}");
+    let (o, t) = (&o[0], &t[0]);
+    assert_eq!(
+        (o.tally, &o.remote, &o.refid, o.st, &o.t, o.poll, o.reach),
+        (t.tally, &t.remote, &t.refid, t.st, &t.t, t.poll, t.reach),
+        "\n{ours}\n{theirs}"
+    );
+    assert_eq!(
+        o.reach,
+        u16::from_str_radix(var(rv1, "reach"), 8).expect("octal reach")
+    );
+    // Ours prints 3 decimals (like the reference), ntpsec's 4.
+    for (col, ov, tv, rv) in [
+        ("delay", o.delay, t.delay, num(rv1, "delay")),
+        ("offset", o.offset, t.offset, num(rv1, "offset")),
+        ("jitter", o.jitter, t.jitter, num(rv1, "jitter")),
+    ] {
+        assert!((ov - tv).abs() <= 0.0011, "{col}: ours {ov}, ntpsec {tv}");
+        assert!((ov - rv).abs() <= 0.0006, "{col}: -p {ov}, rv {rv}");
+    }
+}
+
+/// `-c as`: same row in both; status word says configured, reachable,
+/// system peer. Returns the association ID.
+fn check_as(ours: &str, theirs: &str) -> String {
+    assert_eq!(
+        ours.lines().find(|l| !l.is_empty()),
+        Some("ind assid status  conf reach auth condition  last_event cnt"),
+        "{ours}"
+    );
+    let (o, t) = (assoc_rows(ours), assoc_rows(theirs));
+    assert_eq!(o, t, "as rows differ:\n{ours}\n{theirs}");
+    assert_eq!(o.len(), 1, "{ours}");
+    let r = &o[0];
+    assert_eq!(r[0], "1");
+    let status = u16::from_str_radix(&r[2], 16).expect("hex status");
+    assert_eq!(status & 0x8000, 0x8000, "configured: {status:04x}");
+    assert_eq!(status & 0x1000, 0x1000, "reachable: {status:04x}");
+    assert_eq!(status >> 8 & 7, 6, "selection: system peer: {status:04x}");
+    assert_eq!(&r[3..7], ["yes", "yes", "none", "sys.peer"], "{ours}");
+    r[1].clone()
+}
+
+/// `-c rv`: the client's system variables, as ntpsec's ntpq reads them.
+fn check_rv(ours: &str, theirs: &str, server: &str, assid: &str) {
+    let (o, t) = (rv_vars(ours), rv_vars(theirs));
+    let names = |v: &[(String, String)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&o), names(&t), "variable names/order");
+    assert!(ours.starts_with("associd=0 status="), "first line: {ours}");
+    assert_eq!(var(&o, "stratum"), "6", "one below the orphan server");
+    assert_eq!(var(&o, "refid"), server, "refid is the server's address");
+    assert_eq!(var(&o, "peer"), assid, "system peer is the association");
+    for name in [
+        "associd",
+        "status",
+        "leap",
+        "stratum",
+        "precision",
+        "refid",
+        "peer",
+        "tc",
+        "mintc",
+        "processor",
+        "system",
+        "version",
+    ] {
+        assert_eq!(var(&o, name), var(&t, name), "{name}");
+    }
+    // Numbers: ntpsec's ntpq reformats them (0.051 vs 0.051, 0.0 vs 0.000).
+    for name in [
+        "rootdelay",
+        "rootdisp",
+        "offset",
+        "frequency",
+        "sys_jitter",
+        "clk_jitter",
+        "clk_wander",
+    ] {
+        let (ov, tv) = (num(&o, name), num(&t, name));
+        assert!(
+            (ov - tv).abs() < 1e-3 + 1e-6 * tv.abs(),
+            "{name}: ours {ov}, ntpsec {tv}"
+        );
+    }
+    // The raw reference time (hex) is the same; the text after it is each
+    // tool's own date format.
+    let hex = |v: &str| v.split_whitespace().next().unwrap_or_default().to_string();
+    assert_eq!(hex(var(&o, "reftime")), hex(var(&t, "reftime")));
+    assert_ne!(hex(var(&o, "reftime")), "00000000.00000000", "reftime set");
+}
+
+/// `-c "rv &1"`: the peer variables of the server association.
+fn check_rv1(
+    o: &[(String, String)],
+    t: &[(String, String)],
+    server: &str,
+    client: &str,
+    assid: &str,
+) {
+    assert_eq!(var(o, "associd"), assid);
+    assert_eq!(var(o, "srcadr"), server);
+    assert_eq!(var(o, "srcport"), "123");
+    assert_eq!(var(o, "dstadr"), client);
+    assert_eq!(var(o, "dstport"), "123");
+    assert_eq!(var(o, "stratum"), "5");
+    assert_eq!(var(o, "refid"), "127.0.0.1");
+    assert_eq!(var(o, "hmode"), "3", "client");
+    assert_eq!(var(o, "pmode"), "4", "server");
+    assert_eq!(var(o, "hpoll"), "4");
+    assert_eq!(var(o, "leap"), "00");
+    assert_eq!(var(o, "flash"), "00 ok", "no test failed");
+    assert_ne!(var(o, "reach"), "000");
+    let delay = num(o, "delay");
+    assert!(delay > 0.0 && delay < 50.0, "delay {delay} ms");
+    assert!(num(o, "offset").abs() < 50.0, "offset");
+    for name in [
+        "associd",
+        "status",
+        "srcadr",
+        "srcport",
+        "dstadr",
+        "dstport",
+        "leap",
+        "hmode",
+        "pmode",
+        "stratum",
+        "ppoll",
+        "hpoll",
+        "precision",
+        "refid",
+        "reach",
+        "unreach",
+        "keyid",
+        "headway",
+        "flash",
+    ] {
+        assert_eq!(var(o, name), var(t, name), "{name}");
+    }
+    for name in [
+        "rootdelay",
+        "rootdisp",
+        "delay",
+        "offset",
+        "jitter",
+        "dispersion",
+    ] {
+        let (ov, tv) = (num(o, name), num(t, name));
+        assert!(
+            (ov - tv).abs() < 1e-3 + 1e-6 * tv.abs(),
+            "{name}: ours {ov}, ntpsec {tv}"
+        );
+    }
+    let hex = |v: &str| v.split_whitespace().next().unwrap_or_default().to_string();
+    assert_eq!(hex(var(o, "rec")), hex(var(t, "rec")), "rec");
+    // `xmt` is an ntpsec addition (the reference 4.2.8 does not send it).
+    let get =
+        |v: &[(String, String)], name: &str| v.iter().find(|(k, _)| k == name).map(|(_, v)| hex(v));
+    assert_eq!(get(o, "xmt"), get(t, "xmt"), "xmt");
+}
+
+/// The other direction: ntpsec's `ntpq -p`, `-c as` and `-c rv` against
+/// our daemon. Our ntpd runs in B as a client of ntpsec's orphan server in
+/// A (`disable ntp`, no CAP_SYS_TIME); both ntpqs read it and must agree.
+#[test]
+fn ntpsec_ntpq_reads_our_daemon() {
+    let Some(ntpsec) = ready() else { return };
+    let mut lab = Lab::new();
+    let b = lab.b.clone();
+    let addr_a = lab.addr_a.clone();
+    start_orphan_server(&mut lab, &ntpsec);
+    let conf = lab.file(
+        "client.conf",
+        &format!("disable ntp\nserver {addr_a} iburst minpoll 4 maxpoll 4\n"),
+    );
+    let conf = conf.to_str().expect("utf-8 path").to_string();
+    lab.spawn("client", &b, &[NTPD, "-n", "-c", &conf]);
+    let peers = wait_for(
+        &mut lab,
+        &b,
+        &["-n", "-p", "127.0.0.1"],
+        Duration::from_secs(60),
+        "our daemon selecting ntpsec's server (tally '*', reach != 0)",
+        |out| {
+            peer_rows(out)
+                .first()
+                .is_some_and(|r| r.tally == '*' && r.reach != 0)
+        },
+    );
+    eprintln!("our ntpq -n -p on our daemon:\n{peers}");
+    check_peer_row(&peers, &addr_a);
+    let rv = compare_ntpqs(&mut lab, &ntpsec);
+    let version = var(&rv, "version");
+    assert!(
+        version.starts_with("\"ntpd ") && !version.contains("ntpsec"),
+        "our daemon's version: {version}"
+    );
+    lab.assert_running();
+}
