@@ -79,7 +79,8 @@ fn var_value() -> impl Strategy<Value = VarValue> {
     prop_oneof![
         Just(VarValue::Absent),
         "([a-zA-Z0-9.:+/-]([a-zA-Z0-9.:+/ -]{0,60}[a-zA-Z0-9.:+/-])?)?".prop_map(VarValue::Bare),
-        "[^\"]{0,80}".prop_map(VarValue::Quoted),
+        // Mode 6 text is octets (one character per octet, U+0000..U+00FF).
+        "[\\x00-\\x21\\x23-\\xff]{0,80}".prop_map(VarValue::Quoted),
     ]
 }
 

@@ -33,4 +33,4 @@ pub use status::{
     ClockCode, ClockSource, ClockStatus, ErrorCode, PeerEvent, PeerSelection, PeerStatus,
     PeerStatusFlags, StatusWord, SystemEvent, SystemStatus,
 };
-pub use varlist::{write_item, VarList, VarValue, Variable};
+pub use varlist::{octets, write_item, VarList, VarValue, Variable};

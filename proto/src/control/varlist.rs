@@ -54,8 +54,25 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
+/// Mode 6 text is octets, not UTF-8: each octet becomes the character of
+/// the same value (ISO 8859-1), so no octet is lost and [`octets`] gives
+/// the same bytes back (ntpq prints octets >= 0x80 as `M-x`, which needs
+/// the original octet).
 fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// The inverse of [`text`]: characters up to U+00FF are one octet each;
+/// any other character (never produced by parsing) is written as UTF-8.
+pub fn octets(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for ch in s.chars() {
+        match u8::try_from(u32::from(ch)) {
+            Ok(b) => out.push(b),
+            Err(_) => out.extend_from_slice(ch.encode_utf8(&mut [0u8; 4]).as_bytes()),
+        }
+    }
+    out
 }
 
 impl VarList {
@@ -210,7 +227,12 @@ pub fn write_item(name: &str, value: &VarValue) -> Result<Vec<u8>, ControlError>
         name: name.to_string(),
         reason,
     };
-    let nb = name.as_bytes();
+    let beyond_octet = |t: &str| t.chars().any(|c| u32::from(c) > 0xff);
+    if beyond_octet(name) || value.text().is_some_and(beyond_octet) {
+        return Err(bad("character beyond U+00FF (mode 6 text is octets)"));
+    }
+    let name_octets = octets(name);
+    let nb = name_octets.as_slice();
     if nb.is_empty() {
         return Err(bad("empty name"));
     }
@@ -227,7 +249,8 @@ pub fn write_item(name: &str, value: &VarValue) -> Result<Vec<u8>, ControlError>
     match value {
         VarValue::Absent => {}
         VarValue::Bare(v) => {
-            let vb = v.as_bytes();
+            let value_octets = octets(v);
+            let vb = value_octets.as_slice();
             if vb.len() > MAX_VALUE_LEN {
                 return Err(bad("value longer than 2047 octets"));
             }
@@ -249,7 +272,8 @@ pub fn write_item(name: &str, value: &VarValue) -> Result<Vec<u8>, ControlError>
             out.extend_from_slice(vb);
         }
         VarValue::Quoted(v) => {
-            let vb = v.as_bytes();
+            let value_octets = octets(v);
+            let vb = value_octets.as_slice();
             if vb.len() + 2 > MAX_VALUE_LEN {
                 return Err(bad("quoted value longer than 2045 octets"));
             }

@@ -149,7 +149,7 @@ impl Ntpq {
             eprintln!("nonce request failed");
             return None;
         };
-        let text = String::from_utf8_lossy(&resp.data).into_owned();
+        let text = crate::cooked::octet_text(&resp.data);
         match text.strip_prefix("nonce=") {
             Some(n) if !n.trim_end_matches(['\r', '\n']).is_empty() => {
                 Some(n.trim_end_matches(['\r', '\n']).to_string())
@@ -501,7 +501,7 @@ impl Ntpq {
                 let Some(resp) = self.query(Opcode::Configure, 0, cfg.as_bytes(), true) else {
                     return;
                 };
-                let mut text = String::from_utf8_lossy(&resp.data).into_owned();
+                let mut text = crate::cooked::octet_text(&resp.data);
                 if text.ends_with('\n') {
                     text.pop();
                 }
@@ -583,7 +583,7 @@ impl Ntpq {
                 if resp.data.is_empty() {
                     out.push_str("(no response message, curiously)");
                 } else {
-                    out.push_str(&String::from_utf8_lossy(&resp.data));
+                    out.push_str(&crate::cooked::octet_text(&resp.data));
                 }
             }
         }

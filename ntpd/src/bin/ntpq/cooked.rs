@@ -116,12 +116,20 @@ impl ItemWriter {
     }
 }
 
+/// Response data as text, one character per octet (as
+/// [`proto::control::VarList`] reads it), so that [`to_ascii`] can show
+/// every octet as the reference does.
+pub fn octet_text(data: &[u8]) -> String {
+    data.iter().map(|&b| char::from(b)).collect()
+}
+
 /// Printable form of untrusted text, as `cat -v` shows it.
 pub fn to_ascii(s: &str) -> String {
     let mut out = String::new();
     for ch in s.chars() {
-        let mut buf = [0u8; 4];
-        for &b in ch.encode_utf8(&mut buf).as_bytes() {
+        // Mode 6 text arrives as octets mapped one to one onto U+0000..U+00FF
+        // (proto::control::VarList), so print the original octet.
+        for b in proto::control::octets(ch.encode_utf8(&mut [0u8; 4])) {
             let mut c = b;
             if c & 0x80 != 0 {
                 out.push_str("M-");
@@ -297,7 +305,7 @@ pub fn raw_print(data: &[u8], status: Option<u16>) -> String {
         } else if b.is_ascii_whitespace() || b.is_ascii_graphic() {
             out.push(char::from(b));
         } else {
-            out.push_str(&to_ascii(&String::from_utf8_lossy(&[b])));
+            out.push_str(&to_ascii(&char::from(b).to_string()));
         }
     }
     out
@@ -306,6 +314,20 @@ pub fn raw_print(data: &[u8], status: Option<u16>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_ascii_octets_print_as_the_reference_does() {
+        // ntpsec 1.2.2 sends raw octets >= 0x80 inside filtdelay; the
+        // reference ntpq shows each as M- plus the low seven bits.
+        let vars = proto::control::VarList::parse(b"filtdelay=\xf8 1.0").unwrap();
+        let v = vars
+            .get("filtdelay")
+            .and_then(|v| v.text())
+            .unwrap()
+            .to_string();
+        assert_eq!(to_ascii(&v), "M-x 1.0");
+        assert_eq!(to_ascii(&octet_text(b"a\x01\xff")), "a^AM-^?");
+    }
 
     #[test]
     fn flash_names() {
