@@ -105,6 +105,7 @@ fn mitigate(c: &mut Criterion) {
                 reachable: true,
                 loops_to_us: false,
                 prefer: false,
+                truechimer: false,
             },
             refid: i as u32,
         })

@@ -204,6 +204,21 @@ impl ClockFilter {
         }
     }
 
+    /// The shift register, newest stage first, as `(offset, delay,
+    /// dispersion)` in seconds (the reference's `filtoffset`, `filtdelay`,
+    /// `filtdisp` peer variables, RFC 5905 §10). A stage that holds no
+    /// sample yet, or a missing one, reads `(0, 0, MAXDISP)` as in the
+    /// reference.
+    pub fn stages(&self) -> [(f64, f64, f64); NSTAGE] {
+        self.stages.map(|s| {
+            if s.delay >= MAXDISP {
+                (0.0, 0.0, MAXDISP)
+            } else {
+                (s.offset, s.delay, s.dispersion)
+            }
+        })
+    }
+
     /// Number of stages holding a real (non-placeholder) sample.
     pub fn valid_stages(&self) -> usize {
         self.stages
@@ -390,6 +405,15 @@ mod tests {
         assert_eq!(out.offset, 0.001);
         assert_eq!(out.delay, 0.010);
         assert_eq!(f.valid_stages(), 3);
+        let st = f.stages();
+        assert_eq!((st[0].0, st[0].1), (0.003, 0.050), "newest first");
+        assert_eq!((st[2].0, st[2].1), (0.002, 0.030));
+        assert!(st[0].2 < MAXDISP && st[2].2 < MAXDISP);
+        assert_eq!(
+            st[3],
+            (0.0, 0.0, MAXDISP),
+            "empty stage as the reference shows it"
+        );
     }
 
     #[test]

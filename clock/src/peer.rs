@@ -40,6 +40,7 @@ impl Default for SourceInfo {
 pub struct PeerState {
     id: usize,
     prefer: bool,
+    truechimer: bool,
     filter: ClockFilter,
     reach: Reachability,
     poll: PollState,
@@ -60,6 +61,7 @@ impl PeerState {
         PeerState {
             id,
             prefer: false,
+            truechimer: false,
             filter: ClockFilter::new(precision),
             reach: Reachability::default(),
             poll: PollState::new(minpoll, maxpoll, iburst, now),
@@ -70,6 +72,12 @@ impl PeerState {
     /// Mark the association `prefer`.
     pub fn set_prefer(&mut self, prefer: bool) {
         self.prefer = prefer;
+    }
+
+    /// Mark the association `true`: it always survives the intersection
+    /// algorithm (the reference's `FLAG_TRUE`).
+    pub fn set_truechimer(&mut self, truechimer: bool) {
+        self.truechimer = truechimer;
     }
 
     /// Set the frequency tolerance (s/s, `tinker dispersion`) the clock
@@ -172,6 +180,7 @@ impl PeerState {
             reachable: self.reach.is_reachable(),
             loops_to_us: self.source.loops_to_us,
             prefer: self.prefer,
+            truechimer: self.truechimer,
         })
     }
 }

@@ -100,6 +100,10 @@ pub struct Candidate {
     pub loops_to_us: bool,
     /// `prefer` keyword on the association.
     pub prefer: bool,
+    /// `true` keyword on the association: it always survives the
+    /// intersection algorithm (the reference's `FLAG_TRUE`), though it
+    /// must still be fit.
+    pub truechimer: bool,
 }
 
 impl Candidate {
@@ -259,15 +263,22 @@ pub fn select(
         }
         allow += 1;
     }
-    let Some((low, high)) = found else {
-        return Err(SelectError::NoMajority);
+    // Without a majority clique only `true` sources survive (the
+    // reference keeps FLAG_TRUE peers whatever the intersection).
+    let (low, high) = match found {
+        Some(v) => v,
+        None if fit.iter().any(|&(i, _)| candidates[i].truechimer) => {
+            (f64::INFINITY, f64::NEG_INFINITY)
+        }
+        None => return Err(SelectError::NoMajority),
     };
 
     let mut truechimers = Vec::new();
     let mut falsetickers = Vec::new();
     for &(i, lambda) in &fit {
         let theta = candidates[i].offset;
-        if theta + lambda < low || theta - lambda > high {
+        let outside = low > high || theta + lambda < low || theta - lambda > high;
+        if outside && !candidates[i].truechimer {
             falsetickers.push(i);
         } else {
             truechimers.push((i, lambda));
@@ -314,7 +325,36 @@ pub(crate) mod tests {
             reachable: true,
             loops_to_us: false,
             prefer: false,
+            truechimer: false,
         }
+    }
+
+    #[test]
+    fn a_true_source_is_never_a_falseticker() {
+        let mut c = vec![
+            cand(0, 0.001, 0.001),
+            cand(1, -0.002, 0.001),
+            cand(2, 0.003, 0.001),
+            cand(3, 0.500, 0.001),
+        ];
+        c[3].truechimer = true;
+        let s = select(&c, 0.0, &SelectionParams::default()).unwrap();
+        assert!(s.falsetickers.is_empty());
+        assert!(s.truechimers.contains(&3));
+        // Two sources that disagree: no majority, unless one is `true`,
+        // which then survives alone.
+        let mut d = vec![cand(0, 0.0, 0.001), cand(1, 0.5, 0.001)];
+        let params = SelectionParams {
+            minsane: 1,
+            ..SelectionParams::default()
+        };
+        assert_eq!(select(&d, 0.0, &params), Err(SelectError::NoMajority));
+        d[1].truechimer = true;
+        let s = select(&d, 0.0, &params).unwrap();
+        assert_eq!(
+            (s.truechimers.clone(), s.falsetickers.clone()),
+            (vec![1], vec![0])
+        );
     }
 
     #[test]

@@ -38,6 +38,95 @@ enum Target {
 
 static TARGET: Mutex<Target> = Mutex::new(Target::Stderr);
 
+/// `logconfig` event classes: the reference's `NLOG_*` bits. Each class
+/// (system, peer, clock, sync) has four kinds of message (info, events,
+/// status, statistics) in consecutive bits.
+pub mod class {
+    /// `…info`.
+    pub const INFO: u32 = 0x1;
+    /// `…events`.
+    pub const EVENTS: u32 = 0x2;
+    /// `…status`.
+    pub const STATUS: u32 = 0x4;
+    /// `…statistics`.
+    pub const STATISTICS: u32 = 0x8;
+    /// Shift of the `sys…` class.
+    pub const SYS: u32 = 0;
+    /// Shift of the `peer…` class.
+    pub const PEER: u32 = 4;
+    /// Shift of the `clock…` class.
+    pub const CLOCK: u32 = 8;
+    /// Shift of the `sync…` class.
+    pub const SYNC: u32 = 12;
+    /// Every class and kind (the default).
+    pub const ALL: u32 = 0xffff;
+}
+
+/// `tracing` target of system events (`sysevents`).
+pub const SYS_EVENT: &str = "ntpd::sysevents";
+/// `tracing` target of peer events (`peerevents`).
+pub const PEER_EVENT: &str = "ntpd::peerevents";
+/// `tracing` target of informational peer messages (`peerinfo`).
+pub const PEER_INFO: &str = "ntpd::peerinfo";
+/// `tracing` target of clock discipline status changes (`syncstatus`).
+pub const SYNC_STATUS: &str = "ntpd::syncstatus";
+
+/// The `logconfig` bit of a message target, `None` for messages outside
+/// the event classes (always logged, as the reference's plain
+/// `msyslog()` lines).
+pub fn class_of_target(target: &str) -> Option<u32> {
+    match target {
+        SYS_EVENT => Some(class::EVENTS << class::SYS),
+        PEER_EVENT => Some(class::EVENTS << class::PEER),
+        PEER_INFO => Some(class::INFO << class::PEER),
+        SYNC_STATUS => Some(class::STATUS << class::SYNC),
+        _ => None,
+    }
+}
+
+static LOG_MASK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(class::ALL);
+
+/// The mask of `logconfig` items, applied in order to the default (all):
+/// `=` sets, `+` adds, `-` removes (reference `config_logconfig()`). A
+/// class `all` means the item in every class; an item `all` every kind
+/// of the class.
+pub fn log_mask(items: &[config::conf::LogConfigItem]) -> u32 {
+    use config::conf::{LogClass, LogItem, LogOp};
+    items.iter().fold(class::ALL, |mask, it| {
+        let kinds = match it.item {
+            LogItem::All => 0xf,
+            LogItem::Info => class::INFO,
+            LogItem::Events => class::EVENTS,
+            LogItem::Status => class::STATUS,
+            LogItem::Statistics => class::STATISTICS,
+        };
+        let bits = match it.class {
+            LogClass::All => [class::SYS, class::PEER, class::CLOCK, class::SYNC]
+                .iter()
+                .fold(0, |b, shift| b | kinds << shift),
+            LogClass::Sys => kinds << class::SYS,
+            LogClass::Peer => kinds << class::PEER,
+            LogClass::Clock => kinds << class::CLOCK,
+            LogClass::Sync => kinds << class::SYNC,
+        };
+        match it.op {
+            LogOp::Set => bits,
+            LogOp::Add => mask | bits,
+            LogOp::Remove => mask & !bits,
+        }
+    })
+}
+
+/// Apply a `logconfig` mask from now on.
+pub fn set_log_mask(mask: u32) {
+    LOG_MASK.store(mask, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether messages of `target` are logged under `mask`.
+pub fn target_enabled(target: &str, mask: u32) -> bool {
+    class_of_target(target).is_none_or(|bit| mask & bit != 0)
+}
+
 /// Least severe level shown on stderr (from `-d`); files and syslog get
 /// informational messages too, as the reference logs them.
 static STDERR_FLOOR: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
@@ -131,6 +220,8 @@ struct Switch;
 pub struct LineWriter {
     buf: Vec<u8>,
     level: Level,
+    /// Its event class is off (`logconfig`): nothing is written.
+    suppressed: bool,
 }
 
 impl Write for LineWriter {
@@ -147,7 +238,7 @@ impl Drop for LineWriter {
     fn drop(&mut self) {
         let text = String::from_utf8_lossy(&self.buf);
         let text = text.trim_end_matches('\n');
-        if text.is_empty() {
+        if text.is_empty() || self.suppressed {
             return;
         }
         let Ok(mut t) = TARGET.lock() else { return };
@@ -179,6 +270,7 @@ impl<'a> MakeWriter<'a> for Switch {
         LineWriter {
             buf: Vec::new(),
             level: Level::INFO,
+            suppressed: false,
         }
     }
 
@@ -186,6 +278,10 @@ impl<'a> MakeWriter<'a> for Switch {
         LineWriter {
             buf: Vec::new(),
             level: *meta.level(),
+            suppressed: !target_enabled(
+                meta.target(),
+                LOG_MASK.load(std::sync::atomic::Ordering::Relaxed),
+            ),
         }
     }
 }
@@ -198,6 +294,31 @@ mod tests {
     fn reference_style_stamps() {
         assert_eq!(stamp(1_795_737_600 + 3661), "27 Nov 01:01:01");
         assert_eq!(stamp(0), "01 Jan 00:00:00");
+    }
+
+    fn items(text: &str) -> Vec<config::conf::LogConfigItem> {
+        let c =
+            config::conf::parse_str(&format!("logconfig {text}\n"), Path::new("t.conf")).unwrap();
+        let items = match c.config.directives().next() {
+            Some(config::conf::Directive::Logconfig(items)) => items.clone(),
+            other => panic!("{other:?}"),
+        };
+        items
+    }
+
+    #[test]
+    fn logconfig_masks_follow_the_reference_operators() {
+        assert_eq!(log_mask(&[]), class::ALL);
+        assert_eq!(log_mask(&items("=syncall")), 0xf000);
+        assert_eq!(log_mask(&items("=syncall +sysevents")), 0xf002);
+        assert_eq!(log_mask(&items("-peerevents")), class::ALL & !0x20);
+        assert_eq!(log_mask(&items("=allevents")), 0x2222);
+        assert_eq!(log_mask(&items("=allall")), class::ALL);
+        let m = log_mask(&items("=sysall"));
+        assert!(target_enabled(SYS_EVENT, m));
+        assert!(!target_enabled(PEER_EVENT, m));
+        assert!(!target_enabled(SYNC_STATUS, m));
+        assert!(target_enabled("ntpd::daemon", m), "unclassed lines always");
     }
 
     #[test]

@@ -106,6 +106,13 @@ pub struct AssocConfig {
     pub ttl: Option<u8>,
     /// Broadcast client: round-trip delay assumed (`broadcastdelay`).
     pub broadcast_delay: f64,
+    /// `burst`: while the source is reachable, each poll is a burst of
+    /// eight requests two seconds apart (RFC 5905 §13, the reference's
+    /// `FLAG_BURST`).
+    pub burst: bool,
+    /// `true`: the source always survives the intersection algorithm
+    /// (the reference's `FLAG_TRUE`).
+    pub truechimer: bool,
 }
 
 /// Counters of one association.
@@ -155,6 +162,12 @@ pub const VOLLEY: u8 = 3;
 /// Seconds between the volley's requests.
 pub const VOLLEY_INTERVAL: f64 = 2.0;
 
+/// Requests in one `burst` (the reference's `NTP_BURST`, RFC 5905 §13).
+pub const BURST_COUNT: u8 = 8;
+
+/// Seconds between the requests of a burst (`BURST_INTERVAL`).
+pub const BURST_INTERVAL: f64 = 2.0;
+
 /// One association.
 #[derive(Debug, Clone)]
 pub struct Association {
@@ -174,6 +187,19 @@ pub struct Association {
     pub last_header: Option<Header>,
     /// Source poll exponent floor from a RATE kiss.
     pub rate_poll: i8,
+    /// The last packet from the remote passed authentication with the
+    /// association's key (the reference's `FLAG_AUTHENTIC`).
+    pub authentic: bool,
+    /// Monotonic time of the last packet from the remote.
+    pub last_rx: Option<f64>,
+    /// Monotonic time the reachability register last became non-zero.
+    pub reach_since: Option<f64>,
+    /// Frequency tolerance PHI, s/s (`tinker dispersion`).
+    phi: f64,
+    /// `burst`: requests of the current burst still to send, and when the
+    /// next is due.
+    burst_left: u8,
+    burst_next: f64,
     event_count: u8,
     last_event: u8,
     /// Broadcast client: volley requests still to send, and when.
@@ -213,6 +239,7 @@ impl Association {
             now,
         );
         peer.set_prefer(cfg.prefer);
+        peer.set_truechimer(cfg.truechimer);
         let broadcast_client = cfg.mode == HostMode::BroadcastClient;
         let bdelay = cfg.broadcast_delay;
         Association {
@@ -224,6 +251,12 @@ impl Association {
             stats: AssocStats::default(),
             denied: false,
             last_header: None,
+            authentic: false,
+            last_rx: None,
+            reach_since: None,
+            phi: clock::constants::PHI,
+            burst_left: 0,
+            burst_next: now,
             event_count: 1,
             last_event: peer_event::MOBILIZE,
             volley: if broadcast_client { VOLLEY } else { 0 },
@@ -239,9 +272,35 @@ impl Association {
         (self.event_count, self.last_event)
     }
 
+    /// Set the frequency tolerance PHI (s/s, `tinker dispersion`) used for
+    /// this association's sample dispersion and clock filter ageing.
+    pub fn set_phi(&mut self, phi: f64) {
+        self.phi = phi;
+        self.peer.set_phi(phi);
+    }
+
+    /// The frequency tolerance in use, s/s.
+    pub fn phi(&self) -> f64 {
+        self.phi
+    }
+
+    /// An authenticated mode 6 read of this association: the event
+    /// counter restarts (the reference's `ctl_putpeer` path clears
+    /// `num_events`), the last event stays.
+    pub fn clear_event_count(&mut self) {
+        self.event_count = 0;
+    }
+
     fn event(&mut self, code: u8) {
         self.event_count = self.event_count.saturating_add(1).min(15);
         self.last_event = code;
+        tracing::info!(
+            target: crate::logging::PEER_EVENT,
+            "{} event {} ({} events)",
+            self.cfg.remote.ip(),
+            proto::control::PeerEvent::from_code(code).name(),
+            self.event_count
+        );
     }
 
     /// Whether a poll is due (for a broadcast client: a volley request,
@@ -254,8 +313,13 @@ impl Association {
             HostMode::BroadcastClient => {
                 (self.volley > 0 && now >= self.volley_next) || self.peer.poll_due(now)
             }
-            _ => self.peer.poll_due(now),
+            _ => self.burst_due(now) || self.peer.poll_due(now),
         }
+    }
+
+    /// Whether the next request of a `burst` is due.
+    fn burst_due(&self, now: f64) -> bool {
+        self.burst_left > 0 && now >= self.burst_next
     }
 
     /// The broadcast delay in use, seconds, and whether a volley
@@ -308,7 +372,24 @@ impl Association {
         let poll = self.peer.poll().hpoll().max(self.rate_poll);
         self.wire
             .build_request(sys, mode, self.cfg.version, poll, hdr, clock);
-        self.peer.on_poll_sent(now);
+        if self.burst_due(now) && !self.peer.poll_due(now) {
+            // A further request of a burst: the reachability register
+            // and the poll timer move only once per poll.
+            self.burst_left -= 1;
+            self.burst_next = now + BURST_INTERVAL;
+        } else {
+            // RFC 5905 §13 / the reference's `poll_update()`: with
+            // `burst`, a poll to a reachable source is the first of
+            // eight requests.
+            let reachable = self.peer.reach().is_reachable();
+            self.peer.on_poll_sent(now);
+            if self.cfg.burst && reachable && self.cfg.mode == HostMode::Client {
+                self.burst_left = BURST_COUNT - 1;
+                self.burst_next = now + BURST_INTERVAL;
+            } else {
+                self.burst_left = 0;
+            }
+        }
         self.stats.sent += 1;
         match self.cfg.key {
             None => Some(48),
@@ -329,11 +410,13 @@ impl Association {
         our_refid: ReferenceId,
     ) -> Event {
         self.stats.received += 1;
+        self.last_rx = Some(now);
         let authentic = match (self.cfg.key, auth) {
             (None, AuthOutcome::None) => true,
             (Some(k), AuthOutcome::Ok(id)) => id == u32::from(k),
             _ => false,
         };
+        self.authentic = authentic && self.cfg.key.is_some();
         if !authentic {
             if auth == AuthOutcome::CryptoNak {
                 self.stats.crypto_naks += 1;
@@ -370,6 +453,7 @@ impl Association {
         self.last_header = Some(h);
         if !self.peer.reach().is_reachable() {
             self.event(peer_event::REACH);
+            self.reach_since = Some(now);
         }
         match reply {
             Reply::Kiss(code) => {
@@ -402,14 +486,22 @@ impl Association {
                             self.bdelay.delay()
                         );
                     }
-                    Sample::broadcast(
+                    Sample::broadcast_phi(
                         now + b,
                         now,
                         self.bdelay.delay(),
                         precision + peer_precision,
+                        self.phi,
                     )
                 } else {
-                    Sample::from_intervals(a, b, span, precision + peer_precision, now)
+                    Sample::from_intervals_phi(
+                        a,
+                        b,
+                        span,
+                        precision + peer_precision,
+                        now,
+                        self.phi,
+                    )
                 };
                 let info = SourceInfo {
                     stratum: h.stratum,
@@ -494,6 +586,8 @@ mod tests {
             ephemeral: false,
             ttl: None,
             broadcast_delay: 0.004,
+            burst: false,
+            truechimer: false,
         }
     }
 
@@ -576,6 +670,61 @@ mod tests {
             (a.stats.sent, a.stats.processed, a.stats.duplicate),
             (1, 1, 1)
         );
+    }
+
+    /// `burst`: no burst while unreachable; once reachable each poll is
+    /// eight requests two seconds apart, answered ones filling the clock
+    /// filter, while the reach register shifts once per poll.
+    #[test]
+    fn burst_sends_eight_requests_per_poll_once_reachable() {
+        let keys = KeyRing::default();
+        let mut c = cfg(None);
+        c.burst = true;
+        let mut a = Association::new(1, c, 1e-6, 0.0);
+        let sys = SystemState::unsynchronized(-20);
+        let mut out = [0u8; 128];
+        let mut xmt = 0xe900_0000u32;
+        let mut step = |a: &mut Association, now: f64, answer_it: bool| -> bool {
+            if !a.poll_due(now) {
+                return false;
+            }
+            xmt += 1;
+            let t = NtpTimestamp::from_parts(xmt, 0);
+            let n = a.poll(&sys, &keys, &mut out, now, || t).unwrap();
+            if answer_it {
+                let (reply, t4) = answer(&out[..n], &keys, 0.001);
+                let p = PacketRef::parse(&reply).unwrap();
+                a.receive(&p, AuthOutcome::None, t4, now + 0.01, 1e-6, ReferenceId(0));
+            }
+            true
+        };
+        // First poll (unreachable): a single request.
+        assert!(step(&mut a, 0.0, true));
+        let mut sent_at = Vec::new();
+        for t in 1..16 {
+            if step(&mut a, f64::from(t), true) {
+                sent_at.push(t);
+            }
+        }
+        assert!(sent_at.is_empty(), "no burst before reachable: {sent_at:?}");
+        // Second poll (reachable, minpoll 4 = 16 s): eight requests.
+        let mut t = 16;
+        while !step(&mut a, f64::from(t), true) {
+            t += 1;
+        }
+        let first = t;
+        let mut sent_at = vec![first];
+        for t in first + 1..first + 16 {
+            if step(&mut a, f64::from(t), true) {
+                sent_at.push(t);
+            }
+        }
+        let expect: Vec<i32> = (0..8).map(|k| first + 2 * k).collect();
+        assert_eq!(sent_at, expect);
+        assert_eq!(a.stats.sent, 9);
+        assert_eq!(a.stats.processed, 9);
+        assert_eq!(a.peer.reach().register(), 0b11, "two polls, two shifts");
+        assert_eq!(a.peer.filter().valid_stages(), 8, "filter filled");
     }
 
     #[test]
@@ -697,6 +846,8 @@ mod tests {
                 mode: HostMode::BroadcastClient,
                 ephemeral: true,
                 broadcast_delay: 0.010,
+                burst: false,
+                truechimer: false,
                 ..cfg(None)
             },
             1e-6,
@@ -822,6 +973,8 @@ mod volley_tests {
             ephemeral: true,
             ttl: None,
             broadcast_delay: 0.004,
+            burst: false,
+            truechimer: false,
         };
         let mut c = Association::new(9, cfg, 1e-6, 0.0);
         assert!(c.poll_due(0.0));
@@ -890,6 +1043,8 @@ mod stale_tests {
             ephemeral: true,
             ttl: None,
             broadcast_delay: 0.004,
+            burst: false,
+            truechimer: false,
         };
         let mut a = Association::new(1, cfg.clone(), 1e-6, 0.0);
         let sys = SystemState::unsynchronized(-20);

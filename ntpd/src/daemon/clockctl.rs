@@ -153,10 +153,36 @@ pub fn discipline_config(
             TinkerOption::Stepback(v) => c.step_back = Some(v),
             TinkerOption::Stepfwd(v) => c.step_forward = Some(v),
             TinkerOption::Allan(v) if v > 0.0 => c.allan_log2 = v.log2().round() as i8,
+            TinkerOption::Huffpuff(v) if v > 0.0 => c.huffpuff = Some(v),
             _ => {}
         }
     }
     c
+}
+
+/// The frequency tolerance PHI from `tinker dispersion PPM` (s/s), the
+/// default 15 PPM (RFC 5905 §7.2) otherwise. It goes to mitigation
+/// (`SelectionParams::phi`), every association's clock filter
+/// (`PeerState::set_phi`) and the dispersion of each sample.
+pub fn tinker_phi(tinker: &[TinkerOption]) -> f64 {
+    tinker
+        .iter()
+        .rev()
+        .find_map(|t| match *t {
+            TinkerOption::Dispersion(ppm) if ppm.is_finite() && ppm >= 0.0 => Some(ppm * 1e-6),
+            _ => None,
+        })
+        .unwrap_or(clock::constants::PHI)
+}
+
+/// The system peer's newest clock filter sample as the loop sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeerSample {
+    /// Local (monotonic) time of the sample.
+    pub time: f64,
+    /// Its round-trip delay, seconds (for `tinker huffpuff` and the
+    /// delay-weighted start-up frequency fit).
+    pub delay: f64,
 }
 
 impl<C: Clock> ClockDriver<C> {
@@ -202,10 +228,13 @@ impl<C: Clock> ClockDriver<C> {
         &self.clock
     }
 
-    /// Feed a mitigation outcome at monotonic time `now`; `peer_time` is
-    /// the time of the system peer's newest sample. Only a newer sample of
-    /// the system peer reaches the loop (RFC 5905 `clock_update()`).
-    pub fn update(&mut self, m: &Mitigation, peer_time: Option<f64>, now: f64) -> Applied {
+    /// Feed a mitigation outcome at monotonic time `now`; `peer` is the
+    /// system peer's newest filter output. Only a newer sample of the
+    /// system peer reaches the loop (RFC 5905 `clock_update()`), with its
+    /// delay (`Discipline::update_with_delay`).
+    pub fn update(&mut self, m: &Mitigation, peer: Option<PeerSample>, now: f64) -> Applied {
+        let peer_time = peer.map(|p| p.time);
+        let delay = peer.map_or(f64::NAN, |p| p.delay);
         let Mitigation::Synchronized {
             offset,
             peer_offset,
@@ -226,7 +255,7 @@ impl<C: Clock> ClockDriver<C> {
         };
         self.last_offset = offset;
         let before = self.disc.frequency();
-        let decision = self.disc.update(offset, when);
+        let decision = self.disc.update_with_delay(offset, delay, when);
         if let Decision::Panic { offset } = decision {
             return Applied::Panic(offset);
         }
@@ -309,6 +338,10 @@ mod tests {
         }
     }
 
+    fn at(time: f64) -> Option<PeerSample> {
+        Some(PeerSample { time, delay: 0.001 })
+    }
+
     fn sim() -> SimClock {
         SimClock::new(
             Oscillator {
@@ -331,14 +364,14 @@ mod tests {
     fn only_new_samples_of_the_system_peer_reach_the_loop() {
         let cfg = discipline_config(&[], flags(true), 1e-6, 4, 4);
         let mut d = ClockDriver::new(sim(), cfg, flags(true), None, 0.0);
-        assert_ne!(d.update(&synced(0.001), Some(1.0), 1.0), Applied::Nothing);
+        assert_ne!(d.update(&synced(0.001), at(1.0), 1.0), Applied::Nothing);
         assert_eq!(
-            d.update(&synced(0.001), Some(1.0), 2.0),
+            d.update(&synced(0.001), at(1.0), 2.0),
             Applied::Nothing,
             "same sample"
         );
         assert_eq!(
-            d.update(&Mitigation::Orphan, Some(3.0), 3.0),
+            d.update(&Mitigation::Orphan, at(3.0), 3.0),
             Applied::Nothing
         );
     }
@@ -348,10 +381,7 @@ mod tests {
         let cfg = discipline_config(&[], flags(true), 1e-6, 4, 4);
         let mut d = ClockDriver::new(sim(), cfg, flags(true), None, 0.0);
         let before = d.clock().now().unwrap();
-        assert_eq!(
-            d.update(&synced(2.0), Some(1.0), 1.0),
-            Applied::Stepped(2.0)
-        );
+        assert_eq!(d.update(&synced(2.0), at(1.0), 1.0), Applied::Stepped(2.0));
         let after = d.clock().now().unwrap();
         assert!((after.seconds_since(before) - 2.0).abs() < 1e-6);
         // The same with `disable ntp`: the clock is not touched.
@@ -359,7 +389,7 @@ mod tests {
         let mut d = ClockDriver::new(sim(), cfg, flags(false), None, 0.0);
         let before = d.clock().now().unwrap();
         assert!(!matches!(
-            d.update(&synced(2.0), Some(1.0), 1.0),
+            d.update(&synced(2.0), at(1.0), 1.0),
             Applied::Stepped(_)
         ));
         assert!(d.clock().now().unwrap().seconds_since(before).abs() < 1e-9);
@@ -405,5 +435,64 @@ mod tests {
         );
         assert!(c.allow_first_panic && c.slew_only && !c.set_once);
         assert_eq!((c.minpoll, c.maxpoll, c.precision), (4, 8, 1e-7));
+        assert_eq!(c.huffpuff, None);
+    }
+
+    #[test]
+    fn tinker_huffpuff_and_dispersion_are_mapped() {
+        let tinker = [
+            TinkerOption::Huffpuff(7200.0),
+            TinkerOption::Dispersion(100.0),
+        ];
+        let c = discipline_config(&tinker, flags(true), 1e-6, 4, 8);
+        assert_eq!(c.huffpuff, Some(7200.0));
+        assert!((tinker_phi(&tinker) - 100e-6).abs() < 1e-15);
+        assert_eq!(tinker_phi(&[]), clock::constants::PHI);
+        assert_eq!(
+            tinker_phi(&[TinkerOption::Dispersion(-1.0)]),
+            clock::constants::PHI,
+            "a negative tolerance is ignored"
+        );
+    }
+
+    /// With `tinker huffpuff` the loop sees the offset corrected by the
+    /// excess delay: a sample 40 ms slower than the minimum moves the
+    /// offset towards zero, so the frequency changes less than without.
+    #[test]
+    fn huffpuff_acts_through_the_delay_passed_with_the_offset() {
+        let run = |tinker: &[TinkerOption]| {
+            let cfg = discipline_config(tinker, flags(true), 1e-6, 4, 4);
+            let mut d = ClockDriver::new(sim(), cfg, flags(true), None, 0.0);
+            d.disc.set_frequency(0.0);
+            for i in 1..=3 {
+                let t = f64::from(i) * 16.0;
+                d.update(
+                    &synced(0.0),
+                    Some(PeerSample {
+                        time: t,
+                        delay: 0.001,
+                    }),
+                    t,
+                );
+            }
+            let t = 64.0;
+            d.update(
+                &synced(0.020),
+                Some(PeerSample {
+                    time: t,
+                    delay: 0.041,
+                }),
+                t,
+            );
+            (d.disc.huffpuff_min_delay(), d.disc.residual())
+        };
+        let (plain_min, plain) = run(&[]);
+        let (hp_min, hp) = run(&[TinkerOption::Huffpuff(900.0)]);
+        assert_eq!(plain_min, None);
+        assert_eq!(hp_min, Some(0.001));
+        assert!(
+            hp.abs() < plain.abs(),
+            "huffpuff residual {hp} vs plain {plain}"
+        );
     }
 }

@@ -67,12 +67,10 @@ pub fn mobilize(
         };
         let o = &a.options;
         for (set, name) in [
-            (o.burst, "burst"),
             (o.autokey, "autokey"),
             (o.ident.is_some(), "ident"),
             (o.xleave, "xleave"),
             (o.preempt, "preempt"),
-            (o.truechimer, "true"),
             (o.xmtnonce, "xmtnonce"),
             (o.ttl.is_some() && mode != HostMode::BroadcastServer, "ttl"),
         ] {
@@ -111,6 +109,8 @@ pub fn mobilize(
                 ephemeral: false,
                 ttl: o.ttl,
                 broadcast_delay,
+                burst: o.burst,
+                truechimer: o.truechimer,
             });
         }
     }
@@ -155,7 +155,7 @@ mod tests {
         let m = mobilize(
             &assocs(
                 "peer 192.0.2.3\nbroadcast 224.0.1.1 ttl 2 key 1\nmanycastclient 239.1.1.1\n\
-                 server 192.0.2.4 burst\n",
+                 server 192.0.2.4 burst true\n",
             ),
             123,
             false,
@@ -167,13 +167,14 @@ mod tests {
         assert_eq!(m.configs[1].mode, HostMode::BroadcastServer);
         assert_eq!((m.configs[1].ttl, m.configs[1].key), (Some(2), Some(1)));
         assert_eq!(m.configs[2].mode, HostMode::Client);
-        assert_eq!(m.not_built.len(), 2, "{:?}", m.not_built);
+        assert!(m.configs[2].burst && m.configs[2].truechimer);
+        assert!(!m.configs[0].burst && !m.configs[0].truechimer);
+        assert_eq!(m.not_built.len(), 1, "{:?}", m.not_built);
         assert!(
             m.not_built[0].starts_with("t.conf:3:1: `manycastclient`"),
             "{:?}",
             m.not_built
         );
-        assert!(m.not_built[1].contains("`burst`"));
         // -4 on the command line drops IPv6 servers.
         let m = mobilize(&assocs("server 2001:db8::1\n"), 123, true, false, 0.004);
         assert!(m.configs.is_empty());

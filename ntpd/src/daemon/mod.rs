@@ -10,6 +10,7 @@
 //! ```
 
 pub mod clockctl;
+pub mod control;
 pub mod mobilize;
 pub mod process;
 pub mod settings;
@@ -86,8 +87,8 @@ pub struct DaemonStats {
     pub badauth: u64,
     /// Packets that arrived on a wildcard socket that does not listen.
     pub wildcard_dropped: u64,
-    /// Packets of modes this build does not process yet (server replies
-    /// without an association, symmetric, broadcast, mode 6).
+    /// Packets no association or server path takes (replies without an
+    /// association, mode 0 and 7 after screening).
     pub unprocessed: u64,
     /// Send failures.
     pub send_errors: u64,
@@ -153,6 +154,14 @@ pub struct Core {
     broadcast_delay: f64,
     /// Local address and wildcard flag of each socket, by index.
     pub socket_addrs: Vec<(SocketAddr, bool)>,
+    /// The mode 6 server.
+    pub control: crate::mode6::ControlServer,
+    /// The answer to the last mode 6 request, to be sent.
+    control_replies: Vec<Vec<u8>>,
+    /// The system event counter (mode 6 system status word).
+    pub sys_events: control::SystemEvents,
+    /// Monotonic time at start-up.
+    started: f64,
 }
 
 impl Core {
@@ -187,7 +196,8 @@ impl Core {
         let driver =
             clockctl::ClockDriver::new(clock, cfg, flags, s.drift_file.clone(), mono.now());
         let min_poll = i8::try_from(s.discard.average_log2).unwrap_or(i8::MAX);
-        let sync = SyncEngine::new(&s.tos, precision, min_poll, mono.now());
+        let phi = clockctl::tinker_phi(&s.tinker);
+        let sync = SyncEngine::new(&s.tos, precision, min_poll, phi, mono.now());
         let mut sys = SystemState::unsynchronized(precision);
         sys.min_poll = min_poll;
         let mru = if s.switches.monitor {
@@ -215,14 +225,44 @@ impl Core {
             exit: None,
             next_id: 0,
             set_once: flags.set_once,
-            mono,
             rng: rand::make_rng(),
             wildcard_listens: s.listen.wildcard_listens(),
             bclient: s.broadcast_client || !s.multicast_groups.is_empty() || s.switches.bclient,
             auth_required: s.switches.auth,
             broadcast_delay: s.broadcast_delay.unwrap_or(clock::constants::BDELAY),
             socket_addrs: Vec::new(),
+            control: crate::mode6::ControlServer::default(),
+            control_replies: Vec::new(),
+            sys_events: control::SystemEvents::default(),
+            started: mono.now(),
+            mono,
         }
+    }
+
+    /// A core whose clock is simulated (the system clock is never read
+    /// for discipline nor adjusted) with the loop off (`disable ntp`), for
+    /// tests and fuzzing of the receive path.
+    pub fn simulated(s: &Settings, keys: KeyRing, precision: i8) -> Self {
+        let sim = clock::sim::clock::SimClock::new(
+            clock::sim::clock::Oscillator {
+                freq_error: 0.0,
+                wander: 0.0,
+            },
+            0.0,
+            0.0,
+        );
+        let flags = clockctl::LoopFlags {
+            ntp: false,
+            ..Default::default()
+        };
+        Core::new(
+            s,
+            keys,
+            precision,
+            Monotonic::start(),
+            clockctl::DynClock(Box::new(sim)),
+            flags,
+        )
     }
 
     /// Process one received datagram; returns the length of the reply
@@ -256,8 +296,8 @@ impl Core {
         let peer = r.src.ip();
         match self.access.screen(buf, r.src, now, coin) {
             Screen::Drop => None,
-            Screen::Control { .. } => {
-                self.stats.unprocessed += 1;
+            Screen::Control { flags } => {
+                self.handle_control(buf, r.src, flags, rx);
                 None
             }
             Screen::Kod { code, packet } => {
@@ -341,7 +381,8 @@ impl Core {
         let id = self.next_id;
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let our_refid = local.map_or(ReferenceId(0), refid_of);
-        let assoc = Association::new(id, cfg, precision, self.mono.now());
+        let mut assoc = Association::new(id, cfg, precision, self.mono.now());
+        assoc.set_phi(self.sync.params().phi);
         self.assocs.push(Running {
             assoc,
             socket,
@@ -425,8 +466,10 @@ impl Core {
             ephemeral: true,
             ttl: None,
             broadcast_delay: self.broadcast_delay,
+            burst: false,
+            truechimer: false,
         };
-        tracing::info!("mobilize ephemeral {host_mode:?} association for {src}");
+        tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode:?} association for {src}");
         // Answers leave from the socket the packet came to, unless that is
         // a wildcard socket (a broadcast): then from a listened address.
         let on_wildcard = self.socket_addrs.get(socket).is_none_or(|s| s.1);
@@ -471,49 +514,20 @@ impl Core {
         }
     }
 
-    /// The peer status word of association `id` (RFC 5905 Appendix B /
-    /// the reference's `ctlpeerstatus()`): configured, authentication
-    /// enabled, authentic, reachable, the selection code, and the event
-    /// counter and last event.
+    /// The peer status word of association `id` (see
+    /// [`control::peer_status_word`]); 0 if there is none.
     pub fn peer_status(&self, id: u16) -> u16 {
-        use clock::system::Mitigation;
-        let Some(r) = self.assocs.iter().find(|r| r.assoc.id == id) else {
-            return 0;
-        };
-        let a = &r.assoc;
-        // Ephemeral associations are not "configured".
-        let mut st: u16 = if a.cfg.ephemeral { 0 } else { 0x80 };
-        if a.cfg.key.is_some() {
-            st |= 0x40;
-            if a.stats.processed > 0 && a.stats.badauth == 0 {
-                st |= 0x20;
-            }
-        }
-        if a.peer.reach().is_reachable() {
-            st |= 0x10;
-        }
-        let uid = usize::from(id);
-        let sel = match &self.last_mitigation {
-            Some(Mitigation::Synchronized {
-                sys_peer,
-                survivors,
-                falsetickers,
-                ..
-            }) => {
-                if *sys_peer == uid {
-                    6
-                } else if survivors.contains(&uid) {
-                    4
-                } else if falsetickers.contains(&uid) {
-                    1
-                } else {
-                    0
-                }
-            }
-            _ => 0,
-        };
-        let (count, last) = a.events();
-        ((st | sel) << 8) | (u16::from(count.min(15)) << 4) | u16::from(last & 0xf)
+        self.assocs
+            .iter()
+            .find(|r| r.assoc.id == id)
+            .map_or(0, |r| {
+                control::peer_status_word(
+                    r,
+                    self.last_mitigation.as_ref(),
+                    self.sync.params(),
+                    self.mono.now(),
+                )
+            })
     }
 
     fn record_peerstats(&mut self, id: u16, out: &clock::filter::FilterOutput) {
@@ -558,6 +572,12 @@ impl Core {
         self.sync
             .set_frequency_uncertainty(self.driver.discipline().frequency_uncertainty());
         let (m, sys) = self.sync.mitigate(&sources, now, timing::now_ntp());
+        let was_synced = self.sync_peer_of(self.last_mitigation.as_ref());
+        match (was_synced, Self::sync_peer_of_m(&m)) {
+            (None, Some(_)) => self.system_event(control::system_event::CLOCK_SYNC),
+            (Some(_), None) => self.system_event(control::system_event::NO_SYS_PEER),
+            _ => {}
+        }
         self.sys = sys;
         self.discipline(&m, now);
         self.last_mitigation = Some(m);
@@ -566,20 +586,24 @@ impl Core {
     /// Feed the discipline and let the associations follow what it did.
     fn discipline(&mut self, m: &clock::system::Mitigation, now: f64) {
         use clockctl::Applied;
-        let peer_time = match m {
+        let peer = match m {
             clock::system::Mitigation::Synchronized { sys_peer, .. } => self
                 .assocs
                 .iter()
                 .find(|r| usize::from(r.assoc.id) == *sys_peer)
                 .and_then(|r| r.assoc.peer.filter().output())
-                .map(|o| o.time),
+                .map(|o| clockctl::PeerSample {
+                    time: o.time,
+                    delay: o.delay,
+                }),
             _ => None,
         };
-        let applied = self.driver.update(m, peer_time, now);
+        let applied = self.driver.update(m, peer, now);
         match applied {
             Applied::Nothing => return,
             Applied::Stepped(step) => {
                 tracing::info!("clock stepped by {step:.6} s");
+                self.system_event(control::system_event::CLOCK_STEP);
                 for r in &mut self.assocs {
                     r.assoc.peer.on_step();
                 }
@@ -621,6 +645,29 @@ impl Core {
         if self.set_once && self.driver.discipline().set_once_complete() {
             tracing::info!("-q: the clock is set, exiting");
             self.exit = Some(0);
+        }
+    }
+
+    /// Count system event `code` (mode 6 status word) and log it under
+    /// `logconfig` class `sysevents`.
+    fn system_event(&mut self, code: u8) {
+        self.sys_events.raise(code);
+        tracing::info!(
+            target: crate::logging::SYS_EVENT,
+            "system event {} ({} events)",
+            proto::control::SystemEvent::from_code(code).name(),
+            self.sys_events.count
+        );
+    }
+
+    fn sync_peer_of(&self, m: Option<&clock::system::Mitigation>) -> Option<usize> {
+        m.and_then(Self::sync_peer_of_m)
+    }
+
+    fn sync_peer_of_m(m: &clock::system::Mitigation) -> Option<usize> {
+        match m {
+            clock::system::Mitigation::Synchronized { sys_peer, .. } => Some(*sys_peer),
+            _ => None,
         }
     }
 
@@ -729,6 +776,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     for line in &settings.not_acted_on {
         tracing::warn!("{line}");
     }
+    crate::logging::set_log_mask(crate::logging::log_mask(&settings.log_config));
     let keys = settings.key_ring()?;
     let port = crate::net::service_port();
     if port != crate::net::NTP_PORT {
@@ -865,6 +913,7 @@ async fn serve(
             }
         }
         tracing::info!(
+            target: crate::logging::PEER_INFO,
             "mobilize {:?} association {} (from {:?})",
             cfg.mode,
             cfg.remote,
@@ -948,6 +997,16 @@ async fn receive_loop(index: usize, sock: Rc<NtpSocket>, core: Rc<RefCell<Core>>
             if let Err(e) = sock.try_send_to(&out[..n], r.src, r.dst) {
                 core.borrow_mut().stats.send_errors += 1;
                 tracing::debug!("send to {}: {e}", r.src);
+            }
+        }
+        // Mode 6 answers leave from the socket and address the request
+        // came to.
+        let control = core.borrow_mut().take_control_replies();
+        for d in control {
+            if let Err(e) = sock.try_send_to(&d, r.src, r.dst) {
+                core.borrow_mut().stats.send_errors += 1;
+                tracing::debug!("mode 6 send to {}: {e}", r.src);
+                break;
             }
         }
     }
@@ -1052,26 +1111,7 @@ mod tests {
         let mut keys = KeyRing::from_file(&f);
         keys.trust(1);
         keys.trust(2);
-        let sim = clock::sim::clock::SimClock::new(
-            clock::sim::clock::Oscillator {
-                freq_error: 0.0,
-                wander: 0.0,
-            },
-            0.0,
-            0.0,
-        );
-        let flags = clockctl::LoopFlags {
-            ntp: false,
-            ..Default::default()
-        };
-        let mut core = Core::new(
-            &s,
-            keys,
-            -20,
-            Monotonic::start(),
-            clockctl::DynClock(Box::new(sim)),
-            flags,
-        );
+        let mut core = Core::simulated(&s, keys, -20);
         core.sys.leap = proto::LeapIndicator::NoWarning;
         core.sys.stratum = 5;
         core
@@ -1131,6 +1171,67 @@ mod tests {
             let len = c.handle(1, false, &req, &received(n, 123), &mut out).unwrap();
             prop_assert_eq!(len, if damage { 52 } else { n });
         }
+    }
+
+    const READSTAT: [u8; 12] = [0x16, 1, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    #[test]
+    fn mode6_is_answered_from_the_core_and_mode7_is_dropped() {
+        let mut c = core("");
+        c.mobilize(
+            AssocConfig {
+                remote: "192.0.2.9:123".parse().unwrap(),
+                mode: HostMode::Client,
+                key: None,
+                version: 4,
+                minpoll: 4,
+                maxpoll: 4,
+                iburst: false,
+                prefer: false,
+                noselect: false,
+                from_pool: false,
+                ephemeral: false,
+                ttl: None,
+                broadcast_delay: 0.004,
+                burst: false,
+                truechimer: false,
+            },
+            Some(1),
+            None,
+        );
+        let mut out = vec![0u8; RECV_BUF];
+        let r = received(READSTAT.len(), 40000);
+        assert_eq!(c.handle(1, false, &READSTAT, &r, &mut out), None);
+        let d = c.take_control_replies();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0][1], 0x81, "response to READSTAT");
+        assert_eq!(&d[0][2..4], &[0, 7], "sequence echoed");
+        // One association: ID 1, configured, one event (mobilize).
+        assert_eq!(&d[0][10..12], &[0, 4], "count");
+        assert_eq!(&d[0][12..16], &[0, 1, 0x80, 0x11]);
+        assert!(c.take_control_replies().is_empty(), "sent once");
+        let m7 = [0x17u8, 0, 3, 0, 0, 0, 0, 0];
+        assert_eq!(
+            c.handle(1, false, &m7, &received(m7.len(), 40000), &mut out),
+            None
+        );
+        assert!(c.take_control_replies().is_empty());
+        assert_eq!(c.access.stats.mode7, 1);
+    }
+
+    #[test]
+    fn noquery_silences_mode6() {
+        let mut c = core("restrict default noquery\n");
+        let mut out = vec![0u8; RECV_BUF];
+        let r = received(READSTAT.len(), 40000);
+        assert_eq!(c.handle(1, false, &READSTAT, &r, &mut out), None);
+        assert!(c.take_control_replies().is_empty());
+        assert_eq!(c.access.stats.restricted, 1);
+        // Time is still served.
+        let req = [0x23u8; 48];
+        assert!(c
+            .handle(1, false, &req, &received(48, 40000), &mut out)
+            .is_some());
     }
 
     #[test]

@@ -343,10 +343,8 @@ impl Settings {
             Directive::Pidfile(p) => self.pid_file = Some(PathBuf::from(p)),
             Directive::Driftfile(df) => self.drift_file = df.path.as_ref().map(PathBuf::from),
             Directive::Logconfig(items) => {
-                // Kept for mode 6; the event-class filter itself is not
-                // applied yet: every class is logged.
+                // Applied by `run` through `logging::log_mask`.
                 self.log_config.extend(items.iter().copied());
-                self.skip(at, "`logconfig` (all event classes are logged)");
             }
             other => {
                 let line = config::conf::directive_line(other);

@@ -28,9 +28,13 @@ pub struct SyncEngine {
 }
 
 impl SyncEngine {
-    /// A new engine at monotonic time `now` with the `tos` settings.
-    pub fn new(tos: &Tos, precision: i8, min_poll: i8, now: f64) -> Self {
-        let mut params = SelectionParams::default();
+    /// A new engine at monotonic time `now` with the `tos` settings and
+    /// the frequency tolerance `phi` (s/s, `tinker dispersion`).
+    pub fn new(tos: &Tos, precision: i8, min_poll: i8, phi: f64, now: f64) -> Self {
+        let mut params = SelectionParams {
+            phi,
+            ..SelectionParams::default()
+        };
         if let Some(v) = tos.minsane {
             params.minsane = v as usize;
         }
@@ -74,6 +78,11 @@ impl SyncEngine {
     /// After a step: unsynchronised until the next update.
     pub fn set_unsynchronized(&mut self) {
         self.process.set_unsynchronized();
+    }
+
+    /// The selection parameters in force.
+    pub fn params(&self) -> &SelectionParams {
+        self.process.params()
     }
 
     /// System jitter and root distance, seconds (for the kernel's error
@@ -124,7 +133,7 @@ mod tests {
             orphan_wait: Some(1),
             ..Tos::default()
         };
-        let mut e = SyncEngine::new(&tos, -23, 3, 0.0);
+        let mut e = SyncEngine::new(&tos, -23, 3, clock::constants::PHI, 0.0);
         let t = NtpTimestamp::from_parts(0xe900_0000, 0);
         let (_, s) = e.mitigate(&[], 0.5, t);
         assert_eq!(s.stratum, 16);
@@ -143,7 +152,8 @@ mod tests {
 
     #[test]
     fn without_orphan_stays_unsynchronised() {
-        let mut e = SyncEngine::new(&Tos::default(), -20, 3, 0.0);
+        let mut e = SyncEngine::new(&Tos::default(), -20, 3, 1e-4, 0.0);
+        assert_eq!(e.params().phi, 1e-4, "tinker dispersion reaches selection");
         let (_, s) = e.mitigate(&[], 1000.0, NtpTimestamp::ZERO);
         assert_eq!(s.wire_stratum(), 0);
         assert_eq!(s.leap, LeapIndicator::Unsynchronized);

@@ -1,0 +1,542 @@
+//! The daemon's side of mode 6 (RFC 9327): [`ControlView`], the
+//! [`ControlState`] the sans-IO [`crate::mode6::ControlServer`] reads,
+//! built over the daemon's [`Core`] for one request; and
+//! [`Core::handle_control`], which passes a screened mode 6 datagram to
+//! the server and queues the answer for the socket it came to.
+//!
+//! Mode 6 only reads here: the only writes are clearing event counters
+//! after an authenticated read, as the reference does. Runtime
+//! configuration keeps the server's default refusal.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use clock::select::SelectionParams;
+use clock::system::Mitigation;
+use proto::control::{AssociationEntry, PeerStatus, SystemStatus};
+use proto::{NtpDuration, NtpTimestamp};
+
+use super::clockctl::{ClockDriver, DynClock};
+use super::sync::SyncEngine;
+use super::{Core, DaemonStats, Running};
+use crate::access::{Access, RestrictFlags};
+use crate::assoc::HostMode;
+use crate::mode6::{
+    ControlState, KernelVars, MruEntry, PeerVars, RequestContext, Response, Restrictions,
+    SystemCounter, SystemVars,
+};
+use crate::system::SystemState;
+
+/// Clock source code of an NTP system peer in the system status word
+/// (RFC 9327 §2.3.1, the reference's `CTL_SST_TS_NTP`).
+const CLOCK_SOURCE_NTP: u16 = 6;
+
+/// System event codes (RFC 9327 §2.3.1) the daemon raises.
+pub mod system_event {
+    /// The daemon started.
+    pub const RESTART: u8 = 6;
+    /// The clock became synchronised.
+    pub const CLOCK_SYNC: u8 = 5;
+    /// The clock was stepped.
+    pub const CLOCK_STEP: u8 = 12;
+    /// No system peer any more.
+    pub const NO_SYS_PEER: u8 = 8;
+}
+
+/// The system event counter and the last system event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemEvents {
+    /// Events since the last authenticated read, saturating at 15.
+    pub count: u8,
+    /// The last event code.
+    pub last: u8,
+}
+
+impl Default for SystemEvents {
+    fn default() -> Self {
+        SystemEvents {
+            count: 1,
+            last: system_event::RESTART,
+        }
+    }
+}
+
+impl SystemEvents {
+    /// Record event `code`.
+    pub fn raise(&mut self, code: u8) {
+        self.count = self.count.saturating_add(1).min(15);
+        self.last = code;
+    }
+}
+
+/// The host mode number of `ntpq` (`hmode`, RFC 5905 §9.1; broadcast
+/// client is the reference's `MODE_BCLIENT`, 6).
+pub fn host_mode_number(m: HostMode) -> u8 {
+    match m {
+        HostMode::SymmetricActive => 1,
+        HostMode::SymmetricPassive => 2,
+        HostMode::Client => 3,
+        HostMode::BroadcastServer => 5,
+        HostMode::BroadcastClient => 6,
+    }
+}
+
+/// The selection code of association `r` in the peer status word
+/// (RFC 9327 §2.4.1): 6 system peer, 4 candidate (cluster survivor), 3
+/// outlier (a fit truechimer the cluster algorithm discarded), 1
+/// falseticker, 0 rejected (no sample yet, `noselect`, or unfit).
+pub fn selection_code(
+    r: &Running,
+    mitigation: Option<&Mitigation>,
+    params: &SelectionParams,
+    now: f64,
+) -> u8 {
+    let uid = usize::from(r.assoc.id);
+    let Some(src) = r.assoc.source() else {
+        return 0;
+    };
+    if src.candidate.unfit_reason(now, params).is_some() {
+        return 0;
+    }
+    match mitigation {
+        Some(Mitigation::Synchronized {
+            sys_peer,
+            survivors,
+            falsetickers,
+            ..
+        }) => {
+            if *sys_peer == uid {
+                6
+            } else if survivors.contains(&uid) {
+                4
+            } else if falsetickers.contains(&uid) {
+                1
+            } else {
+                3
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// The peer status word of `r` (RFC 9327 §2.4.1, the reference's
+/// `ctlpeerstatus()`): configured, authentication enabled, authentic,
+/// reachable, broadcast server; the selection code; the event counter and
+/// last event.
+pub fn peer_status_word(
+    r: &Running,
+    mitigation: Option<&Mitigation>,
+    params: &SelectionParams,
+    now: f64,
+) -> u16 {
+    let a = &r.assoc;
+    let mut st: u16 = if a.cfg.ephemeral { 0 } else { 0x80 };
+    if a.cfg.key.is_some() {
+        st |= 0x40;
+        if a.authentic {
+            st |= 0x20;
+        }
+    }
+    if a.peer.reach().is_reachable() {
+        st |= 0x10;
+    }
+    if a.cfg.mode == HostMode::BroadcastServer {
+        st |= 0x08;
+    }
+    let sel = u16::from(selection_code(r, mitigation, params, now));
+    let (count, last) = a.events();
+    ((st | sel) << 8) | (u16::from(count.min(15)) << 4) | u16::from(last & 0xf)
+}
+
+/// `uname`: (`processor`, `system`) as the reference shows them
+/// (`x86_64`, `Linux/6.1.0`).
+fn uname() -> (String, String) {
+    match nix::sys::utsname::uname() {
+        Ok(u) => (
+            u.machine().to_string_lossy().into_owned(),
+            format!(
+                "{}/{}",
+                u.sysname().to_string_lossy(),
+                u.release().to_string_lossy()
+            ),
+        ),
+        Err(_) => (String::new(), String::new()),
+    }
+}
+
+/// The kernel status bits by name, as `ntpq -c kerninfo` shows them.
+fn kernel_status_flags(status: i32) -> String {
+    const NAMES: [(i32, &str); 16] = [
+        (0x0001, "pll"),
+        (0x0002, "ppsfreq"),
+        (0x0004, "ppstime"),
+        (0x0008, "fll"),
+        (0x0010, "ins"),
+        (0x0020, "del"),
+        (0x0040, "unsync"),
+        (0x0080, "freqhold"),
+        (0x0100, "ppssignal"),
+        (0x0200, "ppsjitter"),
+        (0x0400, "ppswander"),
+        (0x0800, "ppserror"),
+        (0x1000, "clockerr"),
+        (0x2000, "nano"),
+        (0x4000, "mode=fll"),
+        (0x8000, "src=B"),
+    ];
+    NAMES
+        .iter()
+        .filter(|(bit, _)| status & bit != 0)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A view of the daemon for one mode 6 request.
+pub struct ControlView<'a> {
+    /// Associations (mutable only for clearing event counters).
+    pub assocs: &'a mut Vec<Running>,
+    /// Advertised system variables.
+    pub sys: &'a SystemState,
+    /// Mitigation.
+    pub sync: &'a SyncEngine,
+    /// The discipline and the clock.
+    pub driver: &'a ClockDriver<DynClock>,
+    /// Screening counters and the MRU list.
+    pub access: &'a Access,
+    /// Daemon counters.
+    pub stats: &'a DaemonStats,
+    /// The latest mitigation outcome.
+    pub mitigation: Option<&'a Mitigation>,
+    /// Local address and wildcard flag of each socket.
+    pub socket_addrs: &'a [(SocketAddr, bool)],
+    /// The system event counter.
+    pub events: &'a mut SystemEvents,
+    /// Monotonic time now and at start, seconds.
+    pub now: f64,
+    pub started: f64,
+    /// Real time now (for the MRU list's timestamps).
+    pub now_ntp: NtpTimestamp,
+}
+
+impl ControlView<'_> {
+    fn running(&self, id: u16) -> Option<&Running> {
+        self.assocs.iter().find(|r| r.assoc.id == id)
+    }
+
+    fn status_word(&self, r: &Running) -> u16 {
+        peer_status_word(r, self.mitigation, self.sync.params(), self.now)
+    }
+
+    /// A monotonic time as real time.
+    fn ntp_time(&self, mono: f64) -> NtpTimestamp {
+        self.now_ntp - NtpDuration::from_seconds_f64((self.now - mono).max(0.0))
+    }
+
+    fn since(&self, t: Option<f64>) -> u64 {
+        t.map_or(0, |t| (self.now - t).max(0.0) as u64)
+    }
+}
+
+impl ControlState for ControlView<'_> {
+    fn system(&self) -> SystemVars {
+        let sys_peer = self
+            .sync
+            .sys_peer()
+            .and_then(|id| u16::try_from(id).ok())
+            .and_then(|id| self.running(id));
+        let leap = self.sys.leap.to_bits();
+        let source = if sys_peer.is_some() {
+            CLOCK_SOURCE_NTP
+        } else {
+            0
+        };
+        let word = (u16::from(leap) << 14)
+            | (source << 8)
+            | (u16::from(self.events.count.min(15)) << 4)
+            | u16::from(self.events.last & 0xf);
+        let disc = self.driver.discipline();
+        let (processor, system) = uname();
+        SystemVars {
+            status: SystemStatus::from_word(word),
+            leap,
+            stratum: self.sys.stratum,
+            precision: self.sys.precision,
+            root_delay: self.sys.root_delay,
+            root_dispersion: self.sys.root_dispersion,
+            refid: self.sys.refid.to_bytes(),
+            reftime: self.sys.reftime,
+            sys_peer: sys_peer.map(|r| r.assoc.id),
+            sys_peer_address: sys_peer.map(|r| r.assoc.remote()),
+            sys_peer_mode: sys_peer.map_or(0, |r| host_mode_number(r.assoc.cfg.mode)),
+            poll: u8::try_from(disc.poll()).unwrap_or(0),
+            min_poll: u8::try_from(self.sys.min_poll).unwrap_or(0),
+            offset: self.driver.last_offset,
+            frequency: disc.frequency(),
+            sys_jitter: self.sync.errors().0,
+            clock_jitter: disc.jitter(),
+            clock_wander: disc.wander(),
+            version: crate::cli::version_line(),
+            processor,
+            system,
+            tai: 0,
+            leap_table_stamp: None,
+            leap_table_expire: None,
+            leap_smear: None,
+            fuzz: 0.0,
+            wander_threshold: 0.0,
+            broadcast_delay: 0.0,
+            auth_delay: 0.0,
+        }
+    }
+
+    fn associations(&self) -> Vec<AssociationEntry> {
+        self.assocs
+            .iter()
+            .map(|r| AssociationEntry {
+                association_id: r.assoc.id,
+                status: PeerStatus::from_word(self.status_word(r)),
+            })
+            .collect()
+    }
+
+    fn peer(&self, id: u16) -> Option<PeerVars> {
+        let r = self.running(id)?;
+        let a = &r.assoc;
+        let h = a.last_header;
+        let out = a.peer.filter().output();
+        let stages = a.peer.filter().stages();
+        let destination = r.socket.and_then(|i| self.socket_addrs.get(i)).map(|s| s.0);
+        let unspecified = |v6: bool| -> IpAddr {
+            if v6 {
+                Ipv6Addr::UNSPECIFIED.into()
+            } else {
+                Ipv4Addr::UNSPECIFIED.into()
+            }
+        };
+        let destination =
+            destination.or(Some(SocketAddr::new(unspecified(a.remote().is_ipv6()), 0)));
+        Some(PeerVars {
+            status: PeerStatus::from_word(self.status_word(r)),
+            preemptible: a.cfg.from_pool || a.cfg.ephemeral,
+            authentic: a.authentic,
+            source: a.remote(),
+            hostname: None,
+            destination,
+            leap: h.map_or(3, |h| h.leap.to_bits()),
+            host_mode: host_mode_number(a.cfg.mode),
+            peer_mode: h.map_or(0, |h| h.mode.to_bits()),
+            // Stratum 0 ("unspecified") is shown as 16, as the reference does.
+            stratum: h.map_or(16, |h| {
+                if h.stratum == 0 {
+                    16
+                } else {
+                    h.stratum.min(16)
+                }
+            }),
+            peer_poll: h.map_or(0, |h| u8::try_from(h.poll).unwrap_or(0)),
+            host_poll: u8::try_from(a.peer.poll().hpoll()).unwrap_or(0),
+            precision: h.map_or(0, |h| h.precision),
+            root_delay: h.map_or(0.0, |h| h.root_delay.to_seconds_f64()),
+            root_dispersion: h.map_or(0.0, |h| h.root_dispersion.to_seconds_f64()),
+            refid: h.map_or(*b"INIT", |h| h.reference_id.to_bytes()),
+            refclock: false,
+            reftime: h.map_or(NtpTimestamp::ZERO, |h| h.reference_timestamp),
+            org: a.wire.org,
+            rec: a.wire.rec,
+            xleave: 0.0,
+            bias: 0.0,
+            rate_in: 0.0,
+            rate_out: 0.0,
+            reach: a.peer.reach().register(),
+            unreach: a.peer.reach().unreach(),
+            timer: (a.peer.poll().next_poll() - self.now).max(0.0).ceil() as u64,
+            delay: out.map_or(0.0, |o| o.delay),
+            offset: out.map_or(0.0, |o| o.offset),
+            jitter: out.map_or(0.0, |o| o.jitter),
+            dispersion: out.map_or(clock::constants::MAXDISP, |o| o.dispersion),
+            key_id: a.cfg.key.map_or(0, u32::from),
+            filter_delay: stages.map(|s| s.1),
+            filter_offset: stages.map(|s| s.0),
+            filter_dispersion: stages.map(|s| s.2),
+            flash: 0,
+            ttl: a.cfg.ttl.map(i64::from),
+            headway: 0,
+            received: a.stats.received,
+            sent: a.stats.sent,
+            time_received: self.since(a.last_rx),
+            time_reachable: if a.peer.reach().is_reachable() {
+                self.since(a.reach_since)
+            } else {
+                0
+            },
+            bad_auth: a.stats.badauth,
+            bogus_origin: a.stats.bogus,
+            old_packets: a.stats.duplicate,
+            selection_dispersion: 0,
+            selection_broken: 0,
+            candidate: selection_code(r, self.mitigation, self.sync.params(), self.now),
+        })
+    }
+
+    fn counter(&self, c: SystemCounter) -> Option<u64> {
+        use SystemCounter as C;
+        let s = &self.access.stats;
+        let uptime = (self.now - self.started).max(0.0) as u64;
+        let assoc_sum = |f: fn(&crate::assoc::AssocStats) -> u64| -> u64 {
+            self.assocs.iter().map(|r| f(&r.assoc.stats)).sum()
+        };
+        Some(match c {
+            C::Uptime | C::StatsReset | C::IoStatsReset => uptime,
+            C::Received | C::IoReceived => s.received,
+            C::ThisVersion => s.newversion,
+            C::OldVersion => s.oldversion,
+            C::BadFormat => s.badlength,
+            C::BadAuth => self.stats.badauth + assoc_sum(|a| a.badauth),
+            C::Declined => 0,
+            C::Restricted => s.restricted,
+            C::Limited => s.limitrejected,
+            C::KodSent => s.kodsent,
+            C::Processed => self.stats.replies + assoc_sum(|a| a.processed),
+            C::Lamport | C::TsRounding => 0,
+            C::MruDepth => self.access.mru.len() as u64,
+            C::IoSent => self.stats.replies + assoc_sum(|a| a.sent),
+            C::IoSendFailed => self.stats.send_errors,
+            C::IoDropped => s.mode7 + self.stats.wildcard_dropped,
+            _ => return None,
+        })
+    }
+
+    fn kernel(&self) -> Option<KernelVars> {
+        let st = clock::clock::Clock::state(self.driver.clock()).ok()?;
+        Some(KernelVars {
+            offset_ms: st.offset * 1e3,
+            frequency_ppm: st.frequency * 1e6,
+            max_error_ms: st.max_error * 1e3,
+            est_error_ms: st.est_error * 1e3,
+            status_flags: kernel_status_flags(st.status),
+            time_constant: st.time_constant,
+            // Linux: a 1 µs tick precision and a 500 PPM tolerance.
+            precision_ms: 0.001,
+            tolerance_ppm: 500.0,
+            pps: None,
+        })
+    }
+
+    fn mru_entries(&self) -> Vec<MruEntry> {
+        let mut v: Vec<MruEntry> = self
+            .access
+            .mru
+            .iter()
+            .map(|e| MruEntry {
+                address: SocketAddr::new(e.addr, e.port),
+                local: None,
+                first: self.ntp_time(e.first),
+                last: self.ntp_time(e.last),
+                count: e.count,
+                mode_version: e.vn_mode,
+                restrict: e.flags.0,
+            })
+            .collect();
+        v.reverse();
+        v
+    }
+
+    fn events_read(&mut self, association: Option<u16>) {
+        match association {
+            None => self.events.count = 0,
+            Some(id) => {
+                if let Some(r) = self.assocs.iter_mut().find(|r| r.assoc.id == id) {
+                    r.assoc.clear_event_count();
+                }
+            }
+        }
+    }
+}
+
+/// The mode 6 restrictions of a source's `restrict` flags.
+pub fn restrictions(flags: RestrictFlags) -> Restrictions {
+    Restrictions {
+        noquery: flags.has(RestrictFlags::NOQUERY),
+        nomodify: flags.has(RestrictFlags::NOMODIFY),
+        notrap: flags.has(RestrictFlags::NOTRAP),
+        nomrulist: flags.has(RestrictFlags::NOMRULIST),
+    }
+}
+
+impl Core {
+    /// A mode 6 request from `source` that screening let through, with the
+    /// sender's `restrict` flags, received at `rx`: the answer's datagrams
+    /// are queued for [`Core::take_control_replies`] (sent back from the
+    /// socket the request came to).
+    pub fn handle_control(
+        &mut self,
+        datagram: &[u8],
+        source: SocketAddr,
+        flags: RestrictFlags,
+        rx: NtpTimestamp,
+    ) {
+        let ctx = RequestContext {
+            source,
+            now: rx,
+            restrict: restrictions(flags),
+        };
+        let now = self.mono.now();
+        let mut view = ControlView {
+            assocs: &mut self.assocs,
+            sys: &self.sys,
+            sync: &self.sync,
+            driver: &self.driver,
+            access: &self.access,
+            stats: &self.stats,
+            mitigation: self.last_mitigation.as_ref(),
+            socket_addrs: &self.socket_addrs,
+            events: &mut self.sys_events,
+            now,
+            started: self.started,
+            now_ntp: rx,
+        };
+        match self
+            .control
+            .handle(datagram, &ctx, &mut view, &self.keys, &mut self.rng)
+        {
+            Response::Send(datagrams) => self.control_replies = datagrams,
+            Response::Drop(why) => {
+                tracing::debug!("mode 6 from {source} not answered: {why:?}");
+                self.control_replies.clear();
+            }
+        }
+    }
+
+    /// The datagrams answering the last mode 6 request (empty if none).
+    pub fn take_control_replies(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.control_replies)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_status_bits_are_named() {
+        assert_eq!(kernel_status_flags(0x2041), "pll unsync nano");
+        assert_eq!(kernel_status_flags(0), "");
+    }
+
+    #[test]
+    fn system_events_count_and_saturate() {
+        let mut e = SystemEvents::default();
+        assert_eq!((e.count, e.last), (1, system_event::RESTART));
+        for _ in 0..20 {
+            e.raise(system_event::CLOCK_SYNC);
+        }
+        assert_eq!((e.count, e.last), (15, system_event::CLOCK_SYNC));
+    }
+
+    #[test]
+    fn host_modes_have_the_reference_numbers() {
+        assert_eq!(host_mode_number(HostMode::Client), 3);
+        assert_eq!(host_mode_number(HostMode::SymmetricPassive), 2);
+        assert_eq!(host_mode_number(HostMode::BroadcastClient), 6);
+    }
+}
