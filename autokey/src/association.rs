@@ -296,6 +296,19 @@ impl Association {
         self.trail.as_ref().map_or(&[], |t| t.certificates())
     }
 
+    /// The peer's accepted AUTO values and their signature timestamp
+    /// (NTP seconds): `initsequence`, `initkey`, `timestamp` of
+    /// `ntpq rv &N` (brief §10.2). The sequence counts down as the key-ID
+    /// chain is walked. `None` until an AUTO response was accepted.
+    pub fn peer_auto_values(&self) -> Option<(AutokeyValues, u32)> {
+        self.auto.map(|(v, ts, _)| (v, ts))
+    }
+
+    /// The association's group (`ident`), if any.
+    pub fn ident(&self) -> Option<&str> {
+        self.cfg.ident.as_deref()
+    }
+
     /// The cookie in use.
     pub fn cookie(&self) -> u32 {
         self.pcookie

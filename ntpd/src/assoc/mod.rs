@@ -5,12 +5,13 @@
 //! filter).
 //!
 //! Events drive it: [`Association::poll`] when its poll timer fires and
-//! [`Association::receive`] for each packet from its remote address. An
-//! Autokey engine (crate `autokey`) will sit beside the on-wire state, one
-//! instance per association, fed by the same two events: at `poll` it may
-//! add an extension field and choose the session key; at `receive` it
-//! checks the session key and consumes the fields before the on-wire
-//! checks run.
+//! [`Association::receive`] for each packet from its remote address. With
+//! `autokey`, the daemon keeps the association's Autokey engine (crate
+//! `autokey`, in [`crate::daemon::AutokeyPeer`]) beside it, fed by the same
+//! two events: after `poll` it adds the request field and the session-key
+//! MAC; before `receive` it verifies the session key and consumes the
+//! fields, and `receive` then takes no sample until the engine says the
+//! source is proventic ([`Association::proventic`]).
 //!
 //! Authentication rules (reference CVE-2015-7871, CVE-2016-1547,
 //! CVE-2016-4955): an association with a key accepts only packets whose
@@ -113,6 +114,11 @@ pub struct AssocConfig {
     /// `true`: the source always survives the intersection algorithm
     /// (the reference's `FLAG_TRUE`).
     pub truechimer: bool,
+    /// `autokey`: packets are authenticated with Autokey session keys
+    /// (RFC 5906); the daemon runs the association's engine.
+    pub autokey: bool,
+    /// `ident GROUP`: the Autokey group (identity parameters).
+    pub ident: Option<String>,
 }
 
 /// Counters of one association.
@@ -153,6 +159,9 @@ pub enum Event {
     /// A broadcast client's unicast volley measured the round-trip delay
     /// used for its broadcast samples from now on, seconds.
     Calibrated(f64),
+    /// An Autokey source not yet proventic: authenticated and on-wire
+    /// checked, but not a sample (the reference's TEST8).
+    NotProventic,
 }
 
 /// Client-mode exchanges a broadcast client makes with its server to
@@ -194,6 +203,16 @@ pub struct Association {
     pub last_rx: Option<f64>,
     /// Monotonic time the reachability register last became non-zero.
     pub reach_since: Option<f64>,
+    /// Autokey: the engine says the source is proventic (RFC 5906 §4,
+    /// brief §5.6). Until then its packets are authenticated but do not
+    /// feed the clock filter, as the reference's TEST8 (`pkt_autokey`)
+    /// does. Always true without `autokey`.
+    pub proventic: bool,
+    /// Autokey: key ID of the last packet sent (`keyid`, status word).
+    pub autokey_key_id: u32,
+    /// Autokey broadcast client: the client-mode exchanges go on until
+    /// the engine's dance is complete (brief §4.3 step 2).
+    pub autokey_volley: bool,
     /// Frequency tolerance PHI, s/s (`tinker dispersion`).
     phi: f64,
     /// `burst`: requests of the current burst still to send, and when the
@@ -242,7 +261,11 @@ impl Association {
         peer.set_truechimer(cfg.truechimer);
         let broadcast_client = cfg.mode == HostMode::BroadcastClient;
         let bdelay = cfg.broadcast_delay;
+        let proventic = !cfg.autokey;
         Association {
+            proventic,
+            autokey_key_id: 0,
+            autokey_volley: cfg.autokey && cfg.mode == HostMode::BroadcastClient,
             id,
             rate_poll: cfg.minpoll,
             cfg,
@@ -311,7 +334,8 @@ impl Association {
         }
         match self.cfg.mode {
             HostMode::BroadcastClient => {
-                (self.volley > 0 && now >= self.volley_next) || self.peer.poll_due(now)
+                ((self.volley > 0 || self.autokey_volley) && now >= self.volley_next)
+                    || self.peer.poll_due(now)
             }
             _ => self.burst_due(now) || self.peer.poll_due(now),
         }
@@ -345,12 +369,12 @@ impl Association {
         clock: impl FnOnce() -> NtpTimestamp,
     ) -> Option<usize> {
         if self.cfg.mode == HostMode::BroadcastClient {
-            if self.volley == 0 || now < self.volley_next {
+            if (self.volley == 0 && !self.autokey_volley) || now < self.volley_next {
                 // Nothing to send: the poll timer only ages reachability.
                 self.peer.on_poll_sent(now);
                 return None;
             }
-            self.volley -= 1;
+            self.volley = self.volley.saturating_sub(1);
             self.volley_next = now + VOLLEY_INTERVAL;
             let hdr: &mut [u8; 48] = out.get_mut(..48)?.try_into().ok()?;
             self.volley_wire.build_request(
@@ -411,12 +435,15 @@ impl Association {
     ) -> Event {
         self.stats.received += 1;
         self.last_rx = Some(now);
+        // Autokey: the caller passes `AuthOutcome::Autokey` only for a
+        // packet whose session-key MAC the association's engine verified.
         let authentic = match (self.cfg.key, auth) {
-            (None, AuthOutcome::None) => true,
+            (None, AuthOutcome::None) => !self.cfg.autokey,
             (Some(k), AuthOutcome::Ok(id)) => id == u32::from(k),
+            (None, AuthOutcome::Autokey(_)) => self.cfg.autokey,
             _ => false,
         };
-        self.authentic = authentic && self.cfg.key.is_some();
+        self.authentic = authentic && (self.cfg.key.is_some() || self.cfg.autokey);
         if !authentic {
             if auth == AuthOutcome::CryptoNak {
                 self.stats.crypto_naks += 1;
@@ -474,6 +501,10 @@ impl Association {
                     _ => {}
                 }
                 Event::Kiss(code)
+            }
+            Reply::Measurement { .. } if !self.proventic => {
+                // The reference's TEST8: not proventic yet, no sample.
+                Event::NotProventic
             }
             Reply::Measurement { a, b, span } => {
                 let peer_precision = 2f64.powi(i32::from(h.precision));
@@ -588,6 +619,8 @@ mod tests {
             broadcast_delay: 0.004,
             burst: false,
             truechimer: false,
+            autokey: false,
+            ident: None,
         }
     }
 
@@ -848,6 +881,8 @@ mod tests {
                 broadcast_delay: 0.010,
                 burst: false,
                 truechimer: false,
+                autokey: false,
+                ident: None,
                 ..cfg(None)
             },
             1e-6,
@@ -975,6 +1010,8 @@ mod volley_tests {
             broadcast_delay: 0.004,
             burst: false,
             truechimer: false,
+            autokey: false,
+            ident: None,
         };
         let mut c = Association::new(9, cfg, 1e-6, 0.0);
         assert!(c.poll_due(0.0));
@@ -1045,6 +1082,8 @@ mod stale_tests {
             broadcast_delay: 0.004,
             burst: false,
             truechimer: false,
+            autokey: false,
+            ident: None,
         };
         let mut a = Association::new(1, cfg.clone(), 1e-6, 0.0);
         let sys = SystemState::unsynchronized(-20);

@@ -21,8 +21,8 @@ use super::{Core, DaemonStats, Running};
 use crate::access::{Access, RestrictFlags};
 use crate::assoc::HostMode;
 use crate::mode6::{
-    ControlState, KernelVars, MruEntry, PeerVars, RequestContext, Response, Restrictions,
-    SystemCounter, SystemVars,
+    AutokeyValues, CertInfo, ControlState, KernelVars, MruEntry, PeerCrypto, PeerVars,
+    RequestContext, Response, Restrictions, SystemCounter, SystemCrypto, SystemVars,
 };
 use crate::system::SystemState;
 
@@ -130,7 +130,9 @@ pub fn peer_status_word(
 ) -> u16 {
     let a = &r.assoc;
     let mut st: u16 = if a.cfg.ephemeral { 0 } else { 0x80 };
-    if a.cfg.key.is_some() {
+    // AUTHENABLE: a non-zero key ID in use (an Autokey association has
+    // one from its first poll on, brief §10.3).
+    if a.cfg.key.is_some() || a.autokey_key_id != 0 {
         st |= 0x40;
         if a.authentic {
             st |= 0x20;
@@ -216,6 +218,8 @@ pub struct ControlView<'a> {
     pub started: f64,
     /// Real time now (for the MRU list's timestamps).
     pub now_ntp: NtpTimestamp,
+    /// The Autokey host, when `crypto` is configured.
+    pub autokey: Option<&'a super::crypto::AutokeyHost>,
 }
 
 impl ControlView<'_> {
@@ -238,6 +242,56 @@ impl ControlView<'_> {
 }
 
 impl ControlState for ControlView<'_> {
+    fn system_crypto(&self) -> Option<SystemCrypto> {
+        let ak = self.autokey?;
+        let h = &ak.host;
+        let status = h.status();
+        let signature = openssl::nid::Nid::from_raw(status.nid() as i32)
+            .long_name()
+            .unwrap_or("")
+            .to_owned();
+        let digest = match h.digest() {
+            autokey::SessionDigest::Md5 => "md5",
+            autokey::SessionDigest::Sha1 => "sha1",
+        };
+        let certificates = h
+            .cert_cache()
+            .entries()
+            .iter()
+            .map(|c| CertInfo {
+                subject: c.subject.clone(),
+                issuer: c.issuer.clone(),
+                flags: u32::from(c.flags),
+                not_after: c.not_after,
+            })
+            .collect();
+        Some(SystemCrypto {
+            flags: status.0,
+            host: Some(h.name().to_owned()),
+            ident: ak.ident.clone(),
+            digest: digest.to_owned(),
+            signature,
+            update: (h.last_update() != 0).then(|| ntp_to_unix(h.last_update())),
+            certificates,
+        })
+    }
+
+    fn peer_crypto(&self, id: u16) -> Option<PeerCrypto> {
+        let r = self.running(id)?;
+        let e = &r.autokey.as_ref()?.engine;
+        Some(PeerCrypto {
+            flags: e.flags(),
+            host: e.server_name().map(str::to_owned),
+            signature: e.signature_name().map(str::to_owned),
+            ident: e.ident().map(str::to_owned),
+            autokey: e.peer_auto_values().map(|(v, ts)| AutokeyValues {
+                sequence: v.seq,
+                key: v.key,
+                timestamp: ntp_to_unix(ts),
+            }),
+        })
+    }
+
     fn system(&self) -> SystemVars {
         let sys_peer = self
             .sync
@@ -354,7 +408,7 @@ impl ControlState for ControlView<'_> {
             offset: out.map_or(0.0, |o| o.offset),
             jitter: out.map_or(0.0, |o| o.jitter),
             dispersion: out.map_or(clock::constants::MAXDISP, |o| o.dispersion),
-            key_id: a.cfg.key.map_or(0, u32::from),
+            key_id: a.cfg.key.map_or(a.autokey_key_id, u32::from),
             filter_delay: stages.map(|s| s.1),
             filter_offset: stages.map(|s| s.0),
             filter_dispersion: stages.map(|s| s.2),
@@ -494,6 +548,7 @@ impl Core {
             now,
             started: self.started,
             now_ntp: rx,
+            autokey: self.autokey.as_ref(),
         };
         match self
             .control
@@ -511,6 +566,11 @@ impl Core {
     pub fn take_control_replies(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.control_replies)
     }
+}
+
+/// NTP seconds (era 0) as Unix seconds.
+fn ntp_to_unix(ntp: u32) -> i64 {
+    i64::from(ntp) - 2_208_988_800
 }
 
 #[cfg(test)]

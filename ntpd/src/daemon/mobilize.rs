@@ -67,8 +67,11 @@ pub fn mobilize(
         };
         let o = &a.options;
         for (set, name) in [
-            (o.autokey, "autokey"),
-            (o.ident.is_some(), "ident"),
+            (o.autokey && mode == HostMode::BroadcastServer, "autokey"),
+            (
+                o.ident.is_some() && mode == HostMode::BroadcastServer,
+                "ident",
+            ),
             (o.xleave, "xleave"),
             (o.preempt, "preempt"),
             (o.xmtnonce, "xmtnonce"),
@@ -111,6 +114,8 @@ pub fn mobilize(
                 broadcast_delay,
                 burst: o.burst,
                 truechimer: o.truechimer,
+                autokey: o.autokey,
+                ident: o.ident.clone(),
             });
         }
     }

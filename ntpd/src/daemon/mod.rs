@@ -11,6 +11,7 @@
 
 pub mod clockctl;
 pub mod control;
+pub mod crypto;
 pub mod mobilize;
 pub mod process;
 pub mod settings;
@@ -60,6 +61,9 @@ pub enum DaemonError {
     /// Process step.
     #[error("{0}")]
     Process(#[from] process::ProcessError),
+    /// Autokey key files (`crypto`, `keysdir`).
+    #[error("{0}")]
+    Crypto(#[from] crypto::CryptoSetupError),
     /// No socket could be bound.
     #[error("cannot listen on any address: {0}; expected a free UDP port (is another ntpd or chronyd running?)")]
     NoSocket(io::Error),
@@ -103,6 +107,34 @@ pub struct Running {
     pub socket: Option<usize>,
     /// Our reference ID as this source would see it (loop detection).
     pub our_refid: ReferenceId,
+    /// `autokey`: the association's Autokey engine (RFC 5906).
+    pub autokey: Option<AutokeyPeer>,
+    /// `broadcast ADDR autokey`: the broadcaster's key list (brief §4.3).
+    pub broadcaster: Option<autokey::broadcast::BroadcastServer>,
+}
+
+/// The AUTO values of our broadcasters, for AUTO requests naming them
+/// (a broadcast client's volley, brief §2.6).
+struct Broadcasters<'a>(&'a [Running]);
+
+impl autokey::server::AutoLookup for Broadcasters<'_> {
+    fn auto_values(&self, assoc_id: u32) -> Option<(autokey::AutokeyValues, u32)> {
+        self.0
+            .iter()
+            .filter_map(|r| r.broadcaster.as_ref())
+            .find(|b| b.assoc_id() == assoc_id)
+            .and_then(|b| b.auto_values())
+    }
+}
+
+/// The Autokey side of one association: the `autokey` engine and the
+/// local address its session keys are bound to (brief §5.2).
+#[derive(Debug)]
+pub struct AutokeyPeer {
+    /// The engine (client state machine).
+    pub engine: autokey::association::Association,
+    /// Our address towards the remote.
+    pub local: IpAddr,
 }
 
 /// A datagram to send.
@@ -162,6 +194,8 @@ pub struct Core {
     pub sys_events: control::SystemEvents,
     /// Monotonic time at start-up.
     started: f64,
+    /// Autokey (`crypto` configured): the local host.
+    pub autokey: Option<crypto::AutokeyHost>,
 }
 
 impl Core {
@@ -236,6 +270,7 @@ impl Core {
             sys_events: control::SystemEvents::default(),
             started: mono.now(),
             mono,
+            autokey: None,
         }
     }
 
@@ -327,6 +362,15 @@ impl Core {
             } => match mode {
                 Mode::Client => {
                     let outcome = self.check(&packet, peer);
+                    if matches!(outcome, AuthOutcome::Autokey(_)) && self.autokey.is_some() {
+                        let dst = r.dst.or_else(|| {
+                            self.socket_addrs
+                                .get(socket)
+                                .map(|s| s.0.ip())
+                                .filter(|ip| !ip.is_unspecified())
+                        })?;
+                        return self.autokey_reply(buf, &packet, rx, peer, dst, out);
+                    }
                     if matches!(outcome, AuthOutcome::Error(_)) {
                         self.stats.badauth += 1;
                     }
@@ -349,7 +393,7 @@ impl Core {
                     Some(n)
                 }
                 Mode::Server | Mode::SymmetricPassive => {
-                    self.deliver_to_association(&packet, mode, peer, rx, now);
+                    self.deliver_to_association(&packet, mode, peer, r.dst, rx, now);
                     None
                 }
                 Mode::SymmetricActive | Mode::Broadcast => {
@@ -358,9 +402,9 @@ impl Core {
                         .iter()
                         .any(|a| a.assoc.is_remote(peer) && a.assoc.cfg.mode.accepts(mode))
                     {
-                        self.mobilize_ephemeral(&packet, mode, flags, r.src, socket);
+                        self.mobilize_ephemeral(&packet, mode, flags, r.src, r.dst, socket);
                     }
-                    self.deliver_to_association(&packet, mode, peer, rx, now);
+                    self.deliver_to_association(&packet, mode, peer, r.dst, rx, now);
                     None
                 }
                 _ => {
@@ -369,6 +413,140 @@ impl Core {
                 }
             },
         }
+    }
+
+    /// The server fast path for an Autokey request (RFC 5906 §6, brief
+    /// §5.5): the MAC is checked with the server cookie's session key; the
+    /// reply carries the response to the request's first field, MAC'd with
+    /// the same key ID in the reverse direction, or is a crypto-NAK.
+    ///
+    /// Size: an Autokey reply may be larger than its request (a CERT or
+    /// COOK response to a short request), as the reference's. Only
+    /// requests whose session-key MAC verified get fields back, so a
+    /// spoofed source cannot draw an amplified reply: a wrong MAC gets the
+    /// 52-octet crypto-NAK, never more than the request.
+    fn autokey_reply(
+        &mut self,
+        buf: &[u8],
+        packet: &PacketRef<'_>,
+        rx: proto::NtpTimestamp,
+        peer: IpAddr,
+        dst: IpAddr,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let ak = self.autokey.as_ref()?;
+        let now = timing::now_ntp().seconds();
+        let reply = match autokey::server::fast_path(
+            &ak.host,
+            packet,
+            peer,
+            dst,
+            now,
+            &Broadcasters(&self.assocs),
+            &mut self.rng,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!("Autokey request from {peer} not answered: {e}");
+                self.stats.badauth += 1;
+                return None;
+            }
+        };
+        match reply {
+            autokey::server::ServerReply::CryptoNak(e) => {
+                tracing::debug!("Autokey request from {peer}: {e}; crypto-NAK");
+                self.stats.badauth += 1;
+                let n = server::build_reply(
+                    buf,
+                    rx,
+                    &self.sys,
+                    ReplyAuth::CryptoNak,
+                    &self.keys,
+                    peer,
+                    out,
+                    timing::now_ntp,
+                )?;
+                self.stats.crypto_naks += 1;
+                self.stats.replies += 1;
+                Some(n)
+            }
+            autokey::server::ServerReply::Reply { fields, key } => {
+                let n = server::build_reply(
+                    buf,
+                    rx,
+                    &self.sys,
+                    ReplyAuth::None,
+                    &self.keys,
+                    peer,
+                    out,
+                    timing::now_ntp,
+                )?;
+                let header = proto::Header::parse(out.get(..n)?).ok()?;
+                let bytes = match autokey::packet::seal(header, fields, &key) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!("Autokey reply to {peer}: {e}");
+                        return None;
+                    }
+                };
+                out.get_mut(..bytes.len())?.copy_from_slice(&bytes);
+                self.stats.replies += 1;
+                Some(bytes.len())
+            }
+        }
+    }
+
+    /// The Autokey engine of a new association, if it is configured with
+    /// `autokey` and the host has a `crypto` line (the reference rejects
+    /// the association otherwise).
+    fn autokey_engine(
+        &self,
+        id: u16,
+        cfg: &AssocConfig,
+        local: Option<IpAddr>,
+    ) -> Result<Option<AutokeyPeer>, String> {
+        if !cfg.autokey {
+            return Ok(None);
+        }
+        let Some(ak) = &self.autokey else {
+            return Err(format!(
+                "{}: `autokey` needs a `crypto` line (and keysdir); association not mobilised",
+                cfg.remote
+            ));
+        };
+        let Some(local) = local.or_else(|| route_source(cfg.remote)) else {
+            return Err(format!(
+                "{}: no local address to bind Autokey session keys to",
+                cfg.remote
+            ));
+        };
+        let group = cfg.ident.clone().or_else(|| ak.ident.clone());
+        let identities = match &group {
+            Some(g) => ak.identity_sources(g).map_err(|e| e.to_string())?,
+            None => Vec::new(),
+        };
+        let kind = match cfg.mode {
+            HostMode::Client => autokey::association::AssocKind::Client,
+            HostMode::SymmetricActive | HostMode::SymmetricPassive => {
+                autokey::association::AssocKind::Symmetric
+            }
+            HostMode::BroadcastClient => autokey::association::AssocKind::BroadcastClient,
+            HostMode::BroadcastServer => return Ok(None),
+        };
+        let engine = autokey::association::Association::new(
+            autokey::association::AssociationConfig {
+                assoc_id: u32::from(id),
+                local,
+                remote: cfg.remote.ip(),
+                ident: group,
+                identities,
+                poll: u8::try_from(cfg.minpoll).unwrap_or(6),
+                automax: ak.automax,
+                kind,
+            },
+            timing::now_ntp().seconds(),
+        );
+        Ok(Some(AutokeyPeer { engine, local }))
     }
 
     fn check(&self, p: &PacketRef<'_>, peer: IpAddr) -> AuthOutcome {
@@ -381,12 +559,42 @@ impl Core {
         let id = self.next_id;
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let our_refid = local.map_or(ReferenceId(0), refid_of);
+        let mut broadcaster = None;
+        let autokey = if cfg.autokey && cfg.mode == HostMode::BroadcastServer {
+            let (Some(ak), Some(local)) =
+                (&self.autokey, local.or_else(|| route_source(cfg.remote)))
+            else {
+                tracing::error!(
+                    "{}: `autokey` needs a `crypto` line and a local address; association not mobilised",
+                    cfg.remote
+                );
+                return;
+            };
+            broadcaster = Some(autokey::broadcast::BroadcastServer::new(
+                u32::from(id),
+                local,
+                cfg.remote.ip(),
+                u8::try_from(cfg.minpoll).unwrap_or(6),
+                ak.automax,
+            ));
+            None
+        } else {
+            match self.autokey_engine(id, &cfg, local) {
+                Ok(a) => a,
+                Err(why) => {
+                    tracing::error!("{why}");
+                    return;
+                }
+            }
+        };
         let mut assoc = Association::new(id, cfg, precision, self.mono.now());
         assoc.set_phi(self.sync.params().phi);
         self.assocs.push(Running {
             assoc,
             socket,
             our_refid,
+            autokey,
+            broadcaster,
         });
     }
 
@@ -403,13 +611,35 @@ impl Core {
         mode: Mode,
         flags: RestrictFlags,
         src: SocketAddr,
+        dst: Option<IpAddr>,
         socket: usize,
     ) {
         let outcome = self.check(packet, src.ip());
         let required = self.auth_required
             || flags.has(RestrictFlags::NOPEER)
             || flags.has(RestrictFlags::DONTTRUST);
-        if !outcome.acceptable(required) {
+        // An Autokey broadcast authenticates with the session key of
+        // (source, group address, key ID, cookie 0) (brief §4.3 step 1); a
+        // symmetric active peer's first packets carry a field and use
+        // cookie 0 too (brief §5.2): either mobilises only with a MAC
+        // that verifies.
+        let dst = dst.or_else(|| {
+            self.socket_addrs
+                .get(socket)
+                .map(|s| s.0.ip())
+                .filter(|ip| !ip.is_unspecified())
+        });
+        let autokey_broadcast = match (outcome, &self.autokey, dst, packet.mac()) {
+            (AuthOutcome::Autokey(id), Some(ak), Some(dst), Some(mac))
+                if mode == Mode::Broadcast || packet.field_count() > 0 =>
+            {
+                autokey::SessionKey::derive(ak.host.digest(), src.ip(), dst, id, 0)
+                    .and_then(|k| k.verify(packet.authenticated_bytes(), mac))
+                    .is_ok()
+            }
+            _ => false,
+        };
+        if !outcome.acceptable(required) && !autokey_broadcast {
             self.access.stats.restricted += 1;
             return;
         }
@@ -468,6 +698,8 @@ impl Core {
             broadcast_delay: self.broadcast_delay,
             burst: false,
             truechimer: false,
+            autokey: autokey_broadcast,
+            ident: None,
         };
         tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode:?} association for {src}");
         // Answers leave from the socket the packet came to, unless that is
@@ -490,10 +722,11 @@ impl Core {
         packet: &PacketRef<'_>,
         mode: Mode,
         peer: IpAddr,
+        dst: Option<IpAddr>,
         rx: proto::NtpTimestamp,
         now: f64,
     ) {
-        let auth = self.check(packet, peer);
+        let mut auth = self.check(packet, peer);
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let Some(r) = self
             .assocs
@@ -503,9 +736,28 @@ impl Core {
             self.stats.unprocessed += 1;
             return;
         };
+        if let (Some(ak), Some(host)) = (r.autokey.as_mut(), self.autokey.as_mut()) {
+            auth = autokey_receive(
+                ak,
+                &mut r.assoc,
+                host,
+                packet,
+                peer,
+                dst,
+                auth,
+                &mut self.rng,
+            );
+        }
         let ev = r
             .assoc
             .receive(packet, auth, rx, now, precision, r.our_refid);
+        if let (Some(ak), Event::Sample(_)) = (r.autokey.as_mut(), &ev) {
+            // Brief §4.2 row 4 / the engine's doc: the LI of the last
+            // packet that passed every test, none before proventic.
+            ak.engine.set_peer_synchronised(
+                packet.header().leap != proto::LeapIndicator::Unsynchronized,
+            );
+        }
         let id = r.assoc.id;
         tracing::debug!("association {id} ({}): {ev:?}", r.assoc.remote());
         if let Event::Sample(clock::filter::FilterUpdate::Updated(out)) = ev {
@@ -680,6 +932,7 @@ impl Core {
     /// the system into orphan mode). Returns the datagrams to send.
     pub fn tick(&mut self) -> Vec<Outgoing> {
         let now = self.mono.now();
+        self.autokey_timers();
         let before = self.assocs.len();
         self.assocs.retain(|r| !r.assoc.is_stale());
         if self.assocs.len() != before {
@@ -705,10 +958,46 @@ impl Core {
                 .assoc
                 .poll(&self.sys, &self.keys, &mut buf, now, timing::now_ntp)
             {
+                let mut bytes = buf[..n].to_vec();
+                if let (Some(b), Some(host)) = (r.broadcaster.as_mut(), self.autokey.as_ref()) {
+                    let now_s = timing::now_ntp().seconds();
+                    let sealed = b
+                        .transmit(&host.host, now_s, &mut self.rng)
+                        .map_err(|e| e.to_string())
+                        .and_then(|tx| {
+                            let h = proto::Header::parse(&bytes).map_err(|e| e.to_string())?;
+                            let id = tx.key.key_id();
+                            autokey::packet::seal(h, tx.fields, &tx.key)
+                                .map(|b| (b, id))
+                                .map_err(|e| e.to_string())
+                        });
+                    match sealed {
+                        Ok((b, id)) => {
+                            bytes = b;
+                            r.assoc.autokey_key_id = id;
+                        }
+                        Err(e) => {
+                            tracing::warn!("broadcast {}: Autokey: {e}", r.assoc.remote());
+                            continue;
+                        }
+                    }
+                }
+                if let (Some(ak), Some(host)) = (r.autokey.as_mut(), self.autokey.as_ref()) {
+                    match autokey_seal(ak, &host.host, &bytes, &mut self.rng) {
+                        Ok((sealed, key_id)) => {
+                            bytes = sealed;
+                            r.assoc.autokey_key_id = key_id;
+                        }
+                        Err(e) => {
+                            tracing::warn!("association {}: Autokey: {e}", r.assoc.remote());
+                            continue;
+                        }
+                    }
+                }
                 out.push(Outgoing {
                     socket,
                     dst: r.assoc.remote(),
-                    bytes: buf[..n].to_vec(),
+                    bytes,
                 });
             } else if r.assoc.cfg.mode != HostMode::BroadcastClient {
                 tracing::warn!(
@@ -721,6 +1010,117 @@ impl Core {
         self.update_system(now);
         out
     }
+}
+
+impl Core {
+    /// Once a second: the server private value is refreshed when due
+    /// (brief §5.3) and, while the system is synchronised, the host's
+    /// signatures are refreshed every `2^automax` seconds (the reference's
+    /// `crypto_update()`; the first one makes the host's values signed).
+    fn autokey_timers(&mut self) {
+        let Some(ak) = self.autokey.as_mut() else {
+            return;
+        };
+        let now = timing::now_ntp().seconds();
+        ak.host.refresh_secret(now, &mut self.rng);
+        if self.sys.leap == proto::LeapIndicator::Unsynchronized {
+            return;
+        }
+        let last = ak.host.last_update();
+        if last == 0 || now.wrapping_sub(last) >= 1u32 << ak.automax.min(31) {
+            ak.host.update(now);
+            tracing::info!(
+                "crypto: signatures refreshed, status 0x{:x}",
+                ak.host.status().0
+            );
+        }
+    }
+}
+
+/// The Autokey part of a received packet for an association with an
+/// engine (RFC 5906 §6, brief §5.6): a validated crypto-NAK goes to the
+/// engine; a session-key MAC is verified and the fields consumed. Returns
+/// the outcome the association judges the packet by: `Autokey` only when
+/// the engine verified the MAC.
+#[allow(clippy::too_many_arguments)]
+fn autokey_receive(
+    ak: &mut AutokeyPeer,
+    assoc: &mut Association,
+    host: &mut crypto::AutokeyHost,
+    packet: &PacketRef<'_>,
+    peer: IpAddr,
+    dst: Option<IpAddr>,
+    auth: AuthOutcome,
+    rng: &mut StdRng,
+) -> AuthOutcome {
+    let now = timing::now_ntp().seconds();
+    match auth {
+        AuthOutcome::CryptoNak => {
+            // Brief §11.3 rule 12: exactly 48 + 4 octets, and its origin
+            // timestamp is our outstanding transmit timestamp.
+            let origin = packet.header().origin_timestamp;
+            if packet.as_bytes().len() == 52 && !origin.is_zero() && origin == assoc.wire.xmt {
+                if ak.engine.crypto_nak(now) {
+                    assoc.proventic = ak.engine.is_proventic();
+                }
+            } else {
+                tracing::debug!("{peer}: crypto-NAK not for our request, ignored");
+            }
+            auth
+        }
+        AuthOutcome::Autokey(id) => {
+            let dst = dst.unwrap_or(ak.local);
+            let broadcast = packet.header().mode == Mode::Broadcast;
+            let e = &mut ak.engine;
+            let result = if !broadcast {
+                e.receive(&mut host.host, packet, peer, dst, now, rng)
+            } else if e.server_name().is_none() {
+                e.mobilise_broadcast(&mut host.host, packet, peer, dst, now, rng)
+            } else if e.is_complete() {
+                e.receive_broadcast(&mut host.host, packet, peer, dst, now, rng)
+            } else {
+                // Volley in progress: broadcasts wait for it (brief §4.3).
+                Err(autokey::AutokeyError::Unexpected {
+                    code: proto::exten::AutokeyCode::Assoc,
+                    dir: "broadcast",
+                    reason: "volley not complete",
+                })
+            };
+            assoc.autokey_volley = ak.engine.kind()
+                == autokey::association::AssocKind::BroadcastClient
+                && !ak.engine.is_complete();
+            match result {
+                Ok(events) => {
+                    for e in events {
+                        tracing::info!(target: crate::logging::PEER_INFO, "{peer}: Autokey {e:?}");
+                    }
+                    assoc.proventic = ak.engine.is_proventic();
+                    auth
+                }
+                Err(e) => {
+                    tracing::debug!("{peer}: Autokey packet refused: {e}");
+                    AuthOutcome::Error(id)
+                }
+            }
+        }
+        other => other,
+    }
+}
+
+/// Adds the engine's field and session-key MAC to a 48-octet poll (brief
+/// §4.1, §5.2); returns the datagram and the key ID used.
+fn autokey_seal(
+    ak: &mut AutokeyPeer,
+    host: &autokey::host::LocalHost,
+    header: &[u8],
+    rng: &mut StdRng,
+) -> Result<(Vec<u8>, u32), String> {
+    let now = timing::now_ntp().seconds();
+    let tx = ak.engine.poll(host, now, rng).map_err(|e| e.to_string())?;
+    let h = proto::Header::parse(header).map_err(|e| e.to_string())?;
+    let key_id = tx.key.key_id();
+    let bytes = autokey::packet::seal(h, tx.fields, &tx.key).map_err(|e| e.to_string())?;
+    Ok((bytes, key_id))
 }
 
 fn unix_now() -> (i64, u32) {
@@ -778,6 +1178,22 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     }
     crate::logging::set_log_mask(crate::logging::log_mask(&settings.log_config));
     let keys = settings.key_ring()?;
+    let mut rng: StdRng = rand::make_rng();
+    let autokey = crypto::load(&settings.autokey, timing::now_ntp().seconds(), &mut rng)?;
+    if let Some(ak) = &autokey {
+        // A client parameter file that is present but does not load stops
+        // the daemon here, naming the file (brief §9.2).
+        for (a, _) in settings
+            .associations
+            .iter()
+            .filter(|(a, _)| a.options.autokey)
+        {
+            if let Some(g) = a.options.ident.as_ref().or(ak.ident.as_ref()) {
+                ak.identity_sources(g)
+                    .map_err(crypto::CryptoSetupError::Keys)?;
+            }
+        }
+    }
     let port = crate::net::service_port();
     if port != crate::net::NTP_PORT {
         tracing::warn!(
@@ -799,13 +1215,14 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             source,
         })?;
     let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, serve(opts, settings, keys, port))
+    local.block_on(&rt, serve(opts, settings, keys, autokey, port))
 }
 
 async fn serve(
     opts: &Options,
     settings: Settings,
     keys: KeyRing,
+    autokey: Option<crypto::AutokeyHost>,
     port: u16,
 ) -> Result<(), DaemonError> {
     let mono = Monotonic::start();
@@ -842,6 +1259,7 @@ async fn serve(
     };
     let clock = clockctl::DynClock(Box::new(clock::kernel::KernelClock::new()));
     let mut core = Core::new(&settings, keys, precision, mono, clock, flags);
+    core.autokey = autokey;
     core.socket_addrs = sockets
         .iter()
         .map(|s| (s.local_addr(), s.is_wildcard()))
@@ -1195,6 +1613,8 @@ mod tests {
                 broadcast_delay: 0.004,
                 burst: false,
                 truechimer: false,
+                autokey: false,
+                ident: None,
             },
             Some(1),
             None,

@@ -124,7 +124,28 @@ pub struct Settings {
     pub broadcast_delay: Option<f64>,
     /// Directives read but not acted on by this build, `FILE:LINE:COL: what`.
     pub not_acted_on: Vec<String>,
+    /// `crypto`, `keysdir`, `automax`, `revoke`, `ident` (brief §9.1).
+    pub autokey: AutokeySettings,
 }
+
+/// The Autokey directives (brief §9.1); Autokey is on when a `crypto`
+/// line is present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AutokeySettings {
+    /// The merged `crypto` line(s), `None` without one.
+    pub crypto: Option<config::conf::Crypto>,
+    /// `keysdir` (default [`DEFAULT_KEYSDIR`]).
+    pub keysdir: Option<PathBuf>,
+    /// `automax N` (key-list lifetime, log2 s).
+    pub automax: Option<u8>,
+    /// `revoke N` (private-value refresh, log2 s).
+    pub revoke: Option<u8>,
+    /// Top-level `ident GROUP` (ephemeral associations).
+    pub ident: Option<String>,
+}
+
+/// The reference's compile-time `NTP_KEYSDIR` as Debian builds it.
+pub const DEFAULT_KEYSDIR: &str = "/etc/ntp";
 
 /// Why the settings cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +225,7 @@ impl Settings {
             pid_file: None,
             broadcast_delay: None,
             not_acted_on: Vec::new(),
+            autokey: AutokeySettings::default(),
         };
         s.listen.add_command_line_interfaces(&opts.interfaces);
         for st in &conf.statements {
@@ -336,6 +358,25 @@ impl Settings {
                     }
                 }
             }
+            Directive::Crypto(c) => {
+                // Repeating a subcommand overwrites the earlier value.
+                let cur = self.autokey.crypto.get_or_insert_with(Default::default);
+                for (slot, v) in [
+                    (&mut cur.digest, &c.digest),
+                    (&mut cur.host, &c.host),
+                    (&mut cur.ident, &c.ident),
+                    (&mut cur.pw, &c.pw),
+                    (&mut cur.randfile, &c.randfile),
+                ] {
+                    if v.is_some() {
+                        slot.clone_from(v);
+                    }
+                }
+            }
+            Directive::Keysdir(d) => self.autokey.keysdir = Some(PathBuf::from(d)),
+            Directive::Automax(n) => self.autokey.automax = Some(*n),
+            Directive::Revoke(n) => self.autokey.revoke = Some(*n),
+            Directive::Ident(g) => self.autokey.ident = Some(g.clone()),
             Directive::Tinker(t) => self.tinker.extend(t.iter().copied()),
             Directive::Interface(rule) => self.listen.rules.push(rule.clone()),
             Directive::BroadcastDelay(v) => self.broadcast_delay = Some(*v),
