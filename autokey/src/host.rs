@@ -36,6 +36,45 @@ pub struct HostCredentials {
     pub digest: SessionDigest,
 }
 
+impl HostCredentials {
+    /// The credentials `ntpd` builds from the key files it loaded at
+    /// start-up (brief §9.2): the sign key defaults to the host key, and
+    /// every identity key present (IFF, GQ, MV) is offered.
+    pub fn from_host_set(set: keystore::keysdir::HostSet, digest: SessionDigest) -> Self {
+        let mut identities = Vec::new();
+        if let Some(l) = set.iff {
+            identities.push(ServerIdentity::Iff {
+                key: l.value,
+                filestamp: l.filestamp,
+            });
+        }
+        if let Some(l) = set.gq {
+            identities.push(ServerIdentity::Gq {
+                key: l.value,
+                filestamp: l.filestamp,
+            });
+        }
+        if let Some(l) = set.mv {
+            identities.push(ServerIdentity::Mv {
+                key: l.value,
+                filestamp: l.filestamp,
+            });
+        }
+        let sign_key = set
+            .sign_key
+            .map(|s| s.value.pkey)
+            .unwrap_or_else(|| set.host_key.value.pkey.clone());
+        HostCredentials {
+            host_key: set.host_key.value.pkey,
+            host_key_fs: set.host_key.filestamp,
+            sign_key,
+            cert: set.cert,
+            identities,
+            digest,
+        }
+    }
+}
+
 /// The local host.
 pub struct LocalHost {
     name: String,

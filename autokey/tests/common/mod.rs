@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use autokey::association::{AssociationConfig, IdentitySource};
 use autokey::host::{HostCredentials, LocalHost};
-use autokey::identity::ServerIdentity;
 use autokey::session::SessionDigest;
 use config::conf::{Directive, Host as ConfHost};
 use keystore::Keysdir;
@@ -77,37 +76,7 @@ impl FixtureHost {
             .keys
             .host_set(&self.name, &self.name, pw)
             .expect("host keys");
-        let mut identities = Vec::new();
-        if let Some(l) = set.iff {
-            identities.push(ServerIdentity::Iff {
-                key: l.value,
-                filestamp: l.filestamp,
-            });
-        }
-        if let Some(l) = set.gq {
-            identities.push(ServerIdentity::Gq {
-                key: l.value,
-                filestamp: l.filestamp,
-            });
-        }
-        if let Some(l) = set.mv {
-            identities.push(ServerIdentity::Mv {
-                key: l.value,
-                filestamp: l.filestamp,
-            });
-        }
-        let sign_key = set
-            .sign_key
-            .map(|s| s.value.pkey)
-            .unwrap_or_else(|| set.host_key.value.pkey.clone());
-        HostCredentials {
-            host_key: set.host_key.value.pkey,
-            host_key_fs: set.host_key.filestamp,
-            sign_key,
-            cert: set.cert,
-            identities,
-            digest: SessionDigest::Md5,
-        }
+        HostCredentials::from_host_set(set, SessionDigest::Md5)
     }
 
     pub fn local_host(&self, now: u32, rng: &mut Rng) -> LocalHost {

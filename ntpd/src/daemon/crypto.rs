@@ -12,7 +12,6 @@ use std::path::PathBuf;
 
 use autokey::association::IdentitySource;
 use autokey::host::{HostCredentials, LocalHost};
-use autokey::identity::ServerIdentity;
 use autokey::SessionDigest;
 use keystore::{KeyError, Keysdir};
 
@@ -93,37 +92,7 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
         .unwrap_or_else(|| PathBuf::from(DEFAULT_KEYSDIR));
     let keysdir = Keysdir::new(dir.clone());
     let set = keysdir.host_set(&host, &ident, Some(&pw))?;
-    let mut identities = Vec::new();
-    if let Some(l) = set.iff {
-        identities.push(ServerIdentity::Iff {
-            key: l.value,
-            filestamp: l.filestamp,
-        });
-    }
-    if let Some(l) = set.gq {
-        identities.push(ServerIdentity::Gq {
-            key: l.value,
-            filestamp: l.filestamp,
-        });
-    }
-    if let Some(l) = set.mv {
-        identities.push(ServerIdentity::Mv {
-            key: l.value,
-            filestamp: l.filestamp,
-        });
-    }
-    let sign_key = set
-        .sign_key
-        .map(|s| s.value.pkey)
-        .unwrap_or_else(|| set.host_key.value.pkey.clone());
-    let creds = HostCredentials {
-        host_key: set.host_key.value.pkey,
-        host_key_fs: set.host_key.filestamp,
-        sign_key,
-        cert: set.cert,
-        identities,
-        digest,
-    };
+    let creds = HostCredentials::from_host_set(set, digest);
     let revoke = s.revoke.unwrap_or(DEFAULT_REVOKE);
     let local = LocalHost::new(creds, now, revoke, rng)
         .map_err(|source| CryptoSetupError::Host { dir, source })?;

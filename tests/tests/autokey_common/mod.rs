@@ -137,41 +137,13 @@ impl RunHost {
     /// As [`RunHost::credentials`]; `Err` when a key file does not load
     /// (e.g. a stock MV server key whose public value was lost).
     pub fn try_credentials(&self) -> Result<autokey::host::HostCredentials, KeyError> {
-        use autokey::identity::ServerIdentity;
         let set = self
             .keys
             .host_set(&self.crypto_host, &self.crypto_host, self.pw.as_deref())?;
-        let mut identities = Vec::new();
-        if let Some(l) = set.iff {
-            identities.push(ServerIdentity::Iff {
-                key: l.value,
-                filestamp: l.filestamp,
-            });
-        }
-        if let Some(l) = set.gq {
-            identities.push(ServerIdentity::Gq {
-                key: l.value,
-                filestamp: l.filestamp,
-            });
-        }
-        if let Some(l) = set.mv {
-            identities.push(ServerIdentity::Mv {
-                key: l.value,
-                filestamp: l.filestamp,
-            });
-        }
-        let sign_key = set
-            .sign_key
-            .map(|s| s.value.pkey)
-            .unwrap_or_else(|| set.host_key.value.pkey.clone());
-        Ok(autokey::host::HostCredentials {
-            host_key: set.host_key.value.pkey,
-            host_key_fs: set.host_key.filestamp,
-            sign_key,
-            cert: set.cert,
-            identities,
-            digest: self.digest,
-        })
+        Ok(autokey::host::HostCredentials::from_host_set(
+            set,
+            self.digest,
+        ))
     }
 
     /// The client identity sources for `group` as the reference client
