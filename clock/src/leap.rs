@@ -209,27 +209,12 @@ impl LeapTable {
     }
 }
 
-/// Civil date (year, month 1–12, day 1–31) of a Unix day number.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    // Days since 1970-01-01 to proleptic Gregorian date (era arithmetic).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 /// Whether Unix time `unix_secs` falls on the last day of a UTC month,
 /// the only day on which a leap second can be due at midnight.
 pub fn is_last_day_of_month(unix_secs: i64) -> bool {
     let day = unix_secs.div_euclid(DAY as i64);
-    let (_, m_today, _) = civil_from_days(day);
-    let (_, m_tomorrow, _) = civil_from_days(day + 1);
+    let (_, m_today, _) = proto::time::civil_from_days(day);
+    let (_, m_tomorrow, _) = proto::time::civil_from_days(day + 1);
     m_today != m_tomorrow
 }
 

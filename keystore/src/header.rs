@@ -99,7 +99,7 @@ pub fn ctime_utc(unix_secs: u64) -> String {
     ];
     let days = unix_secs / 86_400;
     let secs = unix_secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = proto::time::civil_from_days(days as i64);
     format!(
         "{} {} {:2} {:02}:{:02}:{:02} {}",
         DAYS[(days % 7) as usize],
@@ -110,21 +110,6 @@ pub fn ctime_utc(unix_secs: u64) -> String {
         secs % 60,
         year
     )
-}
-
-/// Days since 1970-01-01 to (year, month 1..=12, day 1..=31), proleptic
-/// Gregorian calendar.
-pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]

@@ -46,16 +46,7 @@ pub fn peerstats_line(
 
 /// `YYYYMMDD` of a Unix day (proleptic Gregorian, UTC).
 pub fn ymd(unix_secs: i64) -> String {
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = unix_secs.div_euclid(86400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = proto::time::civil_from_days(unix_secs.div_euclid(86400));
     format!("{y:04}{m:02}{d:02}")
 }
 

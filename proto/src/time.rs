@@ -30,6 +30,23 @@ const SHORT_SCALE: f64 = 65_536.0; // 2^16
 
 /// Converts nanoseconds (0..1e9) to a 32-bit binary fraction, rounding to
 /// nearest. The result round-trips through [`fraction_to_nanos`].
+/// Civil date (year, month 1–12, day 1–31) of a day count since
+/// 1970-01-01 in the proleptic Gregorian calendar (UTC): what the daemon,
+/// `ntpq`, `ntp-keygen` and the stats files print. Exact for every `i64`
+/// day count a timestamp can produce, before 1970 included.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    // doy < 366 and mp < 12, so both fit in u32.
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 pub fn nanos_to_fraction(nanos: u32) -> u32 {
     let nanos = u64::from(nanos.min(999_999_999));
     (((nanos << 32) + 500_000_000) / 1_000_000_000) as u32
@@ -476,6 +493,17 @@ impl Neg for NtpDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        // 2036-02-07, the NTP era 1 rollover day.
+        assert_eq!(civil_from_days(24_143), (2036, 2, 7));
+        // 2026-11-27, the fixtures' generation day.
+        assert_eq!(civil_from_days(20_784), (2026, 11, 27));
+    }
     use proptest::prelude::*;
 
     /// 2036-02-07T06:28:16Z, the first second of era 1.

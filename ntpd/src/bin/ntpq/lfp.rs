@@ -279,20 +279,6 @@ pub fn ntp_to_unix(secs: u32) -> i64 {
     i64::from(secs) + era - NTP_UNIX_OFFSET
 }
 
-/// Civil date of a day count since 1970-01-01 (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// The reference `prettydate` (in UTC): `eeb3c3ad.12dbb005  Fri, Nov 27
 /// 2026  8:54:05.073`, milliseconds truncated; `(no time)` for zero.
 pub fn prettydate(ts: LFp) -> String {
@@ -302,7 +288,7 @@ pub fn prettydate(ts: LFp) -> String {
     let unix = ntp_to_unix(ts.int);
     let days = unix.div_euclid(86_400);
     let sod = unix.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = proto::time::civil_from_days(days);
     let wday = (days + 4).rem_euclid(7) as usize;
     let ms = (u64::from(ts.frac) * 1000) >> 32;
     format!(
