@@ -493,23 +493,13 @@ impl Association {
             automax: self.cfg.automax,
             synchronised: host.synchronised(),
         };
-        let mut list = KeyList::generate(&p, rng, |k| host.key_id_in_use(k, now))?;
-        host.reserve_key_ids(
-            list.key_ids(),
-            now,
-            now.saturating_add(KeyList::lifetime(&p)),
-        );
-        let k = list
-            .next_key()
-            .ok_or(AutokeyError::KeySpace { key_id: 0 })?;
-        if host.synchronised() {
-            let values = list.values();
-            let v = SignedValue::signed(now, host.last_update(), values.to_bytes(), host.signer())?;
-            self.auto_signed = Some((values, v));
+        let fresh = host.fresh_key_list(&p, now, rng)?;
+        if let Some(signed) = fresh.auto_signed {
+            self.auto_signed = Some(signed);
             self.push_auto = true;
         }
-        self.keylist = Some(list);
-        Ok(k)
+        self.keylist = Some(fresh.list);
+        Ok(fresh.first_key)
     }
 
     /// Receives a server reply: MAC with the key ID we last sent (brief

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use proto::exten::ExtensionField;
 
-use crate::error::{AutokeyError, Result};
+use crate::error::Result;
 use crate::host::LocalHost;
 use crate::keylist::{KeyList, KeyListParams};
 use crate::message::{AutokeyValues, Message, Response};
@@ -80,28 +80,13 @@ impl BroadcastServer {
                     automax: self.automax,
                     synchronised: host.synchronised(),
                 };
-                let mut list = KeyList::generate(&p, rng, |k| host.key_id_in_use(k, now))?;
-                host.reserve_key_ids(
-                    list.key_ids(),
-                    now,
-                    now.saturating_add(KeyList::lifetime(&p)),
-                );
-                let k = list
-                    .next_key()
-                    .ok_or(AutokeyError::KeySpace { key_id: 0 })?;
-                if host.synchronised() {
-                    let values = list.values();
-                    let v = SignedValue::signed(
-                        now,
-                        host.last_update(),
-                        values.to_bytes(),
-                        host.signer(),
-                    )?;
-                    self.auto_signed = Some((values, v));
+                let fresh = host.fresh_key_list(&p, now, rng)?;
+                if let Some(signed) = fresh.auto_signed {
+                    self.auto_signed = Some(signed);
                     self.announce = true;
                 }
-                self.keylist = Some(list);
-                k
+                self.keylist = Some(fresh.list);
+                fresh.first_key
             }
         };
         let response = match (&self.auto_signed, std::mem::take(&mut self.announce)) {

@@ -16,6 +16,7 @@ use crate::certcache::CertCache;
 use crate::cookie::encrypt_cookie;
 use crate::error::{AutokeyError, Result};
 use crate::identity::ServerIdentity;
+use crate::keylist::{KeyList, KeyListParams};
 use crate::message::{code_scheme, AutokeyValues, LeapValues, Request, Response};
 use crate::session::{ServerSecret, SessionDigest};
 use crate::status::{self, StatusWord};
@@ -73,6 +74,15 @@ impl HostCredentials {
             digest,
         }
     }
+}
+
+/// A key list just generated for an association (brief §5.4), its first
+/// key ID, and — when the host is synchronised and can sign — the signed
+/// AUTO values that announce it.
+pub(crate) struct FreshKeyList {
+    pub list: KeyList,
+    pub first_key: u32,
+    pub auto_signed: Option<(AutokeyValues, SignedValue)>,
 }
 
 /// The local host.
@@ -214,6 +224,38 @@ impl LocalHost {
     /// The host certificate.
     pub fn cert(&self) -> &Certificate {
         &self.cert
+    }
+
+    /// Generates a key list avoiding key IDs in use anywhere on this host,
+    /// records its IDs for the list's lifetime, takes the first key and
+    /// signs the AUTO values when synchronised (brief §5.4).
+    pub(crate) fn fresh_key_list(
+        &self,
+        p: &KeyListParams,
+        now: u32,
+        rng: &mut (impl rand::CryptoRng + ?Sized),
+    ) -> Result<FreshKeyList> {
+        let mut list = KeyList::generate(p, rng, |k| self.key_id_in_use(k, now))?;
+        self.reserve_key_ids(
+            list.key_ids(),
+            now,
+            now.saturating_add(KeyList::lifetime(p)),
+        );
+        let first_key = list
+            .next_key()
+            .ok_or(AutokeyError::KeySpace { key_id: 0 })?;
+        let auto_signed = if self.synchronised() {
+            let values = list.values();
+            let v = SignedValue::signed(now, self.last_update(), values.to_bytes(), self.signer())?;
+            Some((values, v))
+        } else {
+            None
+        };
+        Ok(FreshKeyList {
+            list,
+            first_key,
+            auto_signed,
+        })
     }
 
     /// The last signature refresh (0 = never synchronised).
