@@ -8,7 +8,6 @@ use std::net::IpAddr;
 
 use keystore::{GqParams, IffParams, MvClientKey, Scheme};
 use proto::exten::{AutokeyCode, ExtensionField};
-use proto::mac::is_autokey_key_id;
 use proto::PacketRef;
 
 use crate::cert::{check_signed_certificate, Trail, TrailStep};
@@ -513,11 +512,7 @@ impl Association {
         now: u32,
         rng: &mut (impl rand::CryptoRng + ?Sized),
     ) -> Result<Vec<AssocEvent>> {
-        let mac = pkt.mac().ok_or(AutokeyError::NoMac)?;
-        let key_id = mac.key_id();
-        if !is_autokey_key_id(key_id) {
-            return Err(AutokeyError::KeySpace { key_id });
-        }
+        let (mac, key_id) = crate::session::autokey_mac(pkt)?;
         // A server reply must echo our key ID (§5.6 step 4). Symmetric
         // and broadcast packets carry the peer's own key IDs and are judged
         // by the chain instead (never by key-ID equality, brief §4.2 [RFC≠]).
@@ -552,11 +547,7 @@ impl Association {
         now: u32,
         rng: &mut (impl rand::CryptoRng + ?Sized),
     ) -> Result<Vec<AssocEvent>> {
-        let mac = pkt.mac().ok_or(AutokeyError::NoMac)?;
-        let key_id = mac.key_id();
-        if !is_autokey_key_id(key_id) {
-            return Err(AutokeyError::KeySpace { key_id });
-        }
+        let (mac, key_id) = crate::session::autokey_mac(pkt)?;
         SessionKey::derive(host.digest(), src, dst, key_id, 0)?
             .verify(pkt.authenticated_bytes(), mac)?;
         let first = pkt.fields().next().ok_or(AutokeyError::Unexpected {
@@ -596,11 +587,7 @@ impl Association {
                 reason: "volley not complete",
             });
         }
-        let mac = pkt.mac().ok_or(AutokeyError::NoMac)?;
-        let key_id = mac.key_id();
-        if !is_autokey_key_id(key_id) {
-            return Err(AutokeyError::KeySpace { key_id });
-        }
+        let (mac, key_id) = crate::session::autokey_mac(pkt)?;
         SessionKey::derive(host.digest(), src, dst, key_id, 0)?
             .verify(pkt.authenticated_bytes(), mac)?;
         let fields: Vec<&[u8]> = pkt.fields().map(|f| f.as_bytes()).collect();

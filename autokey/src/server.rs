@@ -6,7 +6,6 @@
 use std::net::IpAddr;
 
 use proto::exten::ExtensionField;
-use proto::mac::is_autokey_key_id;
 use proto::PacketRef;
 
 use crate::error::{AutokeyError, Result};
@@ -50,11 +49,7 @@ pub fn fast_path<R: rand::CryptoRng + ?Sized>(
     auto: &dyn AutoLookup,
     rng: &mut R,
 ) -> Result<ServerReply> {
-    let mac = pkt.mac().ok_or(AutokeyError::NoMac)?;
-    let key_id = mac.key_id();
-    if !is_autokey_key_id(key_id) {
-        return Err(AutokeyError::KeySpace { key_id });
-    }
+    let (mac, key_id) = crate::session::autokey_mac(pkt)?;
     // `host@group` (brief §2.3): when we have a group, every ASSOC field
     // must name one; unicast client requests are not group-tested.
     for f in pkt.fields() {

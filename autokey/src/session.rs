@@ -77,6 +77,18 @@ fn addr_bytes(a: &IpAddr) -> Vec<u8> {
     }
 }
 
+/// The MAC of a packet that must be Autokey-authenticated and its key ID:
+/// a MAC must be present (brief §5.6 step 1) and its key ID must lie in the
+/// Autokey space above 65535 (§11.3 rule 13).
+pub fn autokey_mac<'p>(pkt: &'p proto::PacketRef<'_>) -> Result<(&'p Mac, u32)> {
+    let mac = pkt.mac().ok_or(AutokeyError::NoMac)?;
+    let key_id = mac.key_id();
+    if !proto::mac::is_autokey_key_id(key_id) {
+        return Err(AutokeyError::KeySpace { key_id });
+    }
+    Ok((mac, key_id))
+}
+
 /// The session-key hash input (brief §5.1); `Err` for mixed families.
 pub fn session_input(src: IpAddr, dst: IpAddr, key_id: u32, cookie: u32) -> Result<Vec<u8>> {
     if src.is_ipv4() != dst.is_ipv4() {
