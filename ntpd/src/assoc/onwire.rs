@@ -56,6 +56,18 @@ pub struct OnWire {
     pub xmt: NtpTimestamp,
 }
 
+/// After the timestamp checks: a stratum-0 packet is a kiss-o'-death, and
+/// an unsynchronised or stratum-16 sender gives no sample (RFC 5905 §8).
+fn kiss_or_unsynchronised(h: &Header) -> Result<Option<Reply>, Reject> {
+    if h.stratum == 0 {
+        return Ok(Some(Reply::Kiss(h.reference_id.kiss_code())));
+    }
+    if h.leap == LeapIndicator::Unsynchronized || h.stratum >= crate::system::MAXSTRAT {
+        return Err(Reject::Unsynchronized);
+    }
+    Ok(None)
+}
+
 impl OnWire {
     /// Fill a request header in `out` (48 octets) with our system state,
     /// `mode`, `version` and poll exponent; the transmit timestamp is
@@ -117,11 +129,8 @@ impl OnWire {
         }
         self.org = t3;
         self.rec = rx;
-        if h.stratum == 0 {
-            return Ok(Reply::Kiss(h.reference_id.kiss_code()));
-        }
-        if h.leap == LeapIndicator::Unsynchronized || h.stratum >= crate::system::MAXSTRAT {
-            return Err(Reject::Unsynchronized);
+        if let Some(kiss) = kiss_or_unsynchronised(h)? {
+            return Ok(kiss);
         }
         Ok(Reply::Measurement {
             a: 0.0,
@@ -151,11 +160,8 @@ impl OnWire {
         self.xmt = NtpTimestamp::ZERO;
         self.org = t3;
         self.rec = rx;
-        if h.stratum == 0 {
-            return Ok(Reply::Kiss(h.reference_id.kiss_code()));
-        }
-        if h.leap == LeapIndicator::Unsynchronized || h.stratum >= crate::system::MAXSTRAT {
-            return Err(Reject::Unsynchronized);
+        if let Some(kiss) = kiss_or_unsynchronised(h)? {
+            return Ok(kiss);
         }
         let secs = |d: NtpDuration| d.to_seconds_f64();
         Ok(Reply::Measurement {
