@@ -1,27 +1,25 @@
 //! The daemon: settings, sockets, the receive path and the system timer on
-//! a single-threaded tokio runtime (RFC 5905 §9 "peer process" and §11
-//! "system process" as driven by the reference's event loop).
+//! one thread (RFC 5905 §9 "peer process" and §11 "system process" as
+//! driven by the reference's event loop).
 //!
 //! ```text
-//! run(opts): Settings::load → KeyRing → [daemonize] → runtime
+//! run(opts): Settings::load → KeyRing → [daemonize]
 //!   → bind one socket per listened local address + wildcard per family
 //!   → interface restrict entries → [-u] → pid file
-//!   → one receive task per socket, a 1 s system timer, signal wait
+//!   → event_loop: poll(2) over the sockets, a 1 s system timer, signals
 //! ```
 
 pub mod clockctl;
 pub mod control;
 pub mod crypto;
+pub mod event_loop;
 pub mod mobilize;
 pub mod process;
 pub mod settings;
 pub mod sync;
 
-use std::cell::RefCell;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::rc::Rc;
-use std::time::Duration;
 
 use proto::{Mode, PacketRef, ReferenceId};
 use rand::rngs::StdRng;
@@ -1207,18 +1205,10 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             crate::logging::to_syslog();
         }
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| DaemonError::Io {
-            what: "cannot start the event loop",
-            source,
-        })?;
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, serve(opts, settings, keys, autokey, port))
+    serve(opts, settings, keys, autokey, port)
 }
 
-async fn serve(
+fn serve(
     opts: &Options,
     settings: Settings,
     keys: KeyRing,
@@ -1237,7 +1227,7 @@ async fn serve(
         match NtpSocket::bind(addr, &name) {
             Ok(s) => {
                 tracing::info!("Listen normally on {} {}", name, s.local_addr());
-                sockets.push(Rc::new(s));
+                sockets.push(s);
             }
             Err(e) => {
                 tracing::warn!("cannot bind {addr} ({name}): {e}");
@@ -1326,7 +1316,7 @@ async fn serve(
                     .add(cfg.remote.ip(), None, MatchFlags::SOURCE, flags, 0, None);
         }
         if let (Some(ttl), Some(sock)) = (cfg.ttl, socket.and_then(|i| sockets.get(i))) {
-            if let Err(e) = sock.socket().set_multicast_ttl_v4(u32::from(ttl)) {
+            if let Err(e) = sock.set_multicast_ttl(ttl) {
                 tracing::warn!("ttl {ttl} on {}: {e}", sock.local_addr());
             }
         }
@@ -1340,16 +1330,10 @@ async fn serve(
         core.mobilize(cfg, socket, local);
     }
     for group in &settings.multicast_groups {
-        let joined = sockets.iter().filter(|s| s.is_wildcard()).any(|s| {
-            match (group, s.local_addr().ip()) {
-                (IpAddr::V4(g), IpAddr::V4(_)) => s
-                    .socket()
-                    .join_multicast_v4(*g, Ipv4Addr::UNSPECIFIED)
-                    .is_ok(),
-                (IpAddr::V6(g), IpAddr::V6(_)) => s.socket().join_multicast_v6(g, 0).is_ok(),
-                _ => false,
-            }
-        });
+        let joined = sockets
+            .iter()
+            .filter(|s| s.is_wildcard() && s.local_addr().is_ipv4() == group.is_ipv4())
+            .any(|s| s.join_multicast(*group).is_ok());
         if joined {
             tracing::info!("joined multicast group {group}");
         } else {
@@ -1372,91 +1356,17 @@ async fn serve(
             );
         }
     }
-    let core = Rc::new(RefCell::new(core));
-    for (i, s) in sockets.iter().enumerate() {
-        tokio::task::spawn_local(receive_loop(i, s.clone(), core.clone()));
-    }
-    let stop = Rc::new(tokio::sync::Notify::new());
-    tokio::task::spawn_local(system_timer(core.clone(), Rc::new(sockets), stop.clone()));
-    let status = tokio::select! {
-        r = wait_for_signal() => {
-            r?;
+    event_loop::install_signal_handlers()?;
+    let mut core = core;
+    let stop = event_loop::EventLoop::new(&mut core, &sockets).run();
+    core.driver.save_drift();
+    match stop {
+        event_loop::Stop::Signal => {
             tracing::info!("ntpd exiting on signal");
-            0
+            Ok(())
         }
-        _ = stop.notified() => core.borrow().exit.unwrap_or(0),
-    };
-    core.borrow_mut().driver.save_drift();
-    if status != 0 {
-        return Err(DaemonError::Exit(status));
-    }
-    Ok(())
-}
-
-async fn receive_loop(index: usize, sock: Rc<NtpSocket>, core: Rc<RefCell<Core>>) {
-    let mut buf = vec![0u8; RECV_BUF];
-    let mut out = vec![0u8; RECV_BUF];
-    loop {
-        let r = match sock.recv(&mut buf).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::debug!("receive on {}: {e}", sock.local_addr());
-                continue;
-            }
-        };
-        let reply = core.borrow_mut().handle(
-            index,
-            sock.is_wildcard(),
-            &buf[..r.len.min(buf.len())],
-            &r,
-            &mut out,
-        );
-        if let Some(n) = reply {
-            if let Err(e) = sock.try_send_to(&out[..n], r.src, r.dst) {
-                core.borrow_mut().stats.send_errors += 1;
-                tracing::debug!("send to {}: {e}", r.src);
-            }
-        }
-        // Mode 6 answers leave from the socket and address the request
-        // came to.
-        let control = core.borrow_mut().take_control_replies();
-        for d in control {
-            if let Err(e) = sock.try_send_to(&d, r.src, r.dst) {
-                core.borrow_mut().stats.send_errors += 1;
-                tracing::debug!("mode 6 send to {}: {e}", r.src);
-                break;
-            }
-        }
-    }
-}
-
-async fn system_timer(
-    core: Rc<RefCell<Core>>,
-    sockets: Rc<Vec<Rc<NtpSocket>>>,
-    stop: Rc<tokio::sync::Notify>,
-) {
-    let mut t = tokio::time::interval(Duration::from_secs(1));
-    let mut seconds: u64 = 0;
-    loop {
-        t.tick().await;
-        seconds += 1;
-        if seconds % 3600 == 0 {
-            core.borrow_mut().driver.save_drift();
-        }
-        let out = core.borrow_mut().tick();
-        if core.borrow().exit.is_some() {
-            stop.notify_one();
-            return;
-        }
-        for o in out {
-            let Some(sock) = sockets.get(o.socket) else {
-                continue;
-            };
-            if let Err(e) = sock.try_send_to(&o.bytes, o.dst, None) {
-                core.borrow_mut().stats.send_errors += 1;
-                tracing::debug!("poll to {}: {e}", o.dst);
-            }
-        }
+        event_loop::Stop::Exit(0) => Ok(()),
+        event_loop::Stop::Exit(status) => Err(DaemonError::Exit(status)),
     }
 }
 
@@ -1468,9 +1378,20 @@ pub fn route_source(remote: SocketAddr) -> Option<IpAddr> {
     } else {
         (Ipv6Addr::UNSPECIFIED, 0).into()
     };
-    let s = std::net::UdpSocket::bind(any).ok()?;
-    s.connect(remote).ok()?;
-    s.local_addr().ok().map(|a| a.ip())
+    let s = crate::net::socket::udp_socket(remote.is_ipv6()).ok()?;
+    crate::net::socket::bind_to(&s, any).ok()?;
+    let r = match remote {
+        SocketAddr::V4(a) => nix::sys::socket::connect(
+            std::os::fd::AsRawFd::as_raw_fd(&s),
+            &nix::sys::socket::SockaddrIn::from(a),
+        ),
+        SocketAddr::V6(a) => nix::sys::socket::connect(
+            std::os::fd::AsRawFd::as_raw_fd(&s),
+            &nix::sys::socket::SockaddrIn6::from(a),
+        ),
+    };
+    r.ok()?;
+    crate::net::socket::bound_addr(&s).ok().map(|a| a.ip())
 }
 
 /// The socket polls to `remote` leave from, so that replies come back to
@@ -1497,21 +1418,6 @@ pub fn choose_socket(
                 .iter()
                 .position(|&(a, wild)| wild && a.is_ipv4() == remote.is_ipv4())
         })
-}
-
-async fn wait_for_signal() -> Result<(), DaemonError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let err = |source| DaemonError::Io {
-        what: "cannot install the signal handlers",
-        source,
-    };
-    let mut term = signal(SignalKind::terminate()).map_err(err)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(err)?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
 }
 
 #[cfg(test)]

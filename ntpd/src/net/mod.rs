@@ -1,6 +1,8 @@
-//! Sockets: which local addresses to listen on ([`iface`]) and the UDP
-//! sockets with kernel receive timestamps ([`socket`]).
+//! Sockets: which local addresses to listen on ([`iface`]), the UDP
+//! sockets with kernel receive timestamps ([`socket`]) and batched
+//! reading and writing ([`batch`]).
 
+pub mod batch;
 pub mod iface;
 pub mod socket;
 

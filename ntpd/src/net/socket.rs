@@ -1,21 +1,28 @@
-//! One UDP socket: bound with socket2, driven by tokio, read with
-//! `recvmsg` to get the kernel receive timestamp (`SO_TIMESTAMPNS`) and,
-//! on wildcard sockets, the destination address (`IP_PKTINFO`,
-//! `IPV6_RECVPKTINFO`), so that a reply leaves from the address the
-//! request came to.
+//! One UDP socket, created and driven through libc only (no epoll, no
+//! socket flags in `socket()`, so a libc-level simulator such as
+//! clknetsim can stand in for the kernel): bound to one local address or
+//! the wildcard, non-blocking, with kernel receive timestamps
+//! (`SO_TIMESTAMPING` software receive stamps, falling back to
+//! `SO_TIMESTAMPNS`, then to reading the clock) and, on wildcard sockets,
+//! the destination address (`IP_PKTINFO`, `IPV6_RECVPKTINFO`), so that a
+//! reply leaves from the address the request came to.
+//!
+//! Datagrams are read and written in batches by [`super::batch`]; the
+//! event loop waits for all sockets with `poll(2)`.
 
-use std::io::{self, IoSlice, IoSliceMut};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::AsRawFd;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{
-    recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockaddrIn, SockaddrIn6, SockaddrStorage,
+    bind, getsockname, setsockopt, socket, sockopt, AddressFamily, IpMembershipRequest,
+    Ipv6MembershipRequest, SockFlag, SockType, SockaddrIn, SockaddrIn6, SockaddrStorage,
+    TimestampingFlag,
 };
 use proto::NtpTimestamp;
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::Interest;
-use tokio::net::UdpSocket;
+
+use super::batch::{self, RecvBatch};
 
 /// A received datagram's metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,13 +40,25 @@ pub struct Received {
     pub rx_time: Option<NtpTimestamp>,
 }
 
+/// How receive timestamps are obtained on a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RxTimestamps {
+    /// `SO_TIMESTAMPING` with software receive stamps.
+    Timestamping,
+    /// `SO_TIMESTAMPNS`.
+    Timestampns,
+    /// None: the clock is read when the datagram is processed.
+    None,
+}
+
 /// A bound NTP socket.
 #[derive(Debug)]
 pub struct NtpSocket {
-    sock: UdpSocket,
+    fd: OwnedFd,
     local: SocketAddr,
     wildcard: bool,
     name: String,
+    rx_timestamps: RxTimestamps,
 }
 
 fn to_socket_addr(s: &SockaddrStorage) -> Option<SocketAddr> {
@@ -50,43 +69,79 @@ fn to_socket_addr(s: &SockaddrStorage) -> Option<SocketAddr> {
         .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
 }
 
+/// A UDP socket of `addr`'s family, made with a plain `socket()` call and
+/// then set close-on-exec and non-blocking with `fcntl`.
+pub fn udp_socket(v6: bool) -> io::Result<OwnedFd> {
+    let family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    let fd = socket(family, SockType::Datagram, SockFlag::empty(), None)?;
+    fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+    fcntl(&fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
+    Ok(fd)
+}
+
+/// Bind `fd` to `addr`.
+pub fn bind_to(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
+    match addr {
+        SocketAddr::V4(a) => bind(fd.as_raw_fd(), &SockaddrIn::from(a))?,
+        SocketAddr::V6(a) => bind(fd.as_raw_fd(), &SockaddrIn6::from(a))?,
+    }
+    Ok(())
+}
+
+/// The address `fd` is bound to.
+pub fn bound_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
+    let s: SockaddrStorage = getsockname(fd.as_raw_fd())?;
+    to_socket_addr(&s).ok_or_else(|| io::Error::other("socket has no IP address"))
+}
+
+/// Ask for kernel receive timestamps: `SO_TIMESTAMPING` (software
+/// receive stamps), else `SO_TIMESTAMPNS`.
+fn enable_rx_timestamps(fd: &OwnedFd) -> RxTimestamps {
+    let flags = TimestampingFlag::SOF_TIMESTAMPING_RX_SOFTWARE
+        | TimestampingFlag::SOF_TIMESTAMPING_SOFTWARE;
+    if setsockopt(fd, sockopt::Timestamping, &flags).is_ok() {
+        RxTimestamps::Timestamping
+    } else if setsockopt(fd, sockopt::ReceiveTimestampns, &true).is_ok() {
+        RxTimestamps::Timestampns
+    } else {
+        RxTimestamps::None
+    }
+}
+
 impl NtpSocket {
     /// Bind `addr` (a wildcard address binds the wildcard socket of its
-    /// family). `name` is the interface name for logs. Must be called
-    /// inside a tokio runtime.
+    /// family). `name` is the interface name for logs.
     pub fn bind(addr: SocketAddr, name: &str) -> io::Result<NtpSocket> {
-        let domain = if addr.is_ipv4() {
-            Domain::IPV4
-        } else {
-            Domain::IPV6
-        };
-        let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
-        s.set_reuse_address(true)?;
+        let fd = udp_socket(addr.is_ipv6())?;
+        setsockopt(&fd, sockopt::ReuseAddr, &true)?;
         if addr.is_ipv6() {
-            s.set_only_v6(true)?;
+            setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
         }
         let wildcard = addr.ip().is_unspecified();
-        setsockopt(&s, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)?;
+        let rx_timestamps = enable_rx_timestamps(&fd);
         if wildcard {
             if addr.is_ipv4() {
-                setsockopt(&s, sockopt::Ipv4PacketInfo, &true).map_err(io::Error::from)?;
+                setsockopt(&fd, sockopt::Ipv4PacketInfo, &true)?;
             } else {
-                setsockopt(&s, sockopt::Ipv6RecvPacketInfo, &true).map_err(io::Error::from)?;
+                setsockopt(&fd, sockopt::Ipv6RecvPacketInfo, &true)?;
             }
         }
         if addr.is_ipv4() && !wildcard {
             // Sending broadcasts needs this; harmless otherwise.
-            s.set_broadcast(true)?;
+            setsockopt(&fd, sockopt::Broadcast, &true)?;
         }
-        s.set_nonblocking(true)?;
-        s.bind(&addr.into())?;
-        let std_sock: std::net::UdpSocket = s.into();
-        let local = std_sock.local_addr()?;
+        bind_to(&fd, addr)?;
+        let local = bound_addr(&fd)?;
         Ok(NtpSocket {
-            sock: UdpSocket::from_std(std_sock)?,
+            fd,
             local,
             wildcard,
             name: name.to_owned(),
+            rx_timestamps,
         })
     }
 
@@ -105,141 +160,65 @@ impl NtpSocket {
         &self.name
     }
 
-    /// The underlying tokio socket (for multicast joins and TTL).
-    pub fn socket(&self) -> &UdpSocket {
-        &self.sock
+    /// How this socket gets receive timestamps.
+    pub fn rx_timestamps(&self) -> RxTimestamps {
+        self.rx_timestamps
     }
 
-    /// Receive one datagram into `buf`.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
-        loop {
-            self.sock.readable().await?;
-            match self.sock.try_io(Interest::READABLE, || self.recv_now(buf)) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                other => return other,
-            }
+    /// The descriptor, for `poll` and the batch calls.
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Multicast TTL of datagrams sent from this socket (IPv4 TTL or
+    /// IPv6 hop limit).
+    pub fn set_multicast_ttl(&self, ttl: u8) -> io::Result<()> {
+        if self.local.is_ipv4() {
+            setsockopt(&self.fd, sockopt::IpMulticastTtl, &ttl)?;
+        } else {
+            setsockopt(&self.fd, sockopt::Ipv6MulticastHops, &i32::from(ttl))?;
         }
+        Ok(())
     }
 
-    fn recv_now(&self, buf: &mut [u8]) -> io::Result<Received> {
-        let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec, libc::in6_pktinfo);
-        let mut iov = [IoSliceMut::new(buf)];
-        let msg = recvmsg::<SockaddrStorage>(
-            self.sock.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::empty(),
-        )
-        .map_err(io::Error::from)?;
-        let src = msg
-            .address
-            .as_ref()
-            .and_then(to_socket_addr)
-            .ok_or_else(|| io::Error::other("datagram without a source address"))?;
-        let mut out = Received {
-            len: msg.bytes,
-            truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
-            src,
-            dst: None,
-            rx_time: None,
-        };
-        for c in msg.cmsgs().map_err(io::Error::from)? {
-            match c {
-                ControlMessageOwned::ScmTimestampns(ts) => {
-                    let nanos = u32::try_from(ts.tv_nsec()).unwrap_or(0);
-                    out.rx_time = Some(NtpTimestamp::from_unix(ts.tv_sec(), nanos));
-                }
-                ControlMessageOwned::Ipv4PacketInfo(pi) => {
-                    out.dst = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr))));
-                }
-                ControlMessageOwned::Ipv6PacketInfo(pi) => {
-                    out.dst = Some(IpAddr::V6(Ipv6Addr::from(pi.ipi6_addr.s6_addr)));
-                }
-                _ => {}
-            }
+    /// Join the multicast `group` on this (wildcard) socket.
+    pub fn join_multicast(&self, group: IpAddr) -> io::Result<()> {
+        match group {
+            IpAddr::V4(g) => setsockopt(
+                &self.fd,
+                sockopt::IpAddMembership,
+                &IpMembershipRequest::new(g, Some(Ipv4Addr::UNSPECIFIED)),
+            )?,
+            IpAddr::V6(g) => setsockopt(
+                &self.fd,
+                sockopt::Ipv6AddMembership,
+                &Ipv6MembershipRequest::new(g),
+            )?,
         }
-        Ok(out)
+        Ok(())
     }
 
-    /// Send `buf` to `dst`. On a wildcard socket, `from` picks the source
+    /// Take one waiting datagram into `buf` (non-blocking; `WouldBlock`
+    /// when none is waiting). The daemon reads in batches; this is for
+    /// tools and tests.
+    pub fn recv_one(&self, batch: &mut RecvBatch, buf: &mut [u8]) -> io::Result<Received> {
+        if batch.receive(self.raw_fd())? == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let (data, r) = batch
+            .get(0)
+            .ok_or_else(|| io::Error::other("datagram without an IP source address"))?;
+        let n = data.len().min(buf.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Ok(r)
+    }
+
+    /// Send `buf` to `dst` without waiting (`WouldBlock` when the socket
+    /// buffer is full). On a wildcard socket, `from` picks the source
     /// address (the address the request came to).
-    pub async fn send_to(
-        &self,
-        buf: &[u8],
-        dst: SocketAddr,
-        from: Option<IpAddr>,
-    ) -> io::Result<usize> {
-        loop {
-            self.sock.writable().await?;
-            match self
-                .sock
-                .try_io(Interest::WRITABLE, || self.send_now(buf, dst, from))
-            {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                other => return other,
-            }
-        }
-    }
-
-    /// Try to send without waiting; `WouldBlock` when the socket is full.
-    pub fn try_send_to(
-        &self,
-        buf: &[u8],
-        dst: SocketAddr,
-        from: Option<IpAddr>,
-    ) -> io::Result<usize> {
-        self.sock
-            .try_io(Interest::WRITABLE, || self.send_now(buf, dst, from))
-    }
-
-    fn send_now(&self, buf: &[u8], dst: SocketAddr, from: Option<IpAddr>) -> io::Result<usize> {
-        let iov = [IoSlice::new(buf)];
-        let fd = self.sock.as_raw_fd();
+    pub fn send_to(&self, buf: &[u8], dst: SocketAddr, from: Option<IpAddr>) -> io::Result<usize> {
         let from = if self.wildcard { from } else { None };
-        let r = match (dst, from) {
-            (SocketAddr::V4(d), Some(IpAddr::V4(f))) => {
-                let pi = libc::in_pktinfo {
-                    ipi_ifindex: 0,
-                    ipi_spec_dst: libc::in_addr {
-                        s_addr: u32::from(f).to_be(),
-                    },
-                    ipi_addr: libc::in_addr { s_addr: 0 },
-                };
-                sendmsg(
-                    fd,
-                    &iov,
-                    &[ControlMessage::Ipv4PacketInfo(&pi)],
-                    MsgFlags::empty(),
-                    Some(&SockaddrIn::from(d)),
-                )
-            }
-            (SocketAddr::V6(d), Some(IpAddr::V6(f))) => {
-                let pi = libc::in6_pktinfo {
-                    ipi6_addr: libc::in6_addr {
-                        s6_addr: f.octets(),
-                    },
-                    ipi6_ifindex: 0,
-                };
-                sendmsg(
-                    fd,
-                    &iov,
-                    &[ControlMessage::Ipv6PacketInfo(&pi)],
-                    MsgFlags::empty(),
-                    Some(&SockaddrIn6::from(d)),
-                )
-            }
-            (SocketAddr::V4(d), _) => {
-                sendmsg::<SockaddrIn>(fd, &iov, &[], MsgFlags::empty(), Some(&SockaddrIn::from(d)))
-            }
-            (SocketAddr::V6(d), _) => sendmsg::<SockaddrIn6>(
-                fd,
-                &iov,
-                &[],
-                MsgFlags::empty(),
-                Some(&SockaddrIn6::from(d)),
-            ),
-        };
-        r.map_err(io::Error::from)
+        batch::send_one(self.raw_fd(), buf, dst, from)
     }
 }
 
@@ -247,65 +226,91 @@ impl NtpSocket {
 mod tests {
     use super::*;
 
-    fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+    /// Wait (briefly) for a datagram: loopback delivery is immediate, but
+    /// the socket is non-blocking.
+    fn recv(s: &NtpSocket, buf: &mut [u8]) -> Received {
+        let mut batch = RecvBatch::new();
+        for _ in 0..1000 {
+            match s.recv_one(&mut batch, buf) {
+                Ok(r) => return r,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        panic!("no datagram");
     }
 
     #[test]
     fn kernel_timestamp_and_source_on_a_specific_socket() {
-        rt().block_on(async {
-            let a = NtpSocket::bind("127.0.0.1:0".parse().unwrap(), "lo").unwrap();
-            let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-            let before = NtpTimestamp::from_system_time(std::time::SystemTime::now());
-            b.send_to(b"hello", a.local_addr()).unwrap();
-            let mut buf = [0u8; 64];
-            let r = a.recv(&mut buf).await.unwrap();
-            let after = NtpTimestamp::from_system_time(std::time::SystemTime::now());
-            assert_eq!(&buf[..r.len], b"hello");
-            assert_eq!(r.src, b.local_addr().unwrap());
-            let rx = r.rx_time.expect("SO_TIMESTAMPNS");
-            assert!((rx - before).to_seconds_f64() >= 0.0);
-            assert!((after - rx).to_seconds_f64() >= 0.0);
-            assert!(!r.truncated);
-        });
+        let a = NtpSocket::bind("127.0.0.1:0".parse().unwrap(), "lo").unwrap();
+        assert_eq!(a.rx_timestamps(), RxTimestamps::Timestamping);
+        let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let before = NtpTimestamp::from_system_time(std::time::SystemTime::now());
+        b.send_to(b"hello", a.local_addr()).unwrap();
+        let mut buf = [0u8; 64];
+        let r = recv(&a, &mut buf);
+        let after = NtpTimestamp::from_system_time(std::time::SystemTime::now());
+        assert_eq!(&buf[..r.len], b"hello");
+        assert_eq!(r.src, b.local_addr().unwrap());
+        let rx = r.rx_time.expect("SO_TIMESTAMPING");
+        assert!((rx - before).to_seconds_f64() >= 0.0);
+        assert!((after - rx).to_seconds_f64() >= 0.0);
+        assert!(!r.truncated);
     }
 
     #[test]
     fn wildcard_socket_learns_the_destination_and_replies_from_it() {
-        rt().block_on(async {
-            let w = NtpSocket::bind("0.0.0.0:0".parse().unwrap(), "wildcard").unwrap();
-            let port = w.local_addr().port();
-            let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-            b.send_to(b"ping", ("127.0.0.2", port)).unwrap();
-            let mut buf = [0u8; 64];
-            let r = w.recv(&mut buf).await.unwrap();
-            assert_eq!(r.dst, Some(IpAddr::from([127, 0, 0, 2])));
-            w.send_to(b"pong", r.src, r.dst).await.unwrap();
-            let (n, from) = b.recv_from(&mut buf).unwrap();
-            assert_eq!(&buf[..n], b"pong");
-            assert_eq!(from, SocketAddr::from(([127, 0, 0, 2], port)));
-        });
+        let w = NtpSocket::bind("0.0.0.0:0".parse().unwrap(), "wildcard").unwrap();
+        let port = w.local_addr().port();
+        let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        b.send_to(b"ping", ("127.0.0.2", port)).unwrap();
+        let mut buf = [0u8; 64];
+        let r = recv(&w, &mut buf);
+        assert_eq!(r.dst, Some(IpAddr::from([127, 0, 0, 2])));
+        assert!(r.rx_time.is_some());
+        w.send_to(b"pong", r.src, r.dst).unwrap();
+        let (n, from) = b.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"pong");
+        assert_eq!(from, SocketAddr::from(([127, 0, 0, 2], port)));
     }
 
     #[test]
     fn ipv6_loopback_works() {
-        rt().block_on(async {
-            let Ok(a) = NtpSocket::bind("[::1]:0".parse().unwrap(), "lo") else {
-                eprintln!("skipped: no IPv6 loopback on this host");
-                return;
-            };
-            let b = std::net::UdpSocket::bind("[::1]:0").unwrap();
-            b.send_to(b"v6", a.local_addr()).unwrap();
-            let mut buf = [0u8; 16];
-            let r = a.recv(&mut buf).await.unwrap();
-            assert_eq!(&buf[..r.len], b"v6");
-            assert!(r.rx_time.is_some());
-            a.send_to(b"ok", r.src, None).await.unwrap();
-            let (n, _) = b.recv_from(&mut buf).unwrap();
-            assert_eq!(&buf[..n], b"ok");
-        });
+        let Ok(a) = NtpSocket::bind("[::1]:0".parse().unwrap(), "lo") else {
+            eprintln!("skipped: no IPv6 loopback on this host");
+            return;
+        };
+        let b = std::net::UdpSocket::bind("[::1]:0").unwrap();
+        b.send_to(b"v6", a.local_addr()).unwrap();
+        let mut buf = [0u8; 16];
+        let r = recv(&a, &mut buf);
+        assert_eq!(&buf[..r.len], b"v6");
+        assert!(r.rx_time.is_some());
+        a.send_to(b"ok", r.src, None).unwrap();
+        let (n, _) = b.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ok");
+    }
+
+    #[test]
+    fn sockets_are_non_blocking_and_close_on_exec() {
+        let a = NtpSocket::bind("127.0.0.1:0".parse().unwrap(), "lo").unwrap();
+        let fl = fcntl(&a.fd, FcntlArg::F_GETFL).unwrap();
+        assert_ne!(fl & libc::O_NONBLOCK, 0);
+        let fd = fcntl(&a.fd, FcntlArg::F_GETFD).unwrap();
+        assert_ne!(fd & libc::FD_CLOEXEC, 0);
+        let mut batch = RecvBatch::new();
+        let e = a.recv_one(&mut batch, &mut [0u8; 8]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn multicast_ttl_and_join_on_a_wildcard_socket() {
+        let w = NtpSocket::bind("0.0.0.0:0".parse().unwrap(), "wildcard").unwrap();
+        w.set_multicast_ttl(7).unwrap();
+        // Joining needs a multicast-capable interface; loopback-only
+        // namespaces have none, which is an error, not a panic.
+        let _ = w.join_multicast(IpAddr::from([224, 0, 1, 1]));
     }
 }

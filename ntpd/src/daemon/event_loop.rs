@@ -1,0 +1,239 @@
+//! The daemon's event loop: one thread, `poll(2)` over every NTP socket,
+//! the one-second system timer as the poll timeout, SIGTERM/SIGINT as a
+//! flag (RFC 5905 §9 "peer process" for datagrams, §11 "system process"
+//! and the clock-adjust process once a second).
+//!
+//! ```text
+//! loop:
+//!   SIGTERM/SIGINT seen → save the drift, stop
+//!   timer due           → Core::tick → polls sent; next second
+//!   poll(sockets, time to the next tick)
+//!   each readable socket → up to DRAIN batches:
+//!       recvmmsg (≤ BATCH) → Core::handle each → replies queued → sendmmsg
+//! ```
+//!
+//! Why not tokio: its reactor is epoll, which libc-level simulators
+//! (clknetsim wraps `poll`/`select`, `recvmsg`/`recvmmsg`, the clocks and
+//! timers, but not `epoll_*`) cannot drive; and the daemon's work is
+//! synchronous anyway. Everything here reaches the kernel through libc:
+//! `poll`, `recvmmsg`/`recvmsg`, `sendmmsg`/`sendmsg`, `clock_gettime`
+//! (CLOCK_MONOTONIC for the timer, CLOCK_REALTIME for timestamps).
+//! Only socket descriptors are polled: a simulator treats any other
+//! descriptor as always readable.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+
+use super::{Core, DaemonError};
+use crate::net::batch::{RecvBatch, SendBatch, BATCH};
+use crate::net::socket::NtpSocket;
+
+/// Batches read from one socket before the others (and the timer) get
+/// their turn: fairness under a flood on one address.
+pub const DRAIN: usize = 8;
+
+/// The system timer's period (RFC 5905 §12: the clock-adjust process runs
+/// once a second).
+const TICK: Duration = Duration::from_secs(1);
+
+static TERMINATE: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_terminate(_: libc::c_int) {
+    TERMINATE.store(true, Ordering::SeqCst);
+}
+
+/// Catch SIGTERM and SIGINT: the handler only sets a flag, which
+/// interrupts `poll` (no `SA_RESTART`) and is checked every turn.
+pub fn install_signal_handlers() -> Result<(), DaemonError> {
+    let action = SigAction::new(
+        SigHandler::Handler(on_terminate),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for sig in [Signal::SIGTERM, Signal::SIGINT] {
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe.
+        unsafe { sigaction(sig, &action) }.map_err(|e| DaemonError::Io {
+            what: "cannot install the signal handlers",
+            source: e.into(),
+        })?;
+    }
+    Ok(())
+}
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM or SIGINT.
+    Signal,
+    /// The daemon stopped itself (`-q` done, panic threshold) with this
+    /// exit status.
+    Exit(u8),
+}
+
+/// The event loop's buffers and sockets.
+pub struct EventLoop<'a> {
+    core: &'a mut Core,
+    sockets: &'a [NtpSocket],
+    fds: Vec<libc::pollfd>,
+    rx: RecvBatch,
+    tx: SendBatch,
+    next_tick: Instant,
+    seconds: u64,
+    on_tick: Option<Box<dyn FnMut(&Core) + 'a>>,
+}
+
+impl<'a> EventLoop<'a> {
+    /// A loop over `sockets` driving `core`; the first tick is due at
+    /// once (initial polls and iburst leave immediately).
+    pub fn new(core: &'a mut Core, sockets: &'a [NtpSocket]) -> EventLoop<'a> {
+        let fds = sockets
+            .iter()
+            .map(|s| libc::pollfd {
+                fd: s.raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        EventLoop {
+            core,
+            sockets,
+            fds,
+            rx: RecvBatch::new(),
+            tx: SendBatch::new(),
+            next_tick: Instant::now(),
+            seconds: 0,
+            on_tick: None,
+        }
+    }
+
+    /// Call `f` after every system tick (e.g. to tell a waiting parent
+    /// process that the clock is synchronised).
+    pub fn on_tick(&mut self, f: impl FnMut(&Core) + 'a) {
+        self.on_tick = Some(Box::new(f));
+    }
+
+    /// Run until a signal or the daemon's own exit.
+    pub fn run(&mut self) -> Stop {
+        loop {
+            if TERMINATE.load(Ordering::SeqCst) {
+                return Stop::Signal;
+            }
+            let now = Instant::now();
+            if now >= self.next_tick {
+                if let Some(code) = self.tick() {
+                    return Stop::Exit(code);
+                }
+                self.next_tick += TICK;
+                if self.next_tick <= now {
+                    // Suspended or starved: do not catch up in a burst.
+                    self.next_tick = now + TICK;
+                }
+                continue;
+            }
+            let wait = self.next_tick - now;
+            // Round up so the loop does not spin in the last millisecond.
+            let ms = i32::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+            for f in &mut self.fds {
+                f.revents = 0;
+            }
+            // SAFETY: `fds` is a live array of `fds.len()` pollfd structs.
+            let n = unsafe { libc::poll(self.fds.as_mut_ptr(), self.fds.len() as libc::nfds_t, ms) };
+            if n < 0 {
+                let err = std::io::Error::last_os_error();
+                if err.raw_os_error() != Some(libc::EINTR) {
+                    tracing::warn!("poll: {err}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                continue;
+            }
+            if n == 0 {
+                continue;
+            }
+            for i in 0..self.fds.len() {
+                let ready = self.fds[i].revents;
+                if ready & (libc::POLLIN | libc::POLLERR) != 0 {
+                    self.drain(i);
+                }
+            }
+        }
+    }
+
+    /// The once-a-second system work; `Some(status)` when the daemon
+    /// stops itself.
+    fn tick(&mut self) -> Option<u8> {
+        self.seconds += 1;
+        if self.seconds % 3600 == 0 {
+            self.core.driver.save_drift();
+        }
+        let out = self.core.tick();
+        if let Some(code) = self.core.exit {
+            return Some(code);
+        }
+        for o in out {
+            let Some(sock) = self.sockets.get(o.socket) else {
+                continue;
+            };
+            if let Err(e) = sock.send_to(&o.bytes, o.dst, None) {
+                self.core.stats.send_errors += 1;
+                tracing::debug!("poll to {}: {e}", o.dst);
+            }
+        }
+        if let Some(f) = &mut self.on_tick {
+            f(self.core);
+        }
+        None
+    }
+
+    /// Read, answer and send what waits on socket `index`.
+    fn drain(&mut self, index: usize) {
+        let Some(sock) = self.sockets.get(index) else {
+            return;
+        };
+        let fd = sock.raw_fd();
+        let wildcard = sock.is_wildcard();
+        for _ in 0..DRAIN {
+            let n = match self.rx.receive(fd) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::debug!("receive on {}: {e}", sock.local_addr());
+                    return;
+                }
+            };
+            for i in 0..n {
+                let Some((data, r)) = self.rx.get(i) else {
+                    continue;
+                };
+                let from = if wildcard { r.dst } else { None };
+                if self.tx.is_full() {
+                    flush(&mut self.tx, self.core, fd);
+                }
+                if let Some(out) = self.tx.next_buffer() {
+                    if let Some(len) = self.core.handle(index, wildcard, data, &r, out) {
+                        self.tx.commit(len, r.src, from);
+                    }
+                }
+                // Mode 6 answers leave from the socket and address the
+                // request came to.
+                for d in self.core.take_control_replies() {
+                    if self.tx.is_full() {
+                        flush(&mut self.tx, self.core, fd);
+                    }
+                    self.tx.push(&d, r.src, from);
+                }
+            }
+            flush(&mut self.tx, self.core, fd);
+            if n < BATCH {
+                return;
+            }
+        }
+    }
+}
+
+/// Send what `tx` holds; failures count as send errors.
+fn flush(tx: &mut SendBatch, core: &mut Core, fd: std::os::fd::RawFd) {
+    let f = tx.flush(fd);
+    core.stats.send_errors += f.failed as u64;
+}
