@@ -52,6 +52,11 @@ impl ClockController {
         self.mode
     }
 
+    /// Whether the discipline may adjust the clock (`enable ntp`).
+    pub fn ntp_enabled(&self) -> bool {
+        self.ntp_enabled
+    }
+
     /// Number of steps applied so far.
     pub fn steps(&self) -> u32 {
         self.steps

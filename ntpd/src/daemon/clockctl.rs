@@ -218,6 +218,11 @@ impl<C: Clock> ClockDriver<C> {
         }
     }
 
+    /// Whether the clock is disciplined (`enable ntp`, the default).
+    pub fn ntp_enabled(&self) -> bool {
+        self.ctl.ntp_enabled()
+    }
+
     /// The discipline.
     pub fn discipline(&self) -> &Discipline {
         &self.disc

@@ -171,6 +171,9 @@ pub struct Core {
     pub loopstats: Option<crate::stats::FileGen>,
     /// Set when the daemon must stop: the exit status.
     pub exit: Option<u8>,
+    /// Whether the leap indicator may leave "unsynchronised" with
+    /// `disable ntp` (orphan mode has synchronised this host).
+    leap_released: bool,
     next_id: u16,
     set_once: bool,
     mono: Monotonic,
@@ -252,6 +255,7 @@ impl Core {
             stats: DaemonStats::default(),
             peerstats: None,
             last_mitigation: None,
+            leap_released: false,
             driver,
             loopstats: None,
             exit: None,
@@ -829,8 +833,26 @@ impl Core {
             _ => {}
         }
         self.sys = sys;
+        self.hold_leap_until_synchronised(&m);
         self.discipline(&m, now);
         self.last_mitigation = Some(m);
+    }
+
+    /// The leap indicator leaves "unsynchronised" when the discipline
+    /// first adjusts the clock or when orphan mode makes this host the
+    /// orphan parent (RFC 5905 `clock_update()`, the reference's timer):
+    /// with `disable ntp` the discipline never runs, so a host is
+    /// synchronised through its servers only once orphan mode has made it
+    /// so — as the reference behaves (stratum, refid and root distance
+    /// still follow the system peer).
+    fn hold_leap_until_synchronised(&mut self, m: &clock::system::Mitigation) {
+        let unsync = proto::LeapIndicator::Unsynchronized;
+        if matches!(m, clock::system::Mitigation::Orphan) && self.sys.leap != unsync {
+            self.leap_released = true;
+        }
+        if !self.driver.ntp_enabled() && !self.leap_released {
+            self.sys.leap = unsync;
+        }
     }
 
     /// Feed the discipline and let the associations follow what it did.
