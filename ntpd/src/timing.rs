@@ -21,6 +21,12 @@ impl Monotonic {
         Monotonic(Instant::now())
     }
 
+    /// A clock that started at `at` (tests: an earlier instant makes time
+    /// appear to have passed).
+    pub fn started_at(at: Instant) -> Self {
+        Monotonic(at)
+    }
+
     /// Seconds since [`Monotonic::start`].
     pub fn now(&self) -> f64 {
         self.0.elapsed().as_secs_f64()

@@ -48,6 +48,11 @@ pub enum HostMode {
     /// Mobilised by a broadcast (`broadcastclient`, `multicastclient`):
     /// we only listen to mode 5.
     BroadcastClient,
+    /// `manycastclient GROUP`: we solicit with mode 3 to a multicast
+    /// group, with an expanding TTL ring; every server that answers gets a
+    /// client association of its own, mobilised by the daemon. This one
+    /// takes no samples itself.
+    ManycastClient,
 }
 
 impl HostMode {
@@ -59,6 +64,7 @@ impl HostMode {
             HostMode::SymmetricPassive => Some(Mode::SymmetricPassive),
             HostMode::BroadcastServer => Some(Mode::Broadcast),
             HostMode::BroadcastClient => None,
+            HostMode::ManycastClient => Some(Mode::Client),
         }
     }
 
@@ -229,7 +235,14 @@ pub struct Association {
     /// next broadcast, and the delay in use.
     volley_offset: Option<f64>,
     bdelay: clock::sample::BroadcastDelay,
+    /// Manycast client: hops of the last solicitation (0 before the
+    /// first), the expanding ring's position.
+    manycast_ttl: u8,
 }
+
+/// Most hops of a manycast solicitation when `manycastclient` has no
+/// `ttl` option.
+pub const MANYCAST_TTL_MAX: u8 = 127;
 
 /// Peer event codes (RFC 5905 Appendix B, reference `PEVNT_*`).
 pub mod peer_event {
@@ -287,6 +300,7 @@ impl Association {
             volley_wire: OnWire::default(),
             volley_offset: None,
             bdelay: clock::sample::BroadcastDelay::new(bdelay),
+            manycast_ttl: 0,
         }
     }
 
@@ -339,6 +353,28 @@ impl Association {
             }
             _ => self.burst_due(now) || self.peer.poll_due(now),
         }
+    }
+
+    /// Manycast client: the hops the solicitation just built must be sent
+    /// with.
+    pub fn manycast_ttl(&self) -> Option<u8> {
+        (self.cfg.mode == HostMode::ManycastClient).then_some(self.manycast_ttl)
+    }
+
+    /// Manycast client: whether `h` answers our latest solicitation (its
+    /// origin timestamp is our transmit timestamp — the nonce that ties a
+    /// server's unicast reply to the multicast request).
+    pub fn answers_solicitation(&self, h: &proto::Header) -> bool {
+        self.cfg.mode == HostMode::ManycastClient
+            && !self.wire.xmt.is_zero()
+            && h.origin_timestamp == self.wire.xmt
+    }
+
+    /// Manycast client with enough servers: let the poll pass without a
+    /// solicitation; the next one starts the ring again at one hop.
+    pub fn skip_poll(&mut self, now: f64) {
+        self.peer.on_poll_sent(now);
+        self.manycast_ttl = 0;
     }
 
     /// Whether the next request of a `burst` is due.
@@ -413,6 +449,12 @@ impl Association {
             } else {
                 self.burst_left = 0;
             }
+        }
+        if self.cfg.mode == HostMode::ManycastClient {
+            // The expanding ring: 1, 2, 4, ... hops up to the `ttl`
+            // option (RFC 5905 leaves the ring to the implementation).
+            let cap = self.cfg.ttl.unwrap_or(MANYCAST_TTL_MAX).max(1);
+            self.manycast_ttl = self.manycast_ttl.saturating_mul(2).clamp(1, cap);
         }
         self.stats.sent += 1;
         match self.cfg.key {

@@ -74,7 +74,7 @@ pub fn host_mode_number(m: HostMode) -> u8 {
     match m {
         HostMode::SymmetricActive => 1,
         HostMode::SymmetricPassive => 2,
-        HostMode::Client => 3,
+        HostMode::Client | HostMode::ManycastClient => 3,
         HostMode::BroadcastServer => 5,
         HostMode::BroadcastClient => 6,
     }

@@ -176,6 +176,11 @@ impl<'a> EventLoop<'a> {
             let Some(sock) = self.sockets.get(o.socket) else {
                 continue;
             };
+            if let Some(ttl) = o.ttl {
+                if let Err(e) = sock.set_multicast_ttl(ttl) {
+                    tracing::debug!("ttl {ttl} on {}: {e}", sock.local_addr());
+                }
+            }
             if let Err(e) = sock.send_to(&o.bytes, o.dst, None) {
                 self.core.stats.send_errors += 1;
                 tracing::debug!("poll to {}: {e}", o.dst);
@@ -206,7 +211,7 @@ impl<'a> EventLoop<'a> {
                 let Some((data, r)) = self.rx.get(i) else {
                     continue;
                 };
-                let from = if wildcard { r.dst } else { None };
+                let from = if wildcard { reply_source(&r) } else { None };
                 if self.tx.is_full() {
                     flush(&mut self.tx, self.core, fd);
                 }
@@ -229,6 +234,17 @@ impl<'a> EventLoop<'a> {
                 return;
             }
         }
+    }
+}
+
+/// The source address of a reply from a wildcard socket: the address the
+/// request came to — unless that was a multicast group (a manycast
+/// solicitation), which is never a source: then the address the kernel
+/// routes from towards the requester.
+fn reply_source(r: &crate::net::socket::Received) -> Option<std::net::IpAddr> {
+    match r.dst {
+        Some(d) if d.is_multicast() => super::route_source(r.src),
+        d => d,
     }
 }
 

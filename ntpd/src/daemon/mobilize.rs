@@ -59,15 +59,14 @@ pub fn mobilize(
             AssocMode::Pool => (true, HostMode::Client),
             AssocMode::Peer => (false, HostMode::SymmetricActive),
             AssocMode::Broadcast => (false, HostMode::BroadcastServer),
-            AssocMode::ManycastClient => {
-                out.not_built
-                    .push(format!("{at}: `{kw}` associations are not built yet"));
-                continue;
-            }
+            AssocMode::ManycastClient => (false, HostMode::ManycastClient),
         };
         let o = &a.options;
         for (set, name) in [
-            (o.autokey && mode == HostMode::BroadcastServer, "autokey"),
+            (
+                o.autokey && matches!(mode, HostMode::BroadcastServer | HostMode::ManycastClient),
+                "autokey",
+            ),
             (
                 o.ident.is_some() && mode == HostMode::BroadcastServer,
                 "ident",
@@ -75,7 +74,11 @@ pub fn mobilize(
             (o.xleave, "xleave"),
             (o.preempt, "preempt"),
             (o.xmtnonce, "xmtnonce"),
-            (o.ttl.is_some() && mode != HostMode::BroadcastServer, "ttl"),
+            (
+                o.ttl.is_some()
+                    && !matches!(mode, HostMode::BroadcastServer | HostMode::ManycastClient),
+                "ttl",
+            ),
         ] {
             if set {
                 out.not_built
@@ -159,24 +162,26 @@ mod tests {
     fn modes_map_and_unbuilt_ones_are_reported_by_line() {
         let m = mobilize(
             &assocs(
-                "peer 192.0.2.3\nbroadcast 224.0.1.1 ttl 2 key 1\nmanycastclient 239.1.1.1\n\
-                 server 192.0.2.4 burst true\n",
+                "peer 192.0.2.3\nbroadcast 224.0.1.1 ttl 2 key 1\nmanycastclient 239.1.1.1 ttl 4 key 2\n\
+                 server 192.0.2.4 burst true xleave\n",
             ),
             123,
             false,
             false,
             0.004,
         );
-        assert_eq!(m.configs.len(), 3);
+        assert_eq!(m.configs.len(), 4);
         assert_eq!(m.configs[0].mode, HostMode::SymmetricActive);
         assert_eq!(m.configs[1].mode, HostMode::BroadcastServer);
         assert_eq!((m.configs[1].ttl, m.configs[1].key), (Some(2), Some(1)));
-        assert_eq!(m.configs[2].mode, HostMode::Client);
-        assert!(m.configs[2].burst && m.configs[2].truechimer);
+        assert_eq!(m.configs[2].mode, HostMode::ManycastClient);
+        assert_eq!((m.configs[2].ttl, m.configs[2].key), (Some(4), Some(2)));
+        assert_eq!(m.configs[3].mode, HostMode::Client);
+        assert!(m.configs[3].burst && m.configs[3].truechimer);
         assert!(!m.configs[0].burst && !m.configs[0].truechimer);
         assert_eq!(m.not_built.len(), 1, "{:?}", m.not_built);
         assert!(
-            m.not_built[0].starts_with("t.conf:3:1: `manycastclient`"),
+            m.not_built[0].starts_with("t.conf:4:1: `server` option `xleave`"),
             "{:?}",
             m.not_built
         );

@@ -94,6 +94,9 @@ pub struct DaemonStats {
     pub unprocessed: u64,
     /// Send failures.
     pub send_errors: u64,
+    /// Manycast solicitations or answers declined (not synchronised,
+    /// stratum, loop, duplicate).
+    pub manycast_declined: u64,
 }
 
 /// A mobilised association and where it sends from.
@@ -109,6 +112,9 @@ pub struct Running {
     pub autokey: Option<AutokeyPeer>,
     /// `broadcast ADDR autokey`: the broadcaster's key list (brief §4.3).
     pub broadcaster: Option<autokey::broadcast::BroadcastServer>,
+    /// The `manycastclient` association whose solicitation mobilised
+    /// this one.
+    pub manycast_parent: Option<u16>,
 }
 
 /// The AUTO values of our broadcasters, for AUTO requests naming them
@@ -144,6 +150,8 @@ pub struct Outgoing {
     pub dst: SocketAddr,
     /// The datagram.
     pub bytes: Vec<u8>,
+    /// Multicast hops to send with (a manycast solicitation).
+    pub ttl: Option<u8>,
 }
 
 /// The state the receive path and the timer share.
@@ -181,6 +189,8 @@ pub struct Core {
     wildcard_listens: bool,
     /// `broadcastclient`, `multicastclient` or `enable bclient`.
     bclient: bool,
+    /// `manycastserver` groups: solicitations to them are answered.
+    manycast_groups: Vec<IpAddr>,
     /// Ephemeral associations need authentication (`enable auth`, `-a`).
     auth_required: bool,
     /// `broadcastdelay`, seconds.
@@ -264,6 +274,7 @@ impl Core {
             rng: rand::make_rng(),
             wildcard_listens: s.listen.wildcard_listens(),
             bclient: s.broadcast_client || !s.multicast_groups.is_empty() || s.switches.bclient,
+            manycast_groups: s.manycast_groups.clone(),
             auth_required: s.switches.auth,
             broadcast_delay: s.broadcast_delay.unwrap_or(clock::constants::BDELAY),
             socket_addrs: Vec::new(),
@@ -318,7 +329,10 @@ impl Core {
         out: &mut [u8],
     ) -> Option<usize> {
         let broadcast = Mode::of_datagram(buf) == Some(Mode::Broadcast);
-        if on_wildcard && !self.wildcard_listens && !(broadcast && self.bclient) {
+        let solicitation = r.dst.is_some_and(|d| self.manycast_groups.contains(&d))
+            && Mode::of_datagram(buf) == Some(Mode::Client);
+        if on_wildcard && !self.wildcard_listens && !(broadcast && self.bclient) && !solicitation {
+
             self.stats.wildcard_dropped += 1;
             return None;
         }
@@ -362,8 +376,12 @@ impl Core {
                 mode,
                 flags,
             } => match mode {
+                Mode::Client if r.dst.is_some_and(|d| d.is_multicast()) => {
+                    self.manycast_reply(buf, &packet, rx, peer, r.dst, flags, out)
+                }
                 Mode::Client => {
                     let outcome = self.check(&packet, peer);
+
                     if matches!(outcome, AuthOutcome::Autokey(_)) && self.autokey.is_some() {
                         let dst = r.dst.or_else(|| {
                             self.socket_addrs
@@ -395,6 +413,20 @@ impl Core {
                     Some(n)
                 }
                 Mode::Server | Mode::SymmetricPassive => {
+                    let known = self
+                        .assocs
+                        .iter()
+                        .any(|a| a.assoc.is_remote(peer) && a.assoc.cfg.mode.accepts(mode));
+                    if mode == Mode::Server && !known {
+                        if let Some(parent) = self
+                            .assocs
+                            .iter()
+                            .position(|a| a.assoc.answers_solicitation(packet.header()))
+                        {
+                            self.mobilize_manycast(&packet, parent, flags, r.src, socket);
+                            return None;
+                        }
+                    }
                     self.deliver_to_association(&packet, mode, peer, r.dst, rx, now);
                     None
                 }
@@ -533,7 +565,7 @@ impl Core {
                 autokey::association::AssocKind::Symmetric
             }
             HostMode::BroadcastClient => autokey::association::AssocKind::BroadcastClient,
-            HostMode::BroadcastServer => return Ok(None),
+            HostMode::BroadcastServer | HostMode::ManycastClient => return Ok(None),
         };
         let engine = autokey::association::Association::new(
             autokey::association::AssociationConfig {
@@ -597,6 +629,7 @@ impl Core {
             our_refid,
             autokey,
             broadcaster,
+            manycast_parent: None,
         });
     }
 
@@ -607,6 +640,148 @@ impl Core {
     /// when `enable auth` (the default) or the sender's entry says
     /// `nopeer` or `notrust`; `noepeer` forbids passive associations; a
     /// broadcast needs `broadcastclient`/`multicastclient`.
+    /// For each association mobilised by a manycast solicitation, the id
+    /// of its `manycastclient` association.
+    fn manycast_found(&self) -> Vec<u16> {
+        self.assocs
+            .iter()
+            .filter_map(|r| r.manycast_parent)
+            .collect()
+    }
+
+    /// A manycast solicitation (mode 3 to a `manycastserver` group),
+    /// answered as the reference does: only when this server is
+    /// synchronised, of lower stratum than the solicitor, not its
+    /// synchronisation source, and the request authentic (no crypto-NAK
+    /// to a group). The reply goes unicast, from an address of ours (the
+    /// event loop picks it: never the group's).
+    #[allow(clippy::too_many_arguments)]
+    fn manycast_reply(
+        &mut self,
+        buf: &[u8],
+        packet: &PacketRef<'_>,
+        rx: proto::NtpTimestamp,
+        peer: IpAddr,
+        dst: Option<IpAddr>,
+        flags: RestrictFlags,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        if !dst.is_some_and(|d| self.manycast_groups.contains(&d)) {
+            self.access.stats.restricted += 1;
+            return None;
+        }
+        let h = packet.header();
+        // Stratum 0 on the wire is "unspecified" (16).
+        let theirs = match h.stratum {
+            0 => clock::constants::MAXSTRAT,
+            s => s,
+        };
+        let ours = route_source(SocketAddr::new(peer, 0)).map(refid_of);
+        if self.sys.leap == proto::LeapIndicator::Unsynchronized
+            || self.sys.stratum >= theirs
+            || Some(h.reference_id) == ours
+        {
+            self.stats.manycast_declined += 1;
+            return None;
+        }
+        let auth = match self.check(packet, peer) {
+            AuthOutcome::Ok(id) => ReplyAuth::Key(id),
+            AuthOutcome::None if !flags.has(RestrictFlags::DONTTRUST) => ReplyAuth::None,
+            _ => {
+                self.access.stats.restricted += 1;
+                return None;
+            }
+        };
+        let n = server::build_reply(
+            buf,
+            rx,
+            &self.sys,
+            auth,
+            &self.keys,
+            peer,
+            out,
+            timing::now_ntp,
+        )?;
+        self.stats.replies += 1;
+        Some(n)
+    }
+
+    /// A server's answer to our manycast solicitation: mobilise a client
+    /// association for it, with the `manycastclient` line's options, if
+    /// the answer is authentic (required unless `disable auth`), the
+    /// server synchronised and of a usable stratum, and not already one
+    /// of ours (RFC 5905 §3; the reference's `AM_MANYCAST`).
+    fn mobilize_manycast(
+        &mut self,
+        packet: &PacketRef<'_>,
+        parent: usize,
+        flags: RestrictFlags,
+        src: SocketAddr,
+        socket: usize,
+    ) {
+        let outcome = self.check(packet, src.ip());
+        let required = self.auth_required
+            || flags.has(RestrictFlags::NOPEER)
+            || flags.has(RestrictFlags::DONTTRUST);
+        if !outcome.acceptable(required) {
+            self.access.stats.restricted += 1;
+            return;
+        }
+        let h = packet.header();
+        if h.leap == proto::LeapIndicator::Unsynchronized
+            || h.stratum == 0
+            || h.stratum >= clock::constants::MAXSTRAT - 1
+        {
+            self.stats.manycast_declined += 1;
+            return;
+        }
+        if self.assocs.iter().any(|r| r.assoc.is_remote(src.ip()))
+            || self.assocs.iter().filter(|r| r.assoc.cfg.ephemeral).count() >= MAX_EPHEMERAL
+        {
+            self.stats.manycast_declined += 1;
+            return;
+        }
+        let Some(p) = self.assocs.get(parent) else {
+            return;
+        };
+        let parent_id = p.assoc.id;
+        let key = match outcome {
+            AuthOutcome::Ok(k) => u16::try_from(k).ok(),
+            _ => None,
+        };
+        let cfg = AssocConfig {
+            remote: src,
+            mode: HostMode::Client,
+            key,
+            version: h.version,
+            ephemeral: true,
+            ttl: None,
+            from_pool: false,
+            ..p.assoc.cfg.clone()
+        };
+        let on_wildcard = self.socket_addrs.get(socket).is_none_or(|s| s.1);
+        let socket = if on_wildcard {
+            choose_socket(&self.socket_addrs, src, route_source(src))
+        } else {
+            Some(socket)
+        };
+        let local = socket
+            .and_then(|i| self.socket_addrs.get(i))
+            .map(|s| s.0.ip())
+            .filter(|ip| !ip.is_unspecified());
+        tracing::info!(
+            target: crate::logging::PEER_INFO,
+            "manycast: mobilize client association for {src} (solicited by association {parent_id})"
+        );
+        let before = self.assocs.len();
+        self.mobilize(cfg, socket, local);
+        if self.assocs.len() > before {
+            if let Some(r) = self.assocs.last_mut() {
+                r.manycast_parent = Some(parent_id);
+            }
+        }
+    }
+
     fn mobilize_ephemeral(
         &mut self,
         packet: &PacketRef<'_>,
@@ -969,10 +1144,25 @@ impl Core {
         }
         let mut out = Vec::new();
         let mut buf = [0u8; 128];
+        let found = self.manycast_found();
+        let maxclock = self.sync.params().maxclock;
         for r in &mut self.assocs {
             if !r.assoc.poll_due(now) {
                 continue;
             }
+            if r.assoc.cfg.mode == HostMode::ManycastClient {
+                let n = found
+                    .iter()
+                    .filter(|&&parent| parent == r.assoc.id)
+                    .count();
+                if n >= maxclock {
+                    // Enough servers: no solicitation until some go
+                    // (RFC 5905 §3 manycast; the reference's `maxclock`).
+                    r.assoc.skip_poll(now);
+                    continue;
+                }
+            }
+
             let Some(socket) = r.socket else { continue };
             if let Some(n) = r
                 .assoc
@@ -1018,6 +1208,7 @@ impl Core {
                     socket,
                     dst: r.assoc.remote(),
                     bytes,
+                    ttl: r.assoc.manycast_ttl(),
                 });
             } else if r.assoc.cfg.mode != HostMode::BroadcastClient {
                 tracing::warn!(
@@ -1351,7 +1542,11 @@ fn serve(
         );
         core.mobilize(cfg, socket, local);
     }
-    for group in &settings.multicast_groups {
+    for group in settings
+        .multicast_groups
+        .iter()
+        .chain(&settings.manycast_groups)
+    {
         let joined = sockets
             .iter()
             .filter(|s| s.is_wildcard() && s.local_addr().is_ipv4() == group.is_ipv4())
@@ -1595,3 +1790,6 @@ mod tests {
             .is_some());
     }
 }
+
+#[cfg(test)]
+mod manycast_tests;

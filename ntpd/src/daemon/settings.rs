@@ -82,6 +82,9 @@ pub struct Settings {
     pub broadcast_client: bool,
     /// `multicastclient` groups.
     pub multicast_groups: Vec<IpAddr>,
+    /// `manycastserver ADDRESS...`: groups whose manycast solicitations
+    /// (mode 3 to the group) this server answers.
+    pub manycast_groups: Vec<IpAddr>,
     /// The access list, with `restrict source` kept apart.
     pub restrict: RestrictList,
     /// `restrict source` flags (applied to association addresses).
@@ -199,6 +202,7 @@ impl Settings {
             associations: Vec::new(),
             broadcast_client: false,
             multicast_groups: Vec::new(),
+            manycast_groups: Vec::new(),
             restrict: RestrictList::default(),
             restrict_source: None,
             discard: DiscardParams::default(),
@@ -273,6 +277,11 @@ impl Settings {
             Directive::MulticastClient(groups) => {
                 for g in groups {
                     self.multicast_groups.extend(resolve(&g.host));
+                }
+            }
+            Directive::ManycastServer(groups) => {
+                for g in groups {
+                    self.manycast_groups.extend(resolve(&g.host));
                 }
             }
             Directive::ControlKey(k) => self.control_key = Some(*k),
