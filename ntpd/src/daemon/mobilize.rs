@@ -117,7 +117,7 @@ pub fn mobilize(
                 broadcast_delay,
                 burst: o.burst,
                 truechimer: o.truechimer,
-                autokey: o.autokey,
+                autokey: o.autokey && mode != HostMode::ManycastClient,
                 ident: o.ident.clone(),
             });
         }
