@@ -221,6 +221,9 @@ pub struct Association {
     pub autokey_volley: bool,
     /// Frequency tolerance PHI, s/s (`tinker dispersion`).
     phi: f64,
+    /// How uncertain the discipline's frequency is, s/s: the clock
+    /// filter's age weight (set by the daemon before each packet).
+    freq_uncertainty: f64,
     /// `burst`: requests of the current burst still to send, and when the
     /// next is due.
     burst_left: u8,
@@ -291,6 +294,7 @@ impl Association {
             last_rx: None,
             reach_since: None,
             phi: clock::constants::PHI,
+            freq_uncertainty: clock::constants::PHI,
             burst_left: 0,
             burst_next: now,
             event_count: 1,
@@ -314,6 +318,16 @@ impl Association {
     pub fn set_phi(&mut self, phi: f64) {
         self.phi = phi;
         self.peer.set_phi(phi);
+    }
+
+    /// The discipline's frequency uncertainty (s/s,
+    /// `Discipline::frequency_uncertainty`): how much older filter stages
+    /// weigh against lower delay. The full tolerance only while the
+    /// frequency is still being measured; once it is known, the filter
+    /// keeps picking the minimum-delay stage (RFC 5905 §10) instead of
+    /// always the newest.
+    pub fn set_frequency_uncertainty(&mut self, u: f64) {
+        self.freq_uncertainty = u;
     }
 
     /// The frequency tolerance in use, s/s.
@@ -585,7 +599,7 @@ impl Association {
                 };
                 Event::Sample(
                     self.peer
-                        .on_sample(sample, info, now, clock::constants::PHI),
+                        .on_sample(sample, info, now, self.freq_uncertainty),
                 )
             }
         }
@@ -706,6 +720,43 @@ mod tests {
         )
         .unwrap();
         (out[..n].to_vec(), t4)
+    }
+
+    /// The offset the filter reports after two exchanges 64 s apart — a
+    /// low-delay one with offset 1 ms, then a higher-delay one with offset
+    /// 2 ms — when the discipline's frequency uncertainty is `u`.
+    fn offset_after_two_exchanges(u: f64) -> f64 {
+        let keys = KeyRing::default();
+        let sys = SystemState::unsynchronized(-20);
+        let mut a = Association::new(1, cfg(None), 1e-6, 0.0);
+        a.set_frequency_uncertainty(u);
+        let t0 = NtpTimestamp::from_parts(0xe900_0000, 0);
+        for (now, theta, delay) in [(0.0, 0.001, 0.002), (64.0, 0.002, 0.003)] {
+            let mut out = [0u8; 128];
+            let t1 = t0 + NtpDuration::from_seconds_f64(now);
+            let n = a.poll(&sys, &keys, &mut out, now, || t1).unwrap();
+            let (mut reply, _) = answer(&out[..n], &keys, 0.0);
+            // Server receive/transmit for (theta, delay), no server time.
+            let t2 = t1 + NtpDuration::from_seconds_f64(delay / 2.0 + theta);
+            reply[32..40].copy_from_slice(&t2.to_bytes());
+            reply[40..48].copy_from_slice(&t2.to_bytes());
+            let t4 = t1 + NtpDuration::from_seconds_f64(delay);
+            let p = PacketRef::parse(&reply).unwrap();
+            let e = a.receive(&p, AuthOutcome::None, t4, now + delay, 1e-6, ReferenceId(0));
+            assert!(matches!(e, Event::Sample(_)), "{e:?}");
+        }
+        a.source().unwrap().candidate.offset
+    }
+
+    #[test]
+    fn a_known_frequency_lets_the_filter_prefer_the_older_low_delay_sample() {
+        // While the frequency is unknown (full tolerance), age dominates
+        // and the newer sample wins; once it is known (wander-sized
+        // uncertainty), the lower delay does (RFC 5905 §10).
+        let unknown = offset_after_two_exchanges(clock::constants::PHI);
+        let known = offset_after_two_exchanges(3e-7);
+        assert!((unknown - 0.002).abs() < 2e-4, "{unknown}");
+        assert!((known - 0.001).abs() < 2e-4, "{known}");
     }
 
     #[test]

@@ -140,7 +140,8 @@ impl<'a> EventLoop<'a> {
                 f.revents = 0;
             }
             // SAFETY: `fds` is a live array of `fds.len()` pollfd structs.
-            let n = unsafe { libc::poll(self.fds.as_mut_ptr(), self.fds.len() as libc::nfds_t, ms) };
+            let n =
+                unsafe { libc::poll(self.fds.as_mut_ptr(), self.fds.len() as libc::nfds_t, ms) };
             if n < 0 {
                 let err = std::io::Error::last_os_error();
                 if err.raw_os_error() != Some(libc::EINTR) {

@@ -905,6 +905,7 @@ impl Core {
     ) {
         let mut auth = self.check(packet, peer);
         let precision = 2f64.powi(i32::from(self.sys.precision));
+        let freq_uncertainty = self.driver.discipline().frequency_uncertainty();
         let Some(r) = self
             .assocs
             .iter_mut()
@@ -925,6 +926,7 @@ impl Core {
                 &mut self.rng,
             );
         }
+        r.assoc.set_frequency_uncertainty(freq_uncertainty);
         let ev = r
             .assoc
             .receive(packet, auth, rx, now, precision, r.our_refid);

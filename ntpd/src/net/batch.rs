@@ -253,9 +253,7 @@ fn read_cmsgs(h: &libc::msghdr, r: &mut Received) {
                     if payload >= mem::size_of::<libc::in_pktinfo>() =>
                 {
                     let pi: libc::in_pktinfo = ptr::read_unaligned(data.cast());
-                    r.dst = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                        pi.ipi_addr.s_addr,
-                    ))));
+                    r.dst = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(pi.ipi_addr.s_addr))));
                 }
                 (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO)
                     if payload >= mem::size_of::<libc::in6_pktinfo>() =>
@@ -387,12 +385,7 @@ fn write_pktinfo(buf: &mut [u64; TX_CMSG_WORDS], dst: SocketAddr, from: IpAddr) 
 
 /// Send one datagram with `sendmsg`, from `from` when given (a wildcard
 /// socket's reply leaves from the address the request came to).
-pub fn send_one(
-    fd: RawFd,
-    buf: &[u8],
-    dst: SocketAddr,
-    from: Option<IpAddr>,
-) -> io::Result<usize> {
+pub fn send_one(fd: RawFd, buf: &[u8], dst: SocketAddr, from: Option<IpAddr>) -> io::Result<usize> {
     let (mut name, namelen) = std_to_sockaddr(dst);
     let mut ctrl = [0u64; TX_CMSG_WORDS];
     let ctrl_len = from.map_or(0, |f| write_pktinfo(&mut ctrl, dst, f));
@@ -583,7 +576,9 @@ impl SendBatch {
             }
             let err = io::Error::last_os_error();
             if unsupported(&err) {
-                tracing::debug!("sendmmsg is not supported here ({err}); sending one datagram per call");
+                tracing::debug!(
+                    "sendmmsg is not supported here ({err}); sending one datagram per call"
+                );
                 self.use_mmsg = false;
                 break;
             }
@@ -640,7 +635,9 @@ mod tests {
         let mut rx = RecvBatch::new();
         assert_eq!(rx.receive(server.as_raw_fd()).unwrap(), 0, "nothing yet");
         for i in 0..10u8 {
-            client.send_to(&[i; 48], server.local_addr().unwrap()).unwrap();
+            client
+                .send_to(&[i; 48], server.local_addr().unwrap())
+                .unwrap();
         }
         let n = rx.receive(server.as_raw_fd()).unwrap();
         assert_eq!(n, 10);
