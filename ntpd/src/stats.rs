@@ -59,6 +59,8 @@ pub struct FileGen {
     link: bool,
     enabled: bool,
     current: Option<(PathBuf, File)>,
+    /// The last write failed (logged once until a write succeeds).
+    failing: bool,
 }
 
 impl FileGen {
@@ -74,6 +76,7 @@ impl FileGen {
             link: fg.and_then(|f| f.link).unwrap_or(true),
             enabled: fg.and_then(|f| f.enabled).unwrap_or(enabled),
             current: None,
+            failing: false,
         }
     }
 
@@ -88,6 +91,28 @@ impl FileGen {
             FilegenType::Day => PathBuf::from(format!("{}.{}", base.display(), ymd(unix_secs))),
             FilegenType::Pid => PathBuf::from(format!("{}.{}", base.display(), std::process::id())),
             _ => base,
+        }
+    }
+
+    /// [`write`](Self::write), logging a failure once — not on every
+    /// line while, say, the statistics directory is missing — and logging
+    /// again when writing works again.
+    pub fn write_logged(&mut self, unix_secs: i64, line: &str) {
+        match self.write(unix_secs, line) {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                tracing::info!("{}: statistics are written again", self.name);
+            }
+            Ok(()) => {}
+            Err(e) if !self.failing => {
+                self.failing = true;
+                tracing::warn!(
+                    "{}: cannot write {}: {e} (check `statsdir`; not logged again until it works)",
+                    self.name,
+                    self.path_for(unix_secs).display()
+                );
+            }
+            Err(_) => {}
         }
     }
 
@@ -170,6 +195,25 @@ mod tests {
         let mut off = FileGen::new(&dir, StatsFile::Loopstats, None, false);
         off.write(0, "x").unwrap();
         assert!(!dir.join("loopstats.19700101").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_directory_is_reported_once_and_writing_resumes() {
+        let dir = std::env::temp_dir().join(format!("ntpd-stats-missing-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let mut g = FileGen::new(&dir, StatsFile::Loopstats, None, true);
+        g.write_logged(1_795_737_600, "lost");
+        assert!(g.failing);
+        g.write_logged(1_795_737_601, "lost too");
+        assert!(g.failing, "still failing, not logged again");
+        fs::create_dir_all(&dir).unwrap();
+        g.write_logged(1_795_737_602, "kept");
+        assert!(!g.failing);
+        assert_eq!(
+            fs::read_to_string(dir.join("loopstats.20261127")).unwrap(),
+            "kept\n"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

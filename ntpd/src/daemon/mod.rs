@@ -986,9 +986,7 @@ impl Core {
             out.jitter,
         );
         if let Some(g) = &mut self.peerstats {
-            if let Err(e) = g.write(secs, &line) {
-                tracing::warn!("peerstats: {e}");
-            }
+            g.write_logged(secs, &line);
         }
     }
 
@@ -1087,9 +1085,7 @@ impl Core {
         if let Some(g) = &mut self.loopstats {
             let (secs, nanos) = unix_now();
             let line = self.driver.loopstats_line(secs, nanos);
-            if let Err(e) = g.write(secs, &line) {
-                tracing::warn!("loopstats: {e}");
-            }
+            g.write_logged(secs, &line);
         }
         if self.set_once && self.driver.discipline().set_once_complete() {
             tracing::info!("-q: the clock is set, exiting");
