@@ -12,6 +12,26 @@ use support::*;
 
 const WAIT: Duration = Duration::from_millis(500);
 
+/// Our ntpd for the tests that let it detach: as root, without
+/// CAP_SYS_TIME in its bounding and inheritable sets (it can never set
+/// the clock, whatever its configuration says).
+fn ntpd_command() -> std::process::Command {
+    if is_root() {
+        let mut c = std::process::Command::new("setpriv");
+        c.args([
+            "--bounding-set",
+            "-sys_time",
+            "--inh-caps",
+            "-sys_time",
+            "--",
+            NTPD,
+        ]);
+        c
+    } else {
+        std::process::Command::new(NTPD)
+    }
+}
+
 fn conf(extra: &str) -> String {
     format!("disable ntp\ntos orphan 5 orphanwait 1\n{extra}")
 }
@@ -229,7 +249,7 @@ fn detaches_writes_pid_and_log_files_and_stops_on_sigterm() {
     let conf = scratch.file("ntp.conf", &conf(""));
     let pid = scratch.path("ntpd.pid");
     let log = scratch.path("ntpd.log");
-    let mut cmd = std::process::Command::new(NTPD);
+    let mut cmd = ntpd_command();
     cmd.args(["-c", conf.to_str().unwrap(), "-I", "127.0.0.1", "-p"])
         .arg(&pid)
         .arg("-l")
@@ -307,6 +327,98 @@ fn user_option_drops_root_after_binding() {
     );
 }
 
+/// `-u nobody` under `setpriv --bounding-set -sys_time`: the daemon runs
+/// as nobody and keeps exactly CAP_NET_BIND_SERVICE (bit 10), the one
+/// kept capability the bounding set allows; CAP_SYS_TIME's absence is
+/// logged.
+#[test]
+fn user_option_keeps_only_the_capabilities_it_needs() {
+    if !is_root() {
+        eprintln!("skipped: -u needs root");
+        return;
+    }
+    let r = start("usercaps", &conf(""), &["-x", "-u", "nobody"]);
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", r.daemon.pid())).unwrap();
+    let field = |name: &str| -> String {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {status}"))
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let caps = |name: &str| u64::from_str_radix(&field(name), 16).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .unwrap()
+        .uid
+        .as_raw()
+        .to_string();
+    assert_eq!(field("Uid:"), [nobody.as_str(); 4].join(" "));
+    assert_eq!(caps("CapEff:"), 1 << 10, "{status}");
+    assert_eq!(caps("CapPrm:"), 1 << 10, "{status}");
+    assert_eq!(caps("CapInh:"), 0, "{status}");
+    assert_eq!(caps("CapAmb:"), 0, "{status}");
+    assert_eq!(
+        caps("CapBnd:") & (1 << 25),
+        0,
+        "test runs without CAP_SYS_TIME"
+    );
+    let log = r.daemon.log_text();
+    assert!(
+        log.contains("CAP_SYS_TIME is not in the bounding or permitted set"),
+        "{log}"
+    );
+}
+
+/// One mode 6 request (version 2, `opcode`, association `assoc`, data
+/// `names`) and the data of the first datagram of its answer.
+fn mode6(to: &str, opcode: u8, assoc: u16, names: &str) -> Vec<u8> {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let a = assoc.to_be_bytes();
+    let n = (names.len() as u16).to_be_bytes();
+    let mut req = vec![0x16, opcode, 0, 1, 0, 0, a[0], a[1], 0, 0, n[0], n[1]];
+    req.extend_from_slice(names.as_bytes());
+    while req.len() % 4 != 0 {
+        req.push(0);
+    }
+    let d = exchange(&sock, &req, to, WAIT).expect("mode 6 answer");
+    assert_eq!(d[1] & 0x1f, opcode, "answer to {opcode}");
+    let count = usize::from(u16::from_be_bytes([d[10], d[11]]));
+    d[12..12 + count].to_vec()
+}
+
+/// `ntpd [options] SERVER`: the operand is a `server SERVER iburst`
+/// association (here to 127.0.0.2, where nobody answers).
+#[test]
+fn server_operands_become_associations() {
+    let r = start("operands", &conf(""), &["127.0.0.2"]);
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let list = mode6(&r.to, 1, 0, "");
+    assert_eq!(list.len(), 4, "one association: {list:?}");
+    let id = u16::from_be_bytes([list[0], list[1]]);
+    assert_ne!(id, 0);
+    let vars = String::from_utf8(mode6(&r.to, 2, id, "")).unwrap();
+    assert!(vars.contains("srcadr=127.0.0.2"), "{vars}");
+    assert!(vars.contains("hmode=3"), "client mode: {vars}");
+}
+
+/// `--var` and `--dvar` variables are served by `rv`.
+#[test]
+fn command_line_variables_are_served() {
+    let r = start(
+        "vars",
+        &conf(""),
+        &["--var", "site=lab", "--dvar", "owner=\"ops team\""],
+    );
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let text = String::from_utf8(mode6(&r.to, 2, 0, "site,owner")).unwrap();
+    assert_eq!(text, "site=lab, owner=\"ops team\"\r\n");
+}
+
 #[test]
 fn sigint_stops_cleanly_too() {
     let mut r = start("sigint", &conf(""), &[]);
@@ -326,4 +438,117 @@ fn sigint_stops_cleanly_too() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(st.code(), Some(0));
+}
+
+/// Send SIGTERM to the daemon named in `pid` and wait for its pid file to go.
+fn stop_by_pid_file(pid: &std::path::Path) {
+    let daemon_pid: i32 = std::fs::read_to_string(pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(daemon_pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let t0 = std::time::Instant::now();
+    while pid.exists() && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!pid.exists(), "daemon stopped");
+}
+
+/// `-w 10` (the reference refuses it with `-n`): the parent returns 0 once
+/// the daemon is synchronised (orphan after `orphanwait 1`).
+#[test]
+fn wait_sync_parent_returns_once_the_daemon_is_synchronised() {
+    let scratch = Scratch::new("waitsync");
+    let port = free_port();
+    let conf = scratch.file("ntp.conf", &conf(""));
+    let pid = scratch.path("ntpd.pid");
+    let log = scratch.path("ntpd.log");
+    let t0 = std::time::Instant::now();
+    let out = ntpd_command()
+        .args(["-w", "10", "-I", "127.0.0.1", "-c"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pid)
+        .arg("-l")
+        .arg(&log)
+        .env("NTPD_AUTOKEY_TEST_PORT", port.to_string())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(t0.elapsed() < Duration::from_secs(9), "{:?}", t0.elapsed());
+    // Synchronised already: the first answer says so.
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = format!("127.0.0.1:{port}");
+    let reply = exchange(&sock, &request(4, 1), &to, WAIT).expect("reply");
+    let h = Header::parse(&reply).unwrap();
+    assert_ne!(h.leap, LeapIndicator::Unsynchronized);
+    assert_eq!(h.stratum, 5);
+    stop_by_pid_file(&pid);
+}
+
+/// `-w 1` with nothing to synchronise to: the parent gives up after 1 s
+/// with status 76 (`EX_PROTOCOL`); the daemon lives on.
+#[test]
+fn wait_sync_times_out_with_status_76() {
+    let scratch = Scratch::new("waitsync-timeout");
+    let port = free_port();
+    let conf = scratch.file("ntp.conf", "disable ntp\n");
+    let pid = scratch.path("ntpd.pid");
+    let log = scratch.path("ntpd.log");
+    let out = ntpd_command()
+        .args(["-w", "1", "-I", "127.0.0.1", "-c"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(&pid)
+        .arg("-l")
+        .arg(&log)
+        .env("NTPD_AUTOKEY_TEST_PORT", port.to_string())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(76), "{err}");
+    assert!(err.contains("-w/--wait-sync 1 timed out."), "{err}");
+    stop_by_pid_file(&pid);
+}
+
+/// `-i DIR -u nobody`: the configuration is read outside the jail, then
+/// the daemon runs chrooted in DIR as nobody.
+#[test]
+fn jaildir_chroots_after_reading_the_configuration() {
+    if !is_root() {
+        eprintln!("skipped: -i needs root");
+        return;
+    }
+    let jail = Scratch::new("jail-dir");
+    let jail_dir = jail.path("");
+    let jail_s = jail_dir.display().to_string();
+    let r = start("jail", &conf(""), &["-i", &jail_s, "-u", "nobody"]);
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let root = std::fs::read_link(format!("/proc/{}/root", r.daemon.pid())).unwrap();
+    assert_eq!(
+        root.canonicalize().unwrap_or(root.clone()),
+        jail_dir.canonicalize().unwrap()
+    );
+}
+
+/// `-N -P 1`: the daemon runs under SCHED_FIFO at priority 1.
+#[test]
+fn nice_and_priority_give_real_time_scheduling() {
+    if !is_root() {
+        eprintln!("skipped: SCHED_FIFO needs root");
+        return;
+    }
+    let r = start("nice", &conf(""), &["-N", "-P", "1"]);
+    wait_for_stratum(&r.to, 5, Duration::from_secs(10));
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", r.daemon.pid())).unwrap();
+    // Fields after `(comm)`: state is field 3; rt_priority 40, policy 41.
+    let rest: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+    assert_eq!(rest[40 - 3], "1", "rt_priority: {stat}");
+    assert_eq!(rest[41 - 3], "1", "policy SCHED_FIFO: {stat}");
 }

@@ -5,11 +5,17 @@ use super::options::Options;
 use super::spec::{spec, OptId};
 
 /// Options this build implements: `--saveconfigquit` and what it uses,
-/// the daemon's sockets (`-4`, `-6`, `-I`, `-L`), keys (`-k`, `-t`),
-/// process handling (`-n`, `-p`, `-u`), the clock discipline (`-g`, `-q`,
-/// `-x`, `-f`) and statistics (`-s`).
+/// the daemon's sockets (`-4`, `-6`, `-I`, `-L`, `-U 0`), keys (`-k`,
+/// `-t`), process handling (`-n`, `-p`, `-u`), the clock discipline
+/// (`-g`, `-q`, `-x`, `-f`), broadcast clients (`-b`, `-r`), system
+/// variables (`--var`, `--dvar`) and statistics (`-s`). Servers named
+/// on the command line are accepted too.
 pub const SUPPORTED: &[OptId] = &[
     OptId::AuthReq,
+    OptId::BcastSync,
+    OptId::UpdateInterval,
+    OptId::Var,
+    OptId::DVar,
     OptId::AuthNoReq,
     OptId::PropagationDelay,
     OptId::PanicGate,
@@ -34,11 +40,24 @@ pub const SUPPORTED: &[OptId] = &[
     OptId::Help,
     OptId::MoreHelp,
     OptId::Version,
+    OptId::JailDir,
+    OptId::Nice,
+    OptId::Priority,
+    OptId::WaitSync,
 ];
 
+/// Why an option is refused, after its name.
+fn reason(id: OptId) -> &'static str {
+    match id {
+        OptId::Mdns => " (mDNS registration needs a DNS-SD library this build does not use)",
+        OptId::ForceStepOnce => " (the clock discipline has no forced first step yet)",
+        _ => "",
+    }
+}
+
 /// The options given in `opts` that this build does not implement yet, as
-/// `-q/--quit` style names, in `--help` order. Command-line servers are
-/// reported as `server operands`.
+/// `-q/--quit` style names with the reason, in `--help` order. `-U` is
+/// refused unless 0: interfaces are listed once, at start-up.
 pub fn unsupported(opts: &Options) -> Vec<String> {
     let given = [
         (OptId::Ipv4, opts.ipv4_only),
@@ -75,15 +94,17 @@ pub fn unsupported(opts: &Options) -> Vec<String> {
         (OptId::WaitSync, opts.wait_sync.is_some()),
         (OptId::Slew, opts.slew),
     ];
-    let mut out: Vec<String> = given
+    given
         .iter()
         .filter(|(id, present)| *present && !SUPPORTED.contains(id))
-        .map(|(id, _)| spec(*id).display_name())
-        .collect();
-    if !opts.servers.is_empty() {
-        out.push(format!("server operands ({})", opts.servers.join(" ")));
-    }
-    out
+        .map(|(id, _)| format!("{}{}", spec(*id).display_name(), reason(*id)))
+        .chain(opts.update_interval.filter(|&n| n != 0).map(|n| {
+            format!(
+                "{} {n} (interfaces are scanned once, at start-up; use -U 0)",
+                spec(OptId::UpdateInterval).display_name()
+            )
+        }))
+        .collect()
 }
 
 #[cfg(test)]
@@ -135,25 +156,40 @@ mod tests {
         .is_empty());
         assert!(unsupported_of(&["-6", "-A", "-r", "0.01"]).is_empty());
         assert!(unsupported_of(&["-a"]).is_empty());
+        assert!(unsupported_of(&[
+            "-b",
+            "-U",
+            "0",
+            "--var",
+            "a=1",
+            "--dvar",
+            "b=2",
+            "192.0.2.1",
+            "pool.ntp.org"
+        ])
+        .is_empty());
     }
 
     #[test]
     fn every_other_option_is_refused_by_name() {
-        let table: &[(&[&str], &str)] = &[
-            (&["-b"], "-b/--bcastsync"),
-            (&["-G"], "-G/--force-step-once"),
-            (&["-i", "/var/empty"], "-i/--jaildir"),
-            (&["-m"], "-m/--mdns"),
-            (&["-N"], "-N/--nice"),
-            (&["-P", "1"], "-P/--priority"),
-            (&["-U", "60"], "-U/--updateinterval"),
-            (&["--var", "a=1"], "--var"),
-            (&["--dvar", "a=1"], "--dvar"),
-            (&["-w", "5"], "-w/--wait-sync"),
-            (&["pool.ntp.org"], "server operands (pool.ntp.org)"),
+        let table: &[(&[&str], String)] = &[
+            (
+                &["-G"],
+                "-G/--force-step-once (the clock discipline has no forced first step yet)".into(),
+            ),
+            (
+                &["-m"],
+                "-m/--mdns (mDNS registration needs a DNS-SD library this build does not use)"
+                    .into(),
+            ),
+            (
+                &["-U", "60"],
+                "-U/--updateinterval 60 (interfaces are scanned once, at start-up; use -U 0)"
+                    .into(),
+            ),
         ];
         for (args, name) in table {
-            assert_eq!(unsupported_of(args), vec![(*name).to_owned()], "{args:?}");
+            assert_eq!(unsupported_of(args), vec![name.clone()], "{args:?}");
         }
     }
 }

@@ -21,7 +21,7 @@ use super::{Core, DaemonStats, Running};
 use crate::access::{Access, RestrictFlags};
 use crate::assoc::HostMode;
 use crate::mode6::{
-    AutokeyValues, CertInfo, ControlState, KernelVars, MruEntry, PeerCrypto, PeerVars,
+    AutokeyValues, CertInfo, ControlState, ExtraVar, KernelVars, MruEntry, PeerCrypto, PeerVars,
     RequestContext, Response, Restrictions, SystemCounter, SystemCrypto, SystemVars,
 };
 use crate::system::SystemState;
@@ -220,6 +220,8 @@ pub struct ControlView<'a> {
     pub now_ntp: NtpTimestamp,
     /// The Autokey host, when `crypto` is configured.
     pub autokey: Option<&'a super::crypto::AutokeyHost>,
+    /// `--var`, `--dvar`, `setvar` variables.
+    pub sys_vars: &'a [ExtraVar],
 }
 
 impl ControlView<'_> {
@@ -274,6 +276,10 @@ impl ControlState for ControlView<'_> {
             update: (h.last_update() != 0).then(|| ntp_to_unix(h.last_update())),
             certificates,
         })
+    }
+
+    fn extra_system_vars(&self) -> Vec<ExtraVar> {
+        self.sys_vars.to_vec()
     }
 
     fn peer_crypto(&self, id: u16) -> Option<PeerCrypto> {
@@ -549,6 +555,7 @@ impl Core {
             started: self.started,
             now_ntp: rx,
             autokey: self.autokey.as_ref(),
+            sys_vars: &self.sys_vars,
         };
         match self
             .control
@@ -591,6 +598,60 @@ mod tests {
             e.raise(system_event::CLOCK_SYNC);
         }
         assert_eq!((e.count, e.last), (15, system_event::CLOCK_SYNC));
+    }
+
+    /// The data of a READVAR for association 0 naming `names`,
+    /// reassembled from the response's datagrams.
+    fn read_system_vars(core: &mut Core, names: &str) -> String {
+        let n = names.len() as u16;
+        let mut req = vec![0x16, 0x02, 0, 9, 0, 0, 0, 0, 0, 0];
+        req.extend_from_slice(&n.to_be_bytes());
+        req.extend_from_slice(names.as_bytes());
+        while req.len() % 4 != 0 {
+            req.push(0);
+        }
+        core.handle_control(
+            &req,
+            "127.0.0.1:40000".parse().unwrap(),
+            RestrictFlags(0),
+            NtpTimestamp::from_bits(0xe000_0000_0000_0000),
+        );
+        let mut text = Vec::new();
+        for d in core.take_control_replies() {
+            assert_eq!(d[1] & 0x1f, 2, "READVAR response");
+            let count = usize::from(u16::from_be_bytes([d[10], d[11]]));
+            text.extend_from_slice(&d[12..12 + count]);
+        }
+        String::from_utf8(text).unwrap()
+    }
+
+    /// `--var`/`--dvar`/`setvar` are served like the reference's
+    /// `set_sys_var` variables: `--dvar` (and `setvar ... default`) ones
+    /// in the default `rv` list, all of them by name.
+    #[test]
+    fn command_line_variables_are_served_in_mode_6() {
+        let opts = crate::cli::Options {
+            vars: vec!["site=lab".into()],
+            dvars: vec!["owner=\"ops\"".into(), "dup=1".into()],
+            ..Default::default()
+        };
+        let p = std::path::Path::new("t.conf");
+        let c = config::conf::parse_str("setvar dup = 2 default\n", p).unwrap();
+        let s = super::super::settings::Settings::from_conf(&c.config, &opts, p).unwrap();
+        let mut core = Core::simulated(&s, crate::auth::KeyRing::default(), -20);
+        let all = read_system_vars(&mut core, "");
+        assert!(all.contains("owner=\"ops\""), "{all}");
+        assert!(
+            all.contains("dup=2"),
+            "the file's setvar replaces --dvar: {all}"
+        );
+        assert!(!all.contains("dup=1") && !all.contains("site=lab"), "{all}");
+        assert_eq!(read_system_vars(&mut core, "site"), "site=lab\r\n");
+        let both = read_system_vars(&mut core, "site,owner");
+        assert!(
+            both.contains("site=lab") && both.contains("owner=\"ops\""),
+            "{both}"
+        );
     }
 
     #[test]

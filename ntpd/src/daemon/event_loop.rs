@@ -82,8 +82,11 @@ pub struct EventLoop<'a> {
     tx: SendBatch,
     next_tick: Instant,
     seconds: u64,
-    on_tick: Option<Box<dyn FnMut(&Core) + 'a>>,
+    on_tick: Option<TickHook<'a>>,
 }
+
+/// Called after every system tick.
+type TickHook<'a> = Box<dyn FnMut(&Core) + 'a>;
 
 impl<'a> EventLoop<'a> {
     /// A loop over `sockets` driving `core`; the first tick is due at

@@ -3,17 +3,20 @@
 //! driven by the reference's event loop).
 //!
 //! ```text
-//! run(opts): Settings::load → KeyRing → [daemonize]
+//! run(opts): Settings::load → KeyRing → [detach, -w parent waits] → [-N/-P]
 //!   → bind one socket per listened local address + wildcard per family
 //!   → interface restrict entries → [-u] → pid file
 //!   → event_loop: poll(2) over the sockets, a 1 s system timer, signals
 //! ```
 
+pub mod assoc_ids;
 pub mod clockctl;
 pub mod control;
 pub mod crypto;
 pub mod event_loop;
 pub mod mobilize;
+pub mod priority;
+pub mod privileges;
 pub mod process;
 pub mod settings;
 pub mod sync;
@@ -182,7 +185,7 @@ pub struct Core {
     /// Whether the leap indicator may leave "unsynchronised" with
     /// `disable ntp` (orphan mode has synchronised this host).
     leap_released: bool,
-    next_id: u16,
+    next_id: assoc_ids::AssocIds,
     set_once: bool,
     mono: Monotonic,
     rng: StdRng,
@@ -207,6 +210,8 @@ pub struct Core {
     started: f64,
     /// Autokey (`crypto` configured): the local host.
     pub autokey: Option<crypto::AutokeyHost>,
+    /// `--var`, `--dvar`, `setvar`: extra system variables for mode 6.
+    pub sys_vars: Vec<crate::mode6::ExtraVar>,
 }
 
 impl Core {
@@ -256,6 +261,8 @@ impl Core {
                 maxage: 0,
             }
         };
+        let mut rng: StdRng = rand::make_rng();
+        let next_id = assoc_ids::AssocIds::random(&mut rng);
         Core {
             assocs: Vec::new(),
             sys,
@@ -269,9 +276,9 @@ impl Core {
             driver,
             loopstats: None,
             exit: None,
-            next_id: 0,
+            next_id,
             set_once: flags.set_once,
-            rng: rand::make_rng(),
+            rng,
             wildcard_listens: s.listen.wildcard_listens(),
             bclient: s.broadcast_client || !s.multicast_groups.is_empty() || s.switches.bclient,
             manycast_groups: s.manycast_groups.clone(),
@@ -284,6 +291,7 @@ impl Core {
             started: mono.now(),
             mono,
             autokey: None,
+            sys_vars: s.sys_vars.clone(),
         }
     }
 
@@ -303,14 +311,17 @@ impl Core {
             ntp: false,
             ..Default::default()
         };
-        Core::new(
+        let mut core = Core::new(
             s,
             keys,
             precision,
             Monotonic::start(),
             clockctl::DynClock(Box::new(sim)),
             flags,
-        )
+        );
+        // Deterministic association IDs (the daemon's start at random).
+        core.next_id = assoc_ids::AssocIds::starting_at(1);
+        core
     }
 
     /// Process one received datagram; returns the length of the reply
@@ -331,8 +342,8 @@ impl Core {
         let broadcast = Mode::of_datagram(buf) == Some(Mode::Broadcast);
         let solicitation = r.dst.is_some_and(|d| self.manycast_groups.contains(&d))
             && Mode::of_datagram(buf) == Some(Mode::Client);
-        if on_wildcard && !self.wildcard_listens && !(broadcast && self.bclient) && !solicitation {
-
+        let wildcard_takes = self.wildcard_listens || (broadcast && self.bclient) || solicitation;
+        if on_wildcard && !wildcard_takes {
             self.stats.wildcard_dropped += 1;
             return None;
         }
@@ -381,7 +392,6 @@ impl Core {
                 }
                 Mode::Client => {
                     let outcome = self.check(&packet, peer);
-
                     if matches!(outcome, AuthOutcome::Autokey(_)) && self.autokey.is_some() {
                         let dst = r.dst.or_else(|| {
                             self.socket_addrs
@@ -589,8 +599,17 @@ impl Core {
 
     /// Add an association sending from socket `socket`.
     pub fn mobilize(&mut self, cfg: AssocConfig, socket: Option<usize>, local: Option<IpAddr>) {
-        self.next_id = self.next_id.wrapping_add(1).max(1);
-        let id = self.next_id;
+        let assocs = &self.assocs;
+        let Some(id) = self
+            .next_id
+            .allocate(|id| assocs.iter().any(|r| r.assoc.id == id))
+        else {
+            tracing::error!(
+                "{}: every association ID is in use; association not mobilised",
+                cfg.remote
+            );
+            return;
+        };
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let our_refid = local.map_or(ReferenceId(0), refid_of);
         let mut broadcaster = None;
@@ -813,6 +832,7 @@ impl Core {
                 autokey::SessionKey::derive(ak.host.digest(), src.ip(), dst, id, 0)
                     .and_then(|k| k.verify(packet.authenticated_bytes(), mac))
                     .is_ok()
+                    && (mode != Mode::Broadcast || carries_assoc_response(packet))
             }
             _ => false,
         };
@@ -1149,10 +1169,7 @@ impl Core {
                 continue;
             }
             if r.assoc.cfg.mode == HostMode::ManycastClient {
-                let n = found
-                    .iter()
-                    .filter(|&&parent| parent == r.assoc.id)
-                    .count();
+                let n = found.iter().filter(|&&parent| parent == r.assoc.id).count();
                 if n >= maxclock {
                     // Enough servers: no solicitation until some go
                     // (RFC 5905 §3 manycast; the reference's `maxclock`).
@@ -1160,7 +1177,6 @@ impl Core {
                     continue;
                 }
             }
-
             let Some(socket) = r.socket else { continue };
             if let Some(n) = r
                 .assoc
@@ -1244,6 +1260,21 @@ impl Core {
             );
         }
     }
+}
+
+/// Whether an Autokey broadcast's first field is an ASSOC response: only
+/// such a broadcast mobilises a broadcast client (brief §4.3, as the
+/// reference) — it names the broadcaster's association, whose AUTO values
+/// the volley then asks for. A broadcast carrying the AUTO announcement
+/// is left for the next one.
+fn carries_assoc_response(packet: &PacketRef<'_>) -> bool {
+    use autokey::message::{Message, Response};
+    packet.fields().next().is_some_and(|f| {
+        matches!(
+            Message::parse(f.as_bytes()),
+            Ok(Message::Response(Response::Assoc { .. }))
+        )
+    })
 }
 
 /// The Autokey part of a received packet for an association with an
@@ -1410,22 +1441,47 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             crate::net::TEST_PORT_ENV
         );
     }
-    if !opts.no_fork {
-        process::daemonize()?;
-        if settings.log_file.is_none() {
-            crate::logging::to_syslog();
-        }
+    // -u/-i names are resolved now, while /etc is visible (before any
+    // chroot).
+    let privileges = privileges::PrivilegeDrop::from_options(opts)?;
+    // Forks unless -n (-w N > 0 forces the fork, as the reference); the
+    // parent waits in `detach` and exits there.
+    let mut waiter = process::detach(opts.no_fork, opts.wait_sync)?;
+    if waiter.detached() && settings.log_file.is_none() {
+        crate::logging::to_syslog();
     }
-    serve(opts, settings, keys, autokey, port)
+    // -N / -P: after detaching, before the configuration is acted on;
+    // failures are only logged.
+    if let Some(req) = priority::PriorityRequest::from_options(opts) {
+        priority::raise(req);
+    }
+    let run = Run {
+        settings,
+        keys,
+        autokey,
+        port,
+        privileges,
+    };
+    serve(opts, run, &mut waiter)
 }
 
-fn serve(
-    opts: &Options,
+/// What `run` prepared before detaching, for `serve`.
+struct Run {
     settings: Settings,
     keys: KeyRing,
     autokey: Option<crypto::AutokeyHost>,
     port: u16,
-) -> Result<(), DaemonError> {
+    privileges: Option<privileges::PrivilegeDrop>,
+}
+
+fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(), DaemonError> {
+    let Run {
+        settings,
+        keys,
+        autokey,
+        port,
+        privileges,
+    } = run;
     let mono = Monotonic::start();
     let precision = timing::measure_precision();
     let locals = iface::local_addresses().map_err(|source| DaemonError::Io {
@@ -1562,18 +1618,25 @@ fn serve(
         .as_deref()
         .map(process::PidFile::create)
         .transpose()?;
-    if let Some(u) = &opts.user {
-        process::drop_privileges(u)?;
-        if settings.switches.ntp {
-            tracing::warn!(
-                "-u {}: CAP_SYS_TIME is not kept across the switch yet, so the clock cannot be disciplined (use `disable ntp` or run without -u)",
-                u.user
-            );
-        }
+    // -i (chroot), -u (ids), keeping CAP_SYS_TIME (and
+    // CAP_NET_BIND_SERVICE unless -U 0); what cannot be kept is logged.
+    if let Some(p) = &privileges {
+        p.apply()?;
     }
     event_loop::install_signal_handlers()?;
+    // Without -w the waiting parent exits now.
+    waiter.notify_ready();
     let mut core = core;
-    let stop = event_loop::EventLoop::new(&mut core, &sockets).run();
+    let stop = {
+        let mut ev = event_loop::EventLoop::new(&mut core, &sockets);
+        ev.on_tick(|c| {
+            if c.sys.leap != proto::LeapIndicator::Unsynchronized {
+                // -w: the parent exits 0 now; later calls do nothing.
+                waiter.notify_synchronised();
+            }
+        });
+        ev.run()
+    };
     core.driver.save_drift();
     match stop {
         event_loop::Stop::Signal => {

@@ -9,13 +9,15 @@ use std::net::{IpAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use config::conf::{
-    Association, DelRestrict, Directive, DiscardOption, Filegen, Host, LogConfigItem, MruOption,
-    NtpConf, Origin, RestrictFlag, RestrictTarget, StatsFile, SystemFlag, TinkerOption, TosOption,
+    Address, AssocMode, AssocOptions, Association, DelRestrict, Directive, DiscardOption, Filegen,
+    Host, LogConfigItem, MruOption, NtpConf, Origin, RestrictFlag, RestrictTarget, StatsFile,
+    SystemFlag, TinkerOption, TosOption,
 };
 
 use crate::access::{DiscardParams, MatchFlags, MruParams, RestrictFlags, RestrictList};
 use crate::auth::KeyRing;
 use crate::cli::Options;
+use crate::mode6::ExtraVar;
 use crate::net::iface::ListenPolicy;
 
 /// Where the reference keeps its configuration.
@@ -76,10 +78,14 @@ pub struct Tos {
 pub struct Settings {
     /// The configuration file read.
     pub config_file: PathBuf,
-    /// Associations in file order (command-line servers appended).
+    /// Associations: servers named on the command line first (as the
+    /// reference configures them), then the file's in file order.
     pub associations: Vec<(Association, Origin)>,
-    /// `broadcastclient`.
+    /// `broadcastclient` or `-b`.
     pub broadcast_client: bool,
+    /// System variables served in mode 6 (`--var`, `--dvar`, `setvar`),
+    /// a later one replacing an earlier one of the same name.
+    pub sys_vars: Vec<ExtraVar>,
     /// `multicastclient` groups.
     pub multicast_groups: Vec<IpAddr>,
     /// `manycastserver ADDRESS...`: groups whose manycast solicitations
@@ -176,6 +182,39 @@ fn resolve(host: &Host) -> Vec<IpAddr> {
     }
 }
 
+/// Where command-line servers come from, for messages.
+pub const COMMAND_LINE: &str = "(command line)";
+
+/// `ntpd [options] SERVER...`: each operand is a `server SERVER iburst`
+/// line (the reference configures them before the file's associations).
+/// The origin's column is the operand's position.
+pub fn command_line_servers(servers: &[String]) -> Vec<(Association, Origin)> {
+    servers
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let host = match name.parse::<IpAddr>() {
+                Ok(ip) => Host::Ip(ip),
+                Err(_) => Host::Name(name.clone()),
+            };
+            let assoc = Association {
+                mode: AssocMode::Server,
+                address: Address::any(host),
+                options: AssocOptions {
+                    iburst: true,
+                    ..AssocOptions::default()
+                },
+            };
+            let origin = Origin {
+                file: PathBuf::from(COMMAND_LINE),
+                line: 1,
+                col: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            };
+            (assoc, origin)
+        })
+        .collect()
+}
+
 impl Settings {
     /// Read the configuration named by `opts` (or `/etc/ntp.conf`) and
     /// combine it with the command line.
@@ -199,8 +238,10 @@ impl Settings {
     ) -> Result<Settings, SettingsError> {
         let mut s = Settings {
             config_file: path.to_path_buf(),
-            associations: Vec::new(),
-            broadcast_client: false,
+            associations: command_line_servers(&opts.servers),
+            // -b: as `broadcastclient`.
+            broadcast_client: opts.bcast_sync,
+            sys_vars: Vec::new(),
             multicast_groups: Vec::new(),
             manycast_groups: Vec::new(),
             restrict: RestrictList::default(),
@@ -232,6 +273,15 @@ impl Settings {
             autokey: AutokeySettings::default(),
         };
         s.listen.add_command_line_interfaces(&opts.interfaces);
+        // The command line's variables come before the file's `setvar`s.
+        for (text, default) in opts
+            .vars
+            .iter()
+            .map(|v| (v, false))
+            .chain(opts.dvars.iter().map(|v| (v, true)))
+        {
+            s.set_sys_var(text.clone(), default);
+        }
         for st in &conf.statements {
             s.apply(&st.directive, &st.origin)?;
         }
@@ -263,6 +313,17 @@ impl Settings {
             None => {}
         }
         Ok(s)
+    }
+
+    /// Add or replace (by name, the text before `=`) a system variable.
+    fn set_sys_var(&mut self, text: String, default: bool) {
+        let name_of = |t: &str| t.split_once('=').map_or(t, |(n, _)| n).to_owned();
+        let name = name_of(&text);
+        let var = ExtraVar { text, default };
+        match self.sys_vars.iter_mut().find(|v| name_of(&v.text) == name) {
+            Some(old) => *old = var,
+            None => self.sys_vars.push(var),
+        }
     }
 
     fn skip(&mut self, at: &Origin, what: &str) {
@@ -382,6 +443,7 @@ impl Settings {
                     }
                 }
             }
+            Directive::Setvar(v) => self.set_sys_var(format!("{}={}", v.name, v.value), v.default),
             Directive::Keysdir(d) => self.autokey.keysdir = Some(PathBuf::from(d)),
             Directive::Automax(n) => self.autokey.automax = Some(*n),
             Directive::Revoke(n) => self.autokey.revoke = Some(*n),
@@ -554,6 +616,39 @@ mod tests {
         assert_eq!(s.drift_file, Some(PathBuf::from("/tmp/drift")));
         assert!(s.listen.ipv4_only);
         assert_eq!(s.listen.rules.len(), 2, "-I lo: ignore all, listen lo");
+    }
+
+    #[test]
+    fn command_line_servers_b_and_variables() {
+        let opts = Options {
+            servers: vec!["192.0.2.1".into(), "ntp.example".into()],
+            bcast_sync: true,
+            vars: vec!["a=1".into()],
+            dvars: vec!["b=2".into(), "a=3".into()],
+            ..Options::default()
+        };
+        let s = settings("server 198.51.100.7\nsetvar c = \"x y\" default\n", &opts);
+        let hosts: Vec<String> = s
+            .associations
+            .iter()
+            .map(|(a, o)| format!("{:?} {:?} {} {o}", a.mode, a.address.host, a.options.iburst))
+            .collect();
+        assert_eq!(
+            hosts,
+            vec![
+                "Server Ip(192.0.2.1) true (command line):1:1",
+                "Server Name(\"ntp.example\") true (command line):1:2",
+                "Server Ip(198.51.100.7) false test.conf:1:1",
+            ]
+        );
+        assert!(s.broadcast_client, "-b is `broadcastclient`");
+        let vars: Vec<(&str, bool)> = s
+            .sys_vars
+            .iter()
+            .map(|v| (v.text.as_str(), v.default))
+            .collect();
+        assert_eq!(vars, vec![("a=3", true), ("b=2", true), ("c=x y", true)]);
+        assert!(s.not_acted_on.is_empty(), "{:?}", s.not_acted_on);
     }
 
     #[test]
