@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use nix::unistd::{self, ForkResult};
 
-
 /// Why a process step failed. `Display` is the one-line message.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
@@ -394,5 +393,4 @@ mod tests {
         let w = detach(true, Some(0)).unwrap();
         assert!(!w.detached());
     }
-
 }
