@@ -118,11 +118,16 @@ impl PeerState {
 
     /// A poll is being sent at `now` (RFC 5905 A.5.7.2 `poll()`): shift
     /// the reachability register, feed the filter a "missing" sample when
-    /// the last three polls went unanswered, schedule the next poll.
+    /// the last three polls went unanswered, schedule the next poll. The
+    /// further packets of an `iburst` volley are one poll: they shift
+    /// nothing (as the reference's `transmit()`), so `ntpq` shows reach 1
+    /// after the volley and 377 after eight polls.
     pub fn on_poll_sent(&mut self, now: f64) {
-        self.reach.on_poll();
-        if self.reach.last_three_missed() {
-            self.filter.add_missing(now);
+        if !self.poll.in_burst() {
+            self.reach.on_poll();
+            if self.reach.last_three_missed() {
+                self.filter.add_missing(now);
+            }
         }
         self.poll.on_poll_sent(&self.reach, now);
     }
@@ -224,6 +229,35 @@ mod tests {
         assert!((p.candidate().unwrap().offset - 0.001).abs() < 1e-15);
         p.on_step();
         assert!(p.candidate().is_none());
+    }
+
+    #[test]
+    fn an_iburst_volley_is_one_poll_of_the_reach_register() {
+        // minpoll 3 (8 s) with iburst: six packets 2 s apart, each
+        // answered, then one packet per poll.
+        let mut p = PeerState::new(0, 3, 3, true, 1e-6, 0.0);
+        let mut now = 0.0;
+        let mut seen = vec![];
+        for _ in 0..13 {
+            assert!(p.poll_due(now));
+            p.on_poll_sent(now);
+            let s = Sample {
+                offset: 0.0,
+                delay: 0.001,
+                dispersion: 1e-5,
+                time: now + 0.001,
+            };
+            p.on_sample(s, src(), now + 0.001, 1e-8);
+            seen.push(p.reach().register());
+            now = p.poll().next_poll();
+        }
+        assert_eq!(seen[..6], [1, 1, 1, 1, 1, 1], "the volley is one poll");
+        assert_eq!(seen[6..], [0o3, 0o7, 0o17, 0o37, 0o77, 0o177, 0o377]);
+        assert_eq!(
+            now,
+            10.0 + 8.0 * 8.0,
+            "eight polls after the volley's first"
+        );
     }
 
     #[test]

@@ -91,6 +91,12 @@ impl PollState {
         self.next_poll
     }
 
+    /// Whether an `iburst` volley is under way (packets after its first
+    /// are still to be sent).
+    pub fn in_burst(&self) -> bool {
+        self.burst_left > 0
+    }
+
     /// Whether a poll is due at `now`.
     pub fn is_due(&self, now: f64) -> bool {
         now >= self.next_poll

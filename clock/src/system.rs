@@ -213,7 +213,12 @@ impl SystemProcess {
         self.vars.leap = peer.leap;
         self.vars.stratum = peer.stratum.saturating_add(1).min(MAXSTRAT);
         self.vars.refid = sources[peer_idx].refid;
-        self.vars.reference_time = now;
+        // The time of the system peer's sample the clock was last updated
+        // from (the reference's `sys_reftime = peer->dst`), not the time of
+        // this mitigation: it stays put between updates.
+        if previous != Some(peer.id) || peer.time > self.vars.reference_time {
+            self.vars.reference_time = peer.time;
+        }
         self.vars.root_delay = peer.root_delay + peer.delay;
         let dispersion = peer.root_dispersion
             + peer.dispersion
@@ -286,6 +291,22 @@ mod tests {
             candidate: cand(id, offset, 0.001),
             refid: 0x0a00_0000 + id as u32,
         }
+    }
+
+    #[test]
+    fn reference_time_is_the_sample_time_and_stays_between_updates() {
+        let mut sp = SystemProcess::new(SelectionParams::default(), -20, None, 0.0);
+        let sources = vec![src(0, 0.001), src(1, 0.0012), src(2, 0.0009)];
+        let t = sources
+            .iter()
+            .map(|s| s.candidate.time)
+            .fold(f64::MIN, f64::max);
+        sp.mitigate(&sources, 10.0);
+        let first = sp.variables().reference_time;
+        assert!(first <= t, "a sample's time, not the mitigation's");
+        sp.mitigate(&sources, 11.0);
+        sp.mitigate(&sources, 12.0);
+        assert_eq!(sp.variables().reference_time, first, "no new sample");
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //! and without symmetric keys. Every daemon runs without CAP_SYS_TIME.
 //! Needs root and chronyd in PATH; skipped with a message otherwise.
 
+mod interop_support;
 mod support;
 
 use std::fs;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use interop_support::{have_ip_netns, Lab};
 use support::*;
 
 fn ready() -> bool {
@@ -173,8 +176,8 @@ fn start_chrony_server(ns: &Netns, scratch: &Scratch) -> ChronyServer {
     }
 }
 
-fn our_client(ns: &Netns, scratch: &Scratch, line: &str) -> Daemon {
-    let keys = scratch.file("client.keys", NTP_KEYS);
+fn our_client(ns: &Netns, scratch: &Scratch, keys: &str, line: &str) -> Daemon {
+    let keys = scratch.file("client.keys", keys);
     let stats = scratch.path("stats");
     fs::create_dir_all(&stats).unwrap();
     let conf = scratch.file(
@@ -233,7 +236,7 @@ fn our_client_syncs_to_chronyd() {
         ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
         let scratch = Scratch::new(tag);
         let _server = start_chrony_server(&ns, &scratch);
-        let _client = our_client(&ns, &scratch, line);
+        let _client = our_client(&ns, &scratch, NTP_KEYS, line);
         let f = wait_client_synced(&ns, &scratch, Duration::from_secs(30));
         assert_eq!(f[2], "127.0.0.1");
         let status = u16::from_str_radix(&f[3], 16).unwrap();
@@ -251,5 +254,283 @@ fn our_client_syncs_to_chronyd() {
             Some((9, [127, 0, 0, 1])),
             "{tag}: stratum 9 via 127.0.0.1"
         );
+    }
+}
+
+/// Our client holding other secrets for keys 1 and 2 never takes a sample
+/// from chronyd and stays unsynchronised.
+#[test]
+fn our_client_rejects_chronyd_with_wrong_keys() {
+    if !ready() {
+        return;
+    }
+    const WRONG: &str = "1 MD5 other\n2 SHA1 0123456789abcdef0123456789abcdef01234568\n";
+    for (tag, id) in [("chw1", 1), ("chw2", 2)] {
+        let ns = Netns::new(tag);
+        ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
+        let scratch = Scratch::new(tag);
+        let _server = start_chrony_server(&ns, &scratch);
+        let client = our_client(
+            &ns,
+            &scratch,
+            WRONG,
+            &format!("server 127.0.0.1 key {id} minpoll 4 maxpoll 4 iburst"),
+        );
+        // The iburst volley (six requests 2 s apart) and more.
+        std::thread::sleep(Duration::from_secs(14));
+        let stats = fs::read_to_string(scratch.path("stats/peerstats")).unwrap_or_default();
+        assert!(stats.is_empty(), "key {id}: no sample may pass: {stats}");
+        assert_eq!(
+            ns.query("127.0.0.2"),
+            Some((0, *b"INIT")),
+            "key {id}: still unsynchronised; log:\n{}",
+            client.log_text()
+        );
+    }
+}
+
+// --- chronyd as a full client daemon of our server -----------------------
+
+/// chronyd (not `-Q`: the daemon, with `-x` so it never steers the clock)
+/// in namespace B of `lab`, polling our server in A every half second
+/// (`minpoll -1`), with `key` from the chrony key file `keys`. Its command
+/// socket lives in a private directory of the scratch directory; returns
+/// that socket for chronyc.
+fn start_chronyd_client(lab: &mut Lab, key: Option<(u8, &str)>) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let b = lab.b.clone();
+    // chronyd refuses a socket directory others can enter.
+    let sockdir = lab.dir.join("chronyc");
+    fs::create_dir_all(&sockdir).unwrap();
+    fs::set_permissions(&sockdir, fs::Permissions::from_mode(0o700)).unwrap();
+    let sock = sockdir.join("chronyd.sock");
+    let mut conf = format!(
+        "cmdport 0\nbindcmdaddress {}\npidfile {}\n",
+        sock.display(),
+        lab.dir.join("chronyd-client.pid").display()
+    );
+    match key {
+        None => conf.push_str(&format!(
+            "server {} iburst minpoll -1 maxpoll -1\n",
+            lab.addr_a
+        )),
+        Some((id, keys)) => {
+            let kf = lab.file("chrony-client.keys", keys);
+            conf.push_str(&format!(
+                "keyfile {}\nserver {} iburst minpoll -1 maxpoll -1 key {id}\n",
+                kf.display(),
+                lab.addr_a
+            ));
+        }
+    }
+    let conf = lab.file("chrony-client.conf", &conf);
+    let conf = conf.to_str().unwrap().to_string();
+    lab.spawn(
+        "client",
+        &b,
+        &["chronyd", "-d", "-x", "-u", "root", "-f", &conf],
+    );
+    sock
+}
+
+/// `chronyc -n ARGS` over the command socket, inside namespace B: its
+/// output, or the error text.
+fn try_chronyc(lab: &Lab, sock: &std::path::Path, args: &[&str]) -> Result<String, String> {
+    let sock = sock.to_str().unwrap();
+    let mut argv = vec!["timeout", "10", "chronyc", "-n", "-h", sock];
+    argv.extend_from_slice(args);
+    let o = lab.command(&lab.b, &argv).output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    if o.status.success() {
+        Ok(out)
+    } else {
+        Err(format!(
+            "chronyc {args:?}: {}\n{out}{}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        ))
+    }
+}
+
+fn chronyc(lab: &Lab, sock: &std::path::Path, args: &[&str]) -> String {
+    try_chronyc(lab, sock, args).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The value after `Name : ` in chronyc's `tracking`/`ntpdata` report.
+fn field<'a>(report: &'a str, name: &str) -> &'a str {
+    report
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(" : ")?;
+            (k.trim() == name).then_some(v.trim())
+        })
+        .unwrap_or_else(|| panic!("no {name} in\n{report}"))
+}
+
+/// A `... seconds` value of a chronyc report.
+fn seconds(report: &str, name: &str) -> f64 {
+    let v = field(report, name);
+    v.split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: {v}"))
+}
+
+/// The row of `chronyc -c sources` (CSV: mode, state, address, stratum,
+/// poll, reach, last rx, adjusted offset, measured offset, error).
+fn source_row(lab: &Lab, sock: &std::path::Path) -> Vec<String> {
+    let out = chronyc(lab, sock, &["-c", "sources"]);
+    parse_source_row(&out)
+}
+
+fn parse_source_row(out: &str) -> Vec<String> {
+    let rows: Vec<Vec<String>> = out
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 1, "one source: {out}");
+    assert_eq!(rows[0].len(), 10, "{out}");
+    rows[0].clone()
+}
+
+/// Waits for chronyd to select our server with a full reach register, then
+/// checks `sources`, `tracking` and `ntpdata`: our stratum and refid, chronyd
+/// one stratum below with our address as reference, sub-millisecond
+/// offsets (one kernel clock), every NTP test passed, and the
+/// authentication state.
+fn check_chronyd_synced(
+    lab: &mut Lab,
+    sock: &std::path::Path,
+    server_stratum: u8,
+    authenticated: bool,
+) {
+    let t0 = Instant::now();
+    let row = loop {
+        lab.assert_running();
+        // chronyc fails until chronyd has opened its socket.
+        let out = try_chronyc(lab, sock, &["-c", "sources"]);
+        if let Ok(text) = &out {
+            let row = parse_source_row(text);
+            if row[1] == "*" && row[5] == "377" {
+                break row;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "chronyd never selected our server: {out:?}\n{}\n{}",
+            lab.log("client"),
+            lab.log("server")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(row[0], "^", "an NTP server");
+    assert_eq!(row[2], lab.addr_a);
+    assert_eq!(row[3], server_stratum.to_string(), "our stratum");
+    assert_eq!(row[4], "-1", "poll exponent");
+    let measured: f64 = row[8].parse().unwrap();
+    assert!(measured.abs() < 0.001, "measured offset {measured}");
+
+    let tracking = chronyc(lab, sock, &["tracking"]);
+    eprintln!("chronyc tracking:\n{tracking}");
+    let hex = lab
+        .addr_a
+        .split('.')
+        .map(|o| format!("{:02X}", o.parse::<u8>().unwrap()))
+        .collect::<String>();
+    assert_eq!(
+        field(&tracking, "Reference ID"),
+        format!("{hex} ({})", lab.addr_a),
+        "chronyd's reference is our server"
+    );
+    assert_eq!(
+        field(&tracking, "Stratum"),
+        (server_stratum + 1).to_string(),
+        "one below our server"
+    );
+    assert_eq!(field(&tracking, "Leap status"), "Normal");
+    assert!(
+        seconds(&tracking, "Last offset").abs() < 0.001,
+        "{tracking}"
+    );
+
+    let ntpdata = chronyc(lab, sock, &["ntpdata"]);
+    eprintln!("chronyc ntpdata:\n{ntpdata}");
+    assert_eq!(field(&ntpdata, "Mode"), "Server");
+    assert_eq!(field(&ntpdata, "Version"), "4");
+    assert_eq!(field(&ntpdata, "Stratum"), server_stratum.to_string());
+    assert_eq!(field(&ntpdata, "Leap status"), "Normal");
+    assert_eq!(
+        field(&ntpdata, "Reference ID"),
+        "7F000001 ()",
+        "our orphan refid, 127.0.0.1"
+    );
+    assert_eq!(field(&ntpdata, "NTP tests"), "111 111 1111", "all passed");
+    assert_eq!(
+        field(&ntpdata, "Authenticated"),
+        if authenticated { "Yes" } else { "No" }
+    );
+    assert!(seconds(&ntpdata, "Offset").abs() < 0.001, "{ntpdata}");
+    let rx: u64 = field(&ntpdata, "Total RX").parse().unwrap();
+    let valid: u64 = field(&ntpdata, "Total valid RX").parse().unwrap();
+    assert!(rx >= 8 && valid == rx, "every reply valid: {rx} {valid}");
+}
+
+#[test]
+fn chronyd_daemon_selects_our_server() {
+    if !ready() || !have_ip_netns() {
+        return;
+    }
+    let mut lab = Lab::new();
+    let stratum = lab.start_our_orphan_server();
+    let sock = start_chronyd_client(&mut lab, None);
+    check_chronyd_synced(&mut lab, &sock, stratum, false);
+}
+
+#[test]
+fn chronyd_daemon_authenticates_our_server_with_md5() {
+    if !ready() || !have_ip_netns() {
+        return;
+    }
+    let mut lab = Lab::new();
+    let stratum = lab.start_our_orphan_server();
+    let sock = start_chronyd_client(&mut lab, Some((1, CHRONY_KEYS)));
+    check_chronyd_synced(&mut lab, &sock, stratum, true);
+}
+
+#[test]
+fn chronyd_daemon_authenticates_our_server_with_sha1() {
+    if !ready() || !have_ip_netns() {
+        return;
+    }
+    let mut lab = Lab::new();
+    let stratum = lab.start_our_orphan_server();
+    let sock = start_chronyd_client(&mut lab, Some((2, CHRONY_KEYS)));
+    check_chronyd_synced(&mut lab, &sock, stratum, true);
+}
+
+/// With another secret chronyd receives our replies (crypto-NAKs: our
+/// server cannot sign with a key the request failed) but accepts none.
+#[test]
+fn chronyd_daemon_rejects_our_server_with_wrong_keys() {
+    if !ready() || !have_ip_netns() {
+        return;
+    }
+    for id in [1, 2] {
+        let mut lab = Lab::new();
+        lab.start_our_orphan_server();
+        let sock = start_chronyd_client(&mut lab, Some((id, CHRONY_WRONG_KEYS)));
+        // Sixteen polls at half a second.
+        std::thread::sleep(Duration::from_secs(8));
+        lab.assert_running();
+        let row = source_row(&lab, &sock);
+        assert_eq!(row[1], "?", "key {id}: unusable source: {row:?}");
+        assert_eq!(row[5], "0", "key {id}: nothing accepted: {row:?}");
+        let ntpdata = chronyc(&lab, &sock, &["ntpdata"]);
+        let rx: u64 = field(&ntpdata, "Total RX").parse().unwrap();
+        let valid: u64 = field(&ntpdata, "Total valid RX").parse().unwrap();
+        assert!(rx > 0, "key {id}: our server answered:\n{ntpdata}");
+        assert_eq!(valid, 0, "key {id}: no valid reply:\n{ntpdata}");
+        let tracking = chronyc(&lab, &sock, &["tracking"]);
+        assert_eq!(field(&tracking, "Leap status"), "Not synchronised");
     }
 }

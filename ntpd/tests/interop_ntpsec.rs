@@ -22,9 +22,6 @@ use std::time::{Duration, Instant};
 
 use interop_support::*;
 
-const NTPQ: &str = env!("CARGO_BIN_EXE_ntpq");
-const NTPD: &str = env!("CARGO_BIN_EXE_ntpd");
-
 /// The reference (4.2.8) `ntpq -p` header, which our ntpq reproduces.
 const PEERS_HEADER: &str =
     "     remote           refid      st t when poll reach   delay   offset  jitter";
@@ -79,38 +76,17 @@ fn wait_for(
     what: &str,
     done: impl Fn(&str) -> bool,
 ) -> String {
-    let t0 = Instant::now();
-    loop {
-        lab.assert_running();
-        let out = lab.ntpq(ns, Path::new(NTPQ), args);
-        if done(&out) {
-            return out;
-        }
-        assert!(
-            t0.elapsed() < limit,
-            "{what} not reached within {limit:?}; last output:\n{out}\nlogs:\n{}\n{}",
-            lab.log("server"),
-            lab.log("client")
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
+    lab.wait_ntpq(Path::new(NTPQ), ns, args, limit, what, done)
 }
 
-fn rv_stratum(out: &str) -> Option<String> {
-    rv_vars(out)
-        .into_iter()
-        .find(|(k, _)| k == "stratum")
-        .map(|(_, v)| v)
-}
-
-/// The values that change with every transmission, reception or event:
-/// `(status, headway, rec, reach, delay, offset, jitter)` of association
-/// 1 as `rv &1` reports them. When they are equal before and after a
-/// series of queries, every query of the series saw the same state.
-fn peer_sample(vars: &[(String, String)]) -> (String, String, String, String, f64, f64, f64) {
+/// The values that change with every reception or event: `(status, rec,
+/// reach, delay, offset, jitter)` of association 1 as `rv &1` reports
+/// them. When they are equal before and after a series of queries, every
+/// query of the series saw the same sample. (`headway` is left out:
+/// ntpsec's decays every second.)
+fn peer_sample(vars: &[(String, String)]) -> (String, String, String, f64, f64, f64) {
     (
         var(vars, "status").to_string(),
-        var(vars, "headway").to_string(),
         var(vars, "rec")
             .split_whitespace()
             .next()
@@ -125,9 +101,16 @@ fn peer_sample(vars: &[(String, String)]) -> (String, String, String, String, f6
 
 /// ntpsec's ntpd in namespace A as an orphan parent at stratum 5 (after
 /// one second), checked with our ntpq.
-fn start_orphan_server(lab: &mut Lab, ntpsec: &Ntpsec) {
+/// `extra` adds configuration lines (keys).
+fn start_orphan_server(lab: &mut Lab, ntpsec: &Ntpsec, extra: &str) {
     let a = lab.a.clone();
-    start_ntpsec(lab, ntpsec, "server", &a, "tos orphan 5 orphanwait 1");
+    start_ntpsec(
+        lab,
+        ntpsec,
+        "server",
+        &a,
+        &format!("tos orphan 5 orphanwait 1\n{extra}"),
+    );
     let srv_rv = wait_for(
         lab,
         &a,
@@ -157,7 +140,7 @@ fn our_ntpq_reads_ntpsec_daemons() {
     let mut lab = Lab::new();
     let b = lab.b.clone();
     let addr_a = lab.addr_a.clone();
-    start_orphan_server(&mut lab, &ntpsec);
+    start_orphan_server(&mut lab, &ntpsec, "");
 
     // --- the client in B, polling the server across the veth -----------
     start_ntpsec(
@@ -329,9 +312,18 @@ fn check_rv(ours: &str, theirs: &str, server: &str, assid: &str) {
         assert_eq!(var(&o, name), var(&t, name), "{name}");
     }
     // Numbers: ntpsec's ntpq reformats them (0.051 vs 0.051, 0.0 vs 0.000).
+    // Our daemon's rootdisp ages at PHI (15 us/s) between samples (the
+    // reference's stays fixed until the next clock update), and the two
+    // queries are up to 2 s apart.
+    let rd = (num(&o, "rootdisp"), num(&t, "rootdisp"));
+    assert!(
+        (rd.0 - rd.1).abs() < 0.1,
+        "rootdisp: ours {}, ntpsec {}",
+        rd.0,
+        rd.1
+    );
     for name in [
         "rootdelay",
-        "rootdisp",
         "offset",
         "frequency",
         "sys_jitter",
@@ -393,11 +385,18 @@ fn check_rv1(
         "reach",
         "unreach",
         "keyid",
-        "headway",
         "flash",
     ] {
         assert_eq!(var(o, name), var(t, name), "{name}");
     }
+    // ntpsec's headway decays every second; the queries are seconds apart.
+    let headway = |v: &[(String, String)]| var(v, "headway").parse::<i64>().expect("headway");
+    assert!(
+        (headway(o) - headway(t)).abs() <= 20,
+        "headway: ours {}, ntpsec {}",
+        headway(o),
+        headway(t)
+    );
     for name in [
         "rootdelay",
         "rootdisp",
@@ -429,7 +428,7 @@ fn ntpsec_ntpq_reads_our_daemon() {
     let mut lab = Lab::new();
     let b = lab.b.clone();
     let addr_a = lab.addr_a.clone();
-    start_orphan_server(&mut lab, &ntpsec);
+    start_orphan_server(&mut lab, &ntpsec, "");
     let conf = lab.file(
         "client.conf",
         &format!("disable ntp\nserver {addr_a} iburst minpoll 4 maxpoll 4\n"),
@@ -457,4 +456,331 @@ fn ntpsec_ntpq_reads_our_daemon() {
         "our daemon's version: {version}"
     );
     lab.assert_running();
+}
+
+// --- ntpsec's ntpd as a client of our server; symmetric keys -------------
+
+/// ntpsec's ntpd in namespace B polling our server in A every 2 s
+/// (`minpoll 1 maxpoll 1`: ntpsec allows intervals below 8 s), with
+/// `key` from `keys` when given.
+fn start_ntpsec_client(lab: &mut Lab, ntpsec: &Ntpsec, key: Option<(u8, &str)>) {
+    let b = lab.b.clone();
+    let addr_a = lab.addr_a.clone();
+    let body = match key {
+        None => format!("server {addr_a} iburst minpoll 1 maxpoll 1"),
+        Some((id, keys)) => format!(
+            "{}server {addr_a} key {id} iburst minpoll 1 maxpoll 1",
+            lab.key_lines("client", keys)
+        ),
+    };
+    start_ntpsec(lab, ntpsec, "client", &b, &body);
+}
+
+/// The status word of an `rv` answer, as a number.
+fn status_word(vars: &[(String, String)]) -> u16 {
+    u16::from_str_radix(var(vars, "status"), 16).expect("hex status word")
+}
+
+/// Reads ntpsec's client in B with ntpsec's ntpq once it has selected our
+/// server, and checks what it reports: our server as system peer with our
+/// stratum and refid, itself one stratum below with our address as refid,
+/// a small offset, a growing reach register, and with `key` an
+/// authenticated association using that key.
+fn check_ntpsec_client_synced(lab: &mut Lab, ntpsec: &Ntpsec, server_stratum: u8, key: Option<u8>) {
+    let b = lab.b.clone();
+    let addr_a = lab.addr_a.clone();
+    let peers = lab.wait_ntpq(
+        &ntpsec.ntpq,
+        &b,
+        &["-n", "-p", "127.0.0.1"],
+        Duration::from_secs(40),
+        "ntpsec's client selecting our server (tally '*')",
+        |out| {
+            peer_rows(out)
+                .first()
+                .is_some_and(|r| r.tally == '*' && r.reach != 0)
+        },
+    );
+    eprintln!("ntpsec's ntpq -n -p on ntpsec's client:\n{peers}");
+    let rows = peer_rows(&peers);
+    assert_eq!(rows.len(), 1, "{peers}");
+    let row = &rows[0];
+    assert_eq!(row.remote, addr_a);
+    assert_eq!(row.st, server_stratum, "our server's stratum");
+    assert_eq!(row.refid, "127.0.0.1", "an orphan parent's refid (ours)");
+    assert_eq!(row.t, "u");
+    assert_eq!(row.poll, 2, "minpoll/maxpoll 1");
+    // ntpsec prints milliseconds; both ends read the same kernel clock.
+    assert!(row.delay > 0.0 && row.delay < 50.0, "delay {}", row.delay);
+    assert!(row.offset.abs() < 50.0, "offset {}", row.offset);
+
+    let sys = rv_vars(&lab.ntpq(&b, &ntpsec.ntpq, &["-c", "rv", "127.0.0.1"]));
+    assert_eq!(
+        var(&sys, "stratum"),
+        (server_stratum + 1).to_string(),
+        "ntpsec's client is one stratum below our server"
+    );
+    assert_eq!(var(&sys, "refid"), addr_a, "refid is our server's address");
+
+    let as_out = lab.ntpq(&b, &ntpsec.ntpq, &["-c", "as", "127.0.0.1"]);
+    let assoc = assoc_rows(&as_out);
+    assert_eq!(assoc.len(), 1, "{as_out}");
+    let auth = if key.is_some() { "ok" } else { "none" };
+    assert_eq!(
+        &assoc[0][3..7],
+        ["yes", "yes", auth, "sys.peer"],
+        "{as_out}"
+    );
+    assert_eq!(var(&sys, "peer"), assoc[0][1], "system peer is our server");
+
+    let p1 = rv_vars(&lab.ntpq(&b, &ntpsec.ntpq, &["-c", "rv &1", "127.0.0.1"]));
+    assert_eq!(var(&p1, "srcadr"), addr_a);
+    assert_eq!(var(&p1, "stratum"), server_stratum.to_string());
+    assert_eq!(var(&p1, "refid"), "127.0.0.1");
+    assert_eq!(var(&p1, "leap"), "00");
+    assert_eq!(var(&p1, "hmode"), "3", "client");
+    assert_eq!(var(&p1, "pmode"), "4", "our reply is mode 4");
+    assert_eq!(var(&p1, "flash"), "00 ok", "every test passed");
+    assert!(num(&p1, "offset").abs() < 50.0, "offset {p1:?}");
+    let status = status_word(&p1);
+    assert_eq!(status >> 8 & 7, 6, "system peer: {status:04x}");
+    match key {
+        Some(id) => {
+            assert_eq!(status & 0x6000, 0x6000, "authenb, auth: {status:04x}");
+            assert_eq!(var(&p1, "keyid"), id.to_string());
+        }
+        // ntpsec, like the reference, sets `auth` (0x2000) for an
+        // unauthenticated association too; `authenb` says no key is used.
+        None => assert_eq!(status & 0x4000, 0, "no key: {status:04x}"),
+    }
+
+    // The reach register keeps filling at one bit per 2 s poll.
+    let reach = |v: &[(String, String)]| u8::from_str_radix(var(v, "reach"), 8).expect("octal");
+    let before = reach(&p1);
+    if before != 0o377 {
+        let later = lab.wait_ntpq(
+            &ntpsec.ntpq,
+            &b,
+            &["-c", "rv &1", "127.0.0.1"],
+            Duration::from_secs(10),
+            "reach growing",
+            |out| reach(&rv_vars(out)).count_ones() > before.count_ones(),
+        );
+        let after = reach(&rv_vars(&later));
+        assert_eq!(after & 1, 1, "latest poll answered: {after:o}");
+    }
+}
+
+#[test]
+fn ntpsec_client_selects_our_server() {
+    let Some(ntpsec) = ready() else { return };
+    let mut lab = Lab::new();
+    let stratum = lab.start_our_orphan_server();
+    start_ntpsec_client(&mut lab, &ntpsec, None);
+    check_ntpsec_client_synced(&mut lab, &ntpsec, stratum, None);
+    lab.assert_running();
+}
+
+#[test]
+fn ntpsec_client_authenticates_our_server_with_md5() {
+    let Some(ntpsec) = ready() else { return };
+    let mut lab = Lab::new();
+    let stratum = lab.start_our_orphan_server();
+    start_ntpsec_client(&mut lab, &ntpsec, Some((1, KEYS)));
+    check_ntpsec_client_synced(&mut lab, &ntpsec, stratum, Some(1));
+    lab.assert_running();
+}
+
+#[test]
+fn ntpsec_client_authenticates_our_server_with_sha1() {
+    let Some(ntpsec) = ready() else { return };
+    let mut lab = Lab::new();
+    let stratum = lab.start_our_orphan_server();
+    start_ntpsec_client(&mut lab, &ntpsec, Some((2, KEYS)));
+    check_ntpsec_client_synced(&mut lab, &ntpsec, stratum, Some(2));
+    lab.assert_running();
+}
+
+/// With the wrong secret ntpsec's client sees our replies fail
+/// authentication (`pkt_auth`) and never selects our server.
+#[test]
+fn ntpsec_client_rejects_our_server_with_wrong_keys() {
+    let Some(ntpsec) = ready() else { return };
+    let mut lab = Lab::new();
+    lab.start_our_orphan_server();
+    let b = lab.b.clone();
+    let t0 = Instant::now();
+    let addr_a = lab.addr_a.clone();
+    let body = format!(
+        "{}server {addr_a} key 1 iburst minpoll 1 maxpoll 1\n",
+        lab.key_lines("client", WRONG_KEYS)
+    );
+    start_ntpsec(&mut lab, &ntpsec, "client", &b, &body);
+    let first = lab.wait_ntpq(
+        &ntpsec.ntpq,
+        &b,
+        &["-c", "rv &1", "127.0.0.1"],
+        Duration::from_secs(20),
+        "a reply failing authentication (flash pkt_auth)",
+        |out| var(&rv_vars(out), "flash").contains("pkt_auth"),
+    );
+    eprintln!("ntpsec's rv &1 with the wrong MD5 secret:\n{first}");
+    // Let at least five polls (2 s apart) pass.
+    std::thread::sleep(Duration::from_secs(12).saturating_sub(t0.elapsed()));
+    let peers = lab.ntpq(&b, &ntpsec.ntpq, &["-n", "-p", "127.0.0.1"]);
+    let rows = peer_rows(&peers);
+    assert_eq!(rows.len(), 1, "{peers}");
+    assert_eq!(rows[0].tally, ' ', "never selected: {peers}");
+    assert_eq!(rows[0].reach, 0, "no reply counted: {peers}");
+    assert_eq!(rows[0].st, 16, "{peers}");
+    let as_out = lab.ntpq(&b, &ntpsec.ntpq, &["-c", "as", "127.0.0.1"]);
+    let assoc = assoc_rows(&as_out);
+    assert_eq!(&assoc[0][3..7], ["yes", "no", "bad", "reject"], "{as_out}");
+    let p1 = rv_vars(&lab.ntpq(&b, &ntpsec.ntpq, &["-c", "rv &1", "127.0.0.1"]));
+    assert!(var(&p1, "flash").contains("pkt_auth"), "{p1:?}");
+    assert_eq!(status_word(&p1) & 0x6000, 0x4000, "authenb, not auth");
+    let sys = rv_vars(&lab.ntpq(&b, &ntpsec.ntpq, &["-c", "rv", "127.0.0.1"]));
+    assert_eq!(var(&sys, "stratum"), "16", "unsynchronised");
+    assert_eq!(var(&sys, "refid"), "INIT");
+    lab.assert_running();
+}
+
+/// Our client in B with `key N` against ntpsec's orphan server in A
+/// holding the same keys: selected and authenticated.
+fn our_keyed_client_syncs_to_ntpsec(id: u8) {
+    let Some(ntpsec) = ready() else { return };
+    let mut lab = Lab::new();
+    let b = lab.b.clone();
+    let addr_a = lab.addr_a.clone();
+    let server_keys = lab.key_lines("server", KEYS);
+    start_orphan_server(&mut lab, &ntpsec, &server_keys);
+    let conf = format!(
+        "disable ntp\n{}server {addr_a} key {id} iburst minpoll 3 maxpoll 3\n",
+        lab.key_lines("client", KEYS)
+    );
+    let conf = lab.file("client.conf", &conf);
+    let conf = conf.to_str().expect("utf-8 path").to_string();
+    lab.spawn("client", &b, &[NTPD, "-n", "-c", &conf]);
+    let peers = wait_for(
+        &mut lab,
+        &b,
+        &["-n", "-p", "127.0.0.1"],
+        Duration::from_secs(40),
+        "our client selecting ntpsec's server with a key",
+        |out| {
+            peer_rows(out)
+                .first()
+                .is_some_and(|r| r.tally == '*' && r.reach != 0)
+        },
+    );
+    eprintln!("our ntpq -n -p, key {id}:\n{peers}");
+    let rows = peer_rows(&peers);
+    assert_eq!(rows.len(), 1, "{peers}");
+    assert_eq!(
+        (rows[0].remote.as_str(), rows[0].refid.as_str(), rows[0].st),
+        (addr_a.as_str(), "127.0.0.1", 5),
+        "{peers}"
+    );
+    assert!(rows[0].offset.abs() < 50.0, "{peers}");
+    let as_out = lab.ntpq(&b, Path::new(NTPQ), &["-c", "as", "127.0.0.1"]);
+    let assoc = assoc_rows(&as_out);
+    assert_eq!(
+        &assoc[0][3..7],
+        ["yes", "yes", "ok", "sys.peer"],
+        "{as_out}"
+    );
+    let p1 = rv_vars(&lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv &1", "127.0.0.1"]));
+    assert_eq!(var(&p1, "keyid"), id.to_string(), "{p1:?}");
+    assert_eq!(var(&p1, "flash"), "00 ok", "{p1:?}");
+    assert_eq!(status_word(&p1) & 0x6000, 0x6000, "authenb, auth");
+    let sys = rv_vars(&lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv", "127.0.0.1"]));
+    assert_eq!(var(&sys, "stratum"), "6");
+    assert_eq!(var(&sys, "refid"), addr_a);
+    lab.assert_running();
+}
+
+#[test]
+fn our_client_authenticates_ntpsec_server_with_md5() {
+    our_keyed_client_syncs_to_ntpsec(1);
+}
+
+#[test]
+fn our_client_authenticates_ntpsec_server_with_sha1() {
+    our_keyed_client_syncs_to_ntpsec(2);
+}
+
+/// ntpsec's orphan server in A holding [`KEYS`] and our client in B
+/// asking with key 2 from [`WRONG_KEYS`], after the iburst volley (six
+/// requests 2 s apart) and one 8 s poll. ntpsec drops requests whose MAC
+/// fails (its `authentication failed` counter), so our client hears
+/// nothing. Returns our ntpq's `-n -p`, `as` and `rv &1` outputs.
+fn our_wrong_key_client_of_ntpsec(lab: &mut Lab, ntpsec: &Ntpsec) -> (String, String, String) {
+    let b = lab.b.clone();
+    let addr_a = lab.addr_a.clone();
+    let server_keys = lab.key_lines("server", KEYS);
+    start_orphan_server(lab, ntpsec, &server_keys);
+    let conf = format!(
+        "disable ntp\n{}server {addr_a} key 2 iburst minpoll 3 maxpoll 3\n",
+        lab.key_lines("client", WRONG_KEYS)
+    );
+    let conf = lab.file("client.conf", &conf);
+    let conf = conf.to_str().expect("utf-8 path").to_string();
+    lab.spawn("client", &b, &[NTPD, "-n", "-c", &conf]);
+    std::thread::sleep(Duration::from_secs(16));
+    lab.assert_running();
+    let peers = lab.ntpq(&b, Path::new(NTPQ), &["-n", "-p", "127.0.0.1"]);
+    let as_out = lab.ntpq(&b, Path::new(NTPQ), &["-c", "as", "127.0.0.1"]);
+    let p1 = lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv &1", "127.0.0.1"]);
+    eprintln!("our ntpq with the wrong SHA1 secret:\n{peers}{as_out}{p1}");
+    (peers, as_out, p1)
+}
+
+/// Our client holding other secrets for keys 1 and 2 never selects
+/// ntpsec's server.
+#[test]
+fn our_client_rejects_ntpsec_server_with_wrong_keys() {
+    let Some(ntpsec) = ready() else { return };
+    let mut lab = Lab::new();
+    let b = lab.b.clone();
+    let (peers, as_out, p1) = our_wrong_key_client_of_ntpsec(&mut lab, &ntpsec);
+    let rows = peer_rows(&peers);
+    assert_eq!(rows.len(), 1, "{peers}");
+    assert_ne!(rows[0].tally, '*', "never selected: {peers}");
+    assert_eq!(rows[0].reach, 0, "no reply accepted: {peers}");
+    assert_eq!(rows[0].st, 16, "{peers}");
+    let assoc = assoc_rows(&as_out);
+    assert_eq!(&assoc[0][3..7], ["yes", "no", "bad", "reject"], "{as_out}");
+    let p1 = rv_vars(&p1);
+    assert_eq!(status_word(&p1) & 0x6000, 0x4000, "authenb, not auth");
+    assert_eq!(var(&p1, "keyid"), "2");
+    let sys = rv_vars(&lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv", "127.0.0.1"]));
+    assert_eq!(var(&sys, "stratum"), "16", "unsynchronised");
+    lab.assert_running();
+}
+
+/// How the reference (4.2.8p18) reports a server that never answered:
+/// `refid` as text for stratum 16 (`REFID_ISTEXT`, so `-p` shows
+/// `.INIT.`), `ppoll` = maxpoll (`peer_clear()` and `transmit()`, so the
+/// poll column shows 8 with maxpoll 3), and `flash` = `peer_unfit()`
+/// (peer_stratum, peer_dist, peer_unreach). The system `refid` of an
+/// unsynchronised daemon (stratum 16) is text too. ntpsec's client shows
+/// the same in `ntpsec_client_rejects_our_server_with_wrong_keys`.
+#[test]
+fn unreached_server_is_reported_like_the_reference() {
+    let Some(ntpsec) = ready() else { return };
+    let mut lab = Lab::new();
+    let b = lab.b.clone();
+    let (peers, _, p1) = our_wrong_key_client_of_ntpsec(&mut lab, &ntpsec);
+    let sys = rv_vars(&lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv", "127.0.0.1"]));
+    assert_eq!(var(&sys, "refid"), "INIT", "system refid at stratum 16");
+    let rows = peer_rows(&peers);
+    assert_eq!(rows[0].refid, ".INIT.", "{peers}");
+    assert_eq!(rows[0].poll, 8, "{peers}");
+    let p1 = rv_vars(&p1);
+    assert_eq!(var(&p1, "refid"), "INIT");
+    assert_eq!(var(&p1, "ppoll"), "3");
+    let flash = var(&p1, "flash");
+    for bit in ["peer_stratum", "peer_dist", "peer_unreach"] {
+        assert!(flash.contains(bit), "flash {flash} lacks {bit}");
+    }
 }

@@ -4,11 +4,13 @@
 //! CAP_SYS_TIME. The client's state is read from its peerstats file and by
 //! querying it. Needs root; skipped otherwise.
 
+mod interop_support;
 mod support;
 
 use std::fs;
 use std::time::{Duration, Instant};
 
+use interop_support::{peer_rows, rv_vars, var, PeerRow, NTPQ};
 use support::*;
 
 fn ready() -> bool {
@@ -16,8 +18,8 @@ fn ready() -> bool {
         eprintln!("skipped: needs root to create a network namespace");
         return false;
     }
-    if !have("ntpdig") {
-        eprintln!("skipped: ntpdig not installed (apt-get install ntpsec-ntpdig)");
+    if !have("python3") {
+        eprintln!("skipped: python3 (for raw NTP queries) not installed");
         return false;
     }
     true
@@ -111,11 +113,25 @@ fn wait_sys_peer(p: &Pair, within: Duration) -> Vec<String> {
     }
 }
 
-fn client_stratum(p: &Pair) -> Option<String> {
-    let o = p.ns.output(&["ntpdig", "-j", "-t", "1", "127.0.0.2"]);
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    let at = out.find("\"stratum\":")? + 10;
-    Some(out[at..].split([',', '}']).next()?.to_owned())
+/// One mode 3 request to `addr` port 123 (IPv4 or IPv6) from inside `ns`:
+/// the reply's version, mode, stratum and reference ID, or `None` without a
+/// reply within a second. (ntpdig would drop our clients' replies: with
+/// `disable ntp` they keep the leap bits at 11, as the reference does when
+/// it never adjusts the clock.)
+fn raw_query(ns: &Netns, addr: &str) -> Option<(u8, u8, u8, [u8; 4])> {
+    const SCRIPT: &str = "import socket,sys\n\
+a=sys.argv[1]\n\
+s=socket.socket(socket.AF_INET6 if ':' in a else socket.AF_INET,socket.SOCK_DGRAM)\n\
+s.settimeout(1)\n\
+s.sendto(bytes([0x23])+bytes(39)+bytes([1,2,3,4,5,6,7,8]),(a,123))\n\
+try:\n d=s.recv(2048)\n print(d[0],d[1],d[12],d[13],d[14],d[15])\n\
+except Exception:\n pass\n";
+    let o = ns.output(&["python3", "-c", SCRIPT, addr]);
+    let v: Vec<u8> = String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (v.len() == 6).then(|| (v[0] >> 3 & 7, v[0] & 7, v[1], [v[2], v[3], v[4], v[5]]))
 }
 
 /// The client's advertised stratum and reference ID, by a raw query.
@@ -141,9 +157,9 @@ fn assert_synced(p: &Pair, authenticated: bool) {
     assert!(offset.abs() < 0.001, "same clock: offset {offset}");
     assert!(delay > 0.0 && delay < 0.01, "loopback delay {delay}");
     assert_eq!(
-        client_stratum(p).as_deref(),
-        Some("6"),
-        "ntpdig sees stratum 6"
+        raw_query(&p.ns, "127.0.0.2"),
+        Some((4, 4, 6, [127, 0, 0, 1])),
+        "the client serves NTPv4 at stratum 6 via 127.0.0.1"
     );
     assert_eq!(
         client_state(p),
@@ -454,8 +470,156 @@ fn ipv6_client_and_server_on_unique_local_addresses() {
     };
     assert_eq!(line[2], "fd00::1");
     assert!(line[4].parse::<f64>().unwrap().abs() < 0.001);
-    // ntpdig over IPv6: the client serves stratum 6.
-    let o = ns.output(&["ntpdig", "-j", "-t", "1", "fd00::2"]);
+    // Over IPv6 the client serves stratum 6; its refid is the first four
+    // octets of the MD5 digest of the server's address (RFC 5905 §7.3).
+    let (version, mode, stratum, refid) =
+        raw_query(&ns, "fd00::2").expect("the client answers over IPv6");
+    assert_eq!((version, mode, stratum), (4, 4, 6));
+    let digest = md5_of(&"fd00::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+    assert_eq!(refid, digest[..4], "refid of fd00::1");
+}
+
+/// MD5 of `bytes`, with python3 (the test crate has no MD5 of its own).
+fn md5_of(bytes: &[u8]) -> Vec<u8> {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let o = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import hashlib,sys;print(hashlib.md5(bytes.fromhex(sys.argv[1])).hexdigest())",
+            &hex,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    (0..16)
+        .map(|i| u8::from_str_radix(&text.trim()[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Our ntpq's `-n -p` row for the client's only association, or `None`
+/// while the client does not answer yet.
+fn client_peer_row(p: &Pair) -> Option<PeerRow> {
+    let o =
+        p.ns.output(&["timeout", "10", NTPQ, "-n", "-p", "127.0.0.2"]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("\"stratum\":6"), "{out}");
+    if !o.status.success() || !out.contains("====") {
+        return None;
+    }
+    let rows = peer_rows(&out);
+    assert_eq!(rows.len(), 1, "{out}");
+    rows.into_iter().next()
+}
+
+/// Our ntpq's `rv &1` on the client, parsed.
+fn client_rv1(p: &Pair) -> Vec<(String, String)> {
+    let o =
+        p.ns.run(&["timeout", "10", NTPQ, "-c", "rv &1", "127.0.0.2"]);
+    rv_vars(&String::from_utf8_lossy(&o.stdout))
+}
+
+/// Our client polling our server every 8 s (`minpoll 3 maxpoll 3`, no
+/// iburst, so every request is a poll): the reach register gains one bit
+/// per poll, every poll is answered, and once eight polls have gone out
+/// `ntpq -p` shows the server selected (`*`) with reach 377.
+#[test]
+fn reach_is_377_after_eight_polls_at_minpoll_3() {
+    if !ready() {
+        return;
+    }
+    let p = pair("reach", "", None, "server 127.0.0.1 minpoll 3 maxpoll 3");
+    let t0 = Instant::now();
+    // (seconds since start, reach) at each change of the register.
+    let mut seen: Vec<(f64, u16)> = Vec::new();
+    let row = loop {
+        if let Some(row) = client_peer_row(&p) {
+            if seen.last().map(|s| s.1) != Some(row.reach) {
+                seen.push((t0.elapsed().as_secs_f64(), row.reach));
+            }
+            if row.reach == 0o377 {
+                break row;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(90),
+            "reach never reached 377: {seen:?}\n{}",
+            p.client.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    eprintln!(
+        "reach changes (s, octal): {:?}",
+        seen.iter()
+            .map(|(t, r)| format!("{t:.1}:{r:o}"))
+            .collect::<Vec<_>>()
+    );
+    // One more answered poll each time: 1, 3, 7, ... 377 (possibly with
+    // values skipped between two ntpq reads, never with a gap).
+    let nonzero: Vec<(f64, u16)> = seen.iter().copied().filter(|s| s.1 != 0).collect();
+    for w in nonzero.windows(2) {
+        assert!(w[1].1 > w[0].1, "register only fills: {seen:?}");
+    }
+    for (_, r) in &nonzero {
+        assert!(
+            (r + 1).is_power_of_two(),
+            "an unanswered poll: {r:o} in {seen:?}"
+        );
+    }
+    // Polls are 8 s apart (plus the daemon's random spread): between two
+    // readings that differ by d bits at least d polls, 8 d seconds, went
+    // by (less 2 s for when the readings fell), and the eight polls took
+    // less than 8 x 11 s.
+    for w in nonzero.windows(2) {
+        let bits = w[1].1.count_ones() - w[0].1.count_ones();
+        assert!(
+            w[1].0 - w[0].0 >= f64::from(bits) * 8.0 - 2.0,
+            "{bits} polls within {:.1} s: {seen:?}",
+            w[1].0 - w[0].0
+        );
+    }
+    let t_full = nonzero.last().map(|s| s.0).unwrap_or_default();
+    assert!(t_full < 88.0, "eight polls took {t_full:.1} s: {seen:?}");
+
+    assert_eq!(row.tally, '*', "selected: {row:?}");
+    assert_eq!(row.remote, "127.0.0.1");
+    assert_eq!(row.refid, "127.0.0.1", "the orphan parent's refid");
+    assert_eq!(row.st, 5);
+    assert_eq!(row.t, "u");
+    assert_eq!(row.poll, 8);
+    // ntpq prints milliseconds: one clock, a loopback path.
+    assert!(row.offset.abs() < 1.0, "offset {} ms", row.offset);
+    assert!(
+        row.delay > 0.0 && row.delay < 10.0,
+        "delay {} ms",
+        row.delay
+    );
+
+    let rv1 = client_rv1(&p);
+    assert_eq!(var(&rv1, "reach"), "377");
+    assert_eq!(var(&rv1, "unreach"), "0");
+    assert_eq!(var(&rv1, "hpoll"), "3");
+    assert_eq!(var(&rv1, "flash"), "00 ok");
+    assert_eq!(client_state(&p), (6, [127, 0, 0, 1]));
+}
+
+/// The reference (4.2.8p18 `transmit()`) shifts the reach register only
+/// when a poll starts (`burst == 0`); the further requests of an iburst
+/// volley do not shift it. So after the volley of the first poll the
+/// register is 001, and 377 needs eight polls with or without iburst
+/// (ntpsec's client, which keeps that code, shows 001 too).
+#[test]
+fn iburst_volley_counts_as_one_poll_in_reach() {
+    if !ready() {
+        return;
+    }
+    let p = pair(
+        "iburst",
+        "",
+        None,
+        "server 127.0.0.1 minpoll 4 maxpoll 4 iburst",
+    );
+    // The volley (six requests 2 s apart) is over after about 11 s; the
+    // next poll is due 16 s after its start.
+    std::thread::sleep(Duration::from_secs(13));
+    let row = client_peer_row(&p).expect("client answers ntpq");
+    assert_eq!(row.reach, 0o1, "reach {:o}: {row:?}", row.reach);
 }

@@ -241,11 +241,38 @@ pub struct Association {
     /// Manycast client: hops of the last solicitation (0 before the
     /// first), the expanding ring's position.
     manycast_ttl: u8,
+    /// The [`flash`] packet-test bits of the last packet received.
+    pub packet_flash: u16,
 }
 
 /// Most hops of a manycast solicitation when `manycastclient` has no
 /// `ttl` option.
 pub const MANYCAST_TTL_MAX: u8 = 127;
+
+/// The `flash` bits of a peer (RFC 5905 §8 packet tests and §11.2.1 peer
+/// tests, the reference's `TEST1`..`TEST13`), as `ntpq` names them.
+pub mod flash {
+    /// Duplicate packet (`pkt_dup`).
+    pub const DUPLICATE: u16 = 0x0001;
+    /// Bogus packet: origin mismatch or unexpected mode (`pkt_bogus`).
+    pub const BOGUS: u16 = 0x0002;
+    /// Authentication failed (`pkt_auth`).
+    pub const AUTH: u16 = 0x0010;
+    /// Server unsynchronised or stratum out of range (`pkt_stratum`).
+    pub const STRATUM: u16 = 0x0020;
+    /// Not proventic yet (`pkt_autokey`).
+    pub const AUTOKEY: u16 = 0x0080;
+    /// The packet tests (the bits one packet sets).
+    pub const PACKET_MASK: u16 = 0x01ff;
+    /// Peer unsynchronised or stratum at the ceiling (`peer_stratum`).
+    pub const PEER_STRATUM: u16 = 0x0200;
+    /// Root distance exceeded (`peer_dist`).
+    pub const PEER_DISTANCE: u16 = 0x0400;
+    /// Synchronisation loop (`peer_loop`).
+    pub const PEER_LOOP: u16 = 0x0800;
+    /// Unreachable or `noselect` (`peer_unreach`).
+    pub const PEER_UNREACHABLE: u16 = 0x1000;
+}
 
 /// Peer event codes (RFC 5905 Appendix B, reference `PEVNT_*`).
 pub mod peer_event {
@@ -305,6 +332,7 @@ impl Association {
             volley_offset: None,
             bdelay: clock::sample::BroadcastDelay::new(bdelay),
             manycast_ttl: 0,
+            packet_flash: 0,
         }
     }
 
@@ -491,6 +519,7 @@ impl Association {
     ) -> Event {
         self.stats.received += 1;
         self.last_rx = Some(now);
+        self.packet_flash = 0;
         // Autokey: the caller passes `AuthOutcome::Autokey` only for a
         // packet whose session-key MAC the association's engine verified.
         let authentic = match (self.cfg.key, auth) {
@@ -506,11 +535,13 @@ impl Association {
             } else {
                 self.stats.badauth += 1;
             }
+            self.packet_flash = flash::AUTH;
             return Event::AuthRefused(auth);
         }
         let h = *packet.header();
         if !self.cfg.mode.accepts(h.mode) {
             self.stats.bogus += 1;
+            self.packet_flash = flash::BOGUS;
             return Event::Rejected(Reject::Bogus);
         }
         if self.cfg.mode == HostMode::BroadcastClient && h.mode == Mode::Server {
@@ -524,11 +555,20 @@ impl Association {
         let reply = match checked {
             Ok(r) => r,
             Err(e) => {
-                match e {
-                    Reject::Duplicate => self.stats.duplicate += 1,
-                    Reject::Bogus => self.stats.bogus += 1,
-                    Reject::Unsynchronized => self.stats.unsynchronized += 1,
-                }
+                self.packet_flash = match e {
+                    Reject::Duplicate => {
+                        self.stats.duplicate += 1;
+                        flash::DUPLICATE
+                    }
+                    Reject::Bogus => {
+                        self.stats.bogus += 1;
+                        flash::BOGUS
+                    }
+                    Reject::Unsynchronized => {
+                        self.stats.unsynchronized += 1;
+                        flash::STRATUM
+                    }
+                };
                 return Event::Rejected(e);
             }
         };
@@ -560,6 +600,7 @@ impl Association {
             }
             Reply::Measurement { .. } if !self.proventic => {
                 // The reference's TEST8: not proventic yet, no sample.
+                self.packet_flash = flash::AUTOKEY;
                 Event::NotProventic
             }
             Reply::Measurement { a, b, span } => {
@@ -639,6 +680,45 @@ impl Association {
             candidate: self.peer.candidate()?,
             refid: onwire::refid_of(self.cfg.remote.ip()).0,
         })
+    }
+
+    /// The peer tests of RFC 5905 §11.2.1 (`fit()`, the reference's
+    /// `peer_unfit()`), as [`flash`] bits, at monotonic time `now`: an
+    /// unsynchronised server or one at the stratum ceiling, a root
+    /// distance beyond `maxdist` plus one poll of ageing, a loop through
+    /// `our_refid`, no reachability or `noselect`.
+    pub fn peer_flash(
+        &self,
+        now: f64,
+        params: &clock::select::SelectionParams,
+        our_refid: ReferenceId,
+    ) -> u16 {
+        let mut f = 0;
+        let h = self.last_header;
+        let stratum = h.map_or(clock::constants::MAXSTRAT, |h| match h.stratum {
+            0 => clock::constants::MAXSTRAT,
+            s => s,
+        });
+        if h.is_none_or(|h| h.leap == proto::LeapIndicator::Unsynchronized)
+            || stratum >= clock::constants::MAXSTRAT - 1
+        {
+            f |= flash::PEER_STRATUM;
+        }
+        let poll = 2f64.powi(i32::from(self.peer.poll().hpoll()));
+        let distance = self
+            .peer
+            .candidate()
+            .map(|c| c.root_distance_phi(now, params.mindist, params.phi));
+        if distance.is_none_or(|d| d >= params.maxdist + params.phi * poll) {
+            f |= flash::PEER_DISTANCE;
+        }
+        if stratum > 1 && h.is_some_and(|h| h.reference_id == our_refid) {
+            f |= flash::PEER_LOOP;
+        }
+        if !self.peer.reach().is_reachable() || self.cfg.noselect {
+            f |= flash::PEER_UNREACHABLE;
+        }
+        f
     }
 
     /// The remote address.
@@ -757,6 +837,57 @@ mod tests {
         let known = offset_after_two_exchanges(3e-7);
         assert!((unknown - 0.002).abs() < 2e-4, "{unknown}");
         assert!((known - 0.001).abs() < 2e-4, "{known}");
+    }
+
+    #[test]
+    fn flash_names_the_failed_packet_and_peer_tests() {
+        let keys = ring();
+        let params = clock::select::SelectionParams::default();
+        let sys = SystemState::unsynchronized(-20);
+        // Never heard from: unsynchronised, no distance, unreachable (the
+        // reference's 0x1600 on a new association).
+        let mut a = Association::new(1, cfg(Some(3)), 1e-6, 0.0);
+        assert_eq!(
+            a.peer_flash(0.0, &params, ReferenceId(0)),
+            flash::PEER_STRATUM | flash::PEER_DISTANCE | flash::PEER_UNREACHABLE
+        );
+        // A reply without the MAC the association wants: pkt_auth.
+        let mut out = [0u8; 128];
+        let n = a
+            .poll(&sys, &keys, &mut out, 0.0, || {
+                NtpTimestamp::from_parts(0xe900_0000, 0)
+            })
+            .unwrap();
+        let (reply, t4) = answer(&out[..48], &KeyRing::default(), 0.0);
+        assert!(n > 48);
+        let p = PacketRef::parse(&reply).unwrap();
+        a.receive(&p, AuthOutcome::None, t4, 0.01, 1e-6, ReferenceId(0));
+        assert_eq!(a.packet_flash, flash::AUTH);
+        // The signed reply passes every packet test; one sample leaves
+        // seven empty filter stages, so the distance is still too long
+        // (as the reference: a peer is fit after a few samples).
+        let (reply, t4) = answer(&out[..n], &keys, 0.0);
+        let p = PacketRef::parse(&reply).unwrap();
+        let auth = keys.check(
+            p.authenticated_bytes(),
+            p.mac(),
+            "192.0.2.1".parse().unwrap(),
+        );
+        a.receive(&p, auth, t4, 0.02, 1e-6, ReferenceId(0));
+        assert_eq!(a.packet_flash, 0);
+        assert_eq!(
+            a.peer_flash(0.02, &params, ReferenceId(0)),
+            flash::PEER_DISTANCE
+        );
+        // Its refid is our address: a loop.
+        let ours = ReferenceId::from_bytes(reply[12..16].try_into().unwrap());
+        assert_eq!(
+            a.peer_flash(0.02, &params, ours),
+            flash::PEER_DISTANCE | flash::PEER_LOOP
+        );
+        // Replayed: pkt_dup.
+        a.receive(&p, auth, t4, 0.03, 1e-6, ReferenceId(0));
+        assert_eq!(a.packet_flash, flash::DUPLICATE);
     }
 
     #[test]

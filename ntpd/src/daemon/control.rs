@@ -393,7 +393,10 @@ impl ControlState for ControlView<'_> {
                     h.stratum.min(16)
                 }
             }),
-            peer_poll: h.map_or(0, |h| u8::try_from(h.poll).unwrap_or(0)),
+            // As the reference: maxpoll until a packet says otherwise,
+            // then the peer's poll but never below our minpoll.
+            peer_poll: u8::try_from(h.map_or(a.cfg.maxpoll, |h| h.poll.max(a.cfg.minpoll)))
+                .unwrap_or(0),
             host_poll: u8::try_from(a.peer.poll().hpoll()).unwrap_or(0),
             precision: h.map_or(0, |h| h.precision),
             root_delay: h.map_or(0.0, |h| h.root_delay.to_seconds_f64()),
@@ -418,7 +421,7 @@ impl ControlState for ControlView<'_> {
             filter_delay: stages.map(|s| s.1),
             filter_offset: stages.map(|s| s.0),
             filter_dispersion: stages.map(|s| s.2),
-            flash: 0,
+            flash: a.packet_flash | a.peer_flash(self.now, self.sync.params(), r.our_refid),
             ttl: a.cfg.ttl.map(i64::from),
             headway: 0,
             received: a.stats.received,

@@ -925,7 +925,7 @@ impl Core {
     ) {
         let mut auth = self.check(packet, peer);
         let precision = 2f64.powi(i32::from(self.sys.precision));
-        let freq_uncertainty = self.driver.discipline().frequency_uncertainty();
+        let freq_uncertainty = self.frequency_uncertainty();
         let Some(r) = self
             .assocs
             .iter_mut()
@@ -1019,7 +1019,7 @@ impl Core {
             .filter_map(|r| r.assoc.source())
             .collect();
         self.sync
-            .set_frequency_uncertainty(self.driver.discipline().frequency_uncertainty());
+            .set_frequency_uncertainty(self.frequency_uncertainty());
         let (m, sys) = self.sync.mitigate(&sources, now, timing::now_ntp());
         let was_synced = self.sync_peer_of(self.last_mitigation.as_ref());
         match (was_synced, Self::sync_peer_of_m(&m)) {
@@ -1031,6 +1031,19 @@ impl Core {
         self.hold_leap_until_synchronised(&m);
         self.discipline(&m, now);
         self.last_mitigation = Some(m);
+    }
+
+    /// How uncertain the local clock's frequency is, s/s: the discipline's
+    /// estimate while it steers the clock; with `disable ntp` it never
+    /// measures anything, so the RFC 5905 tolerance PHI (`tinker
+    /// dispersion`) — not the start-up 500 PPM, which would age the root
+    /// dispersion 0.5 ms a second.
+    fn frequency_uncertainty(&self) -> f64 {
+        if self.driver.ntp_enabled() {
+            self.driver.discipline().frequency_uncertainty()
+        } else {
+            self.sync.params().phi
+        }
     }
 
     /// The leap indicator leaves "unsynchronised" when the discipline

@@ -228,7 +228,10 @@ pub fn put(out: &mut Out, name: &str, var: PeerVar, p: &PeerVars, crypto: Option
         PeerVar::Precision => out.bare(name, &p.precision.to_string()),
         PeerVar::RootDelay => out.bare(name, &ms3(p.root_delay)),
         PeerVar::RootDisp => out.bare(name, &ms3(p.root_dispersion)),
-        PeerVar::RefId => out.bare(name, &refid(p.refid, p.refclock || p.stratum <= 1)),
+        PeerVar::RefId => out.bare(
+            name,
+            &refid(p.refid, p.refclock || p.stratum <= 1 || p.stratum >= 16),
+        ),
         PeerVar::RefTime => out.bare(name, &timestamp(p.reftime)),
         PeerVar::Org => out.bare(name, &timestamp(p.org)),
         PeerVar::Rec => out.bare(name, &timestamp(p.rec)),

@@ -281,7 +281,7 @@ pub fn put(out: &mut Out, name: &str, var: SysVar, src: &SysSource<'_>) {
         SysVar::Precision => out.bare(name, &v.precision.to_string()),
         SysVar::RootDelay => out.bare(name, &fixed(v.root_delay * 1e3, 3)),
         SysVar::RootDisp => out.bare(name, &fixed(v.root_dispersion * 1e3, 3)),
-        SysVar::RefId => out.bare(name, &refid(v.refid, v.stratum <= 1)),
+        SysVar::RefId => out.bare(name, &refid(v.refid, v.stratum <= 1 || v.stratum >= 16)),
         SysVar::RefTime => out.bare(name, &timestamp(v.reftime)),
         SysVar::Poll => out.bare(name, &v.poll.to_string()),
         SysVar::PeerId => out.bare(name, &v.sys_peer.unwrap_or(0).to_string()),

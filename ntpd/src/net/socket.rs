@@ -242,15 +242,37 @@ mod tests {
         panic!("no datagram");
     }
 
+    /// Send `data` from `from` to `to` until a datagram arrives with a
+    /// kernel timestamp: the kernel turns receive timestamping on
+    /// system-wide only after a deferred static-key switch, so the first
+    /// datagrams after the first timestamping socket appears may carry
+    /// none (the daemon then reads the clock).
+    fn recv_stamped(
+        from: &std::net::UdpSocket,
+        to: SocketAddr,
+        s: &NtpSocket,
+        data: &[u8],
+        buf: &mut [u8],
+    ) -> Received {
+        for _ in 0..100 {
+            from.send_to(data, to).unwrap();
+            let r = recv(s, buf);
+            if r.rx_time.is_some() {
+                return r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("no datagram with a kernel receive timestamp");
+    }
+
     #[test]
     fn kernel_timestamp_and_source_on_a_specific_socket() {
         let a = NtpSocket::bind("127.0.0.1:0".parse().unwrap(), "lo").unwrap();
         assert_eq!(a.rx_timestamps(), RxTimestamps::Timestamping);
         let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let before = NtpTimestamp::from_system_time(std::time::SystemTime::now());
-        b.send_to(b"hello", a.local_addr()).unwrap();
         let mut buf = [0u8; 64];
-        let r = recv(&a, &mut buf);
+        let r = recv_stamped(&b, a.local_addr(), &a, b"hello", &mut buf);
         let after = NtpTimestamp::from_system_time(std::time::SystemTime::now());
         assert_eq!(&buf[..r.len], b"hello");
         assert_eq!(r.src, b.local_addr().unwrap());
@@ -265,11 +287,10 @@ mod tests {
         let w = NtpSocket::bind("0.0.0.0:0".parse().unwrap(), "wildcard").unwrap();
         let port = w.local_addr().port();
         let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        b.send_to(b"ping", ("127.0.0.2", port)).unwrap();
         let mut buf = [0u8; 64];
-        let r = recv(&w, &mut buf);
+        let to = SocketAddr::from(([127, 0, 0, 2], port));
+        let r = recv_stamped(&b, to, &w, b"ping", &mut buf);
         assert_eq!(r.dst, Some(IpAddr::from([127, 0, 0, 2])));
-        assert!(r.rx_time.is_some());
         w.send_to(b"pong", r.src, r.dst).unwrap();
         let (n, from) = b.recv_from(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"pong");
@@ -283,11 +304,9 @@ mod tests {
             return;
         };
         let b = std::net::UdpSocket::bind("[::1]:0").unwrap();
-        b.send_to(b"v6", a.local_addr()).unwrap();
         let mut buf = [0u8; 16];
-        let r = recv(&a, &mut buf);
+        let r = recv_stamped(&b, a.local_addr(), &a, b"v6", &mut buf);
         assert_eq!(&buf[..r.len], b"v6");
-        assert!(r.rx_time.is_some());
         a.send_to(b"ok", r.src, None).unwrap();
         let (n, _) = b.recv_from(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"ok");

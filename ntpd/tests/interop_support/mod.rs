@@ -15,6 +15,16 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+/// Our daemon and our ntpq.
+pub const NTPD: &str = env!("CARGO_BIN_EXE_ntpd");
+pub const NTPQ: &str = env!("CARGO_BIN_EXE_ntpq");
+
+/// Symmetric keys in the reference `ntp.keys` format, which ntpsec reads
+/// too: key 1 MD5 with an ASCII secret, key 2 SHA1 with a hex secret.
+pub const KEYS: &str = "1 MD5 md5secret\n2 SHA1 0123456789abcdef0123456789abcdef01234567\n";
+/// The same key IDs and types with other secrets.
+pub const WRONG_KEYS: &str = "1 MD5 othersecret\n2 SHA1 0123456789abcdef0123456789abcdef01234568\n";
+
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -177,6 +187,69 @@ impl Lab {
         let out = fs::read_to_string(self.dir.join(format!("{name}.out"))).unwrap_or_default();
         let file = fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
         format!("{out}{file}")
+    }
+
+    /// `keys FILE` and `trustedkey 1 2` lines for `keys` written into the
+    /// scratch directory as `<name>.keys`.
+    pub fn key_lines(&self, name: &str, keys: &str) -> String {
+        let path = self.file(&format!("{name}.keys"), keys);
+        format!("keys {}\ntrustedkey 1 2\n", path.display())
+    }
+
+    /// Polls (every second, at most `limit`) until `done` accepts the
+    /// output of `ntpq args` inside `ns`; returns that output. Panics with
+    /// the last output and the daemons' logs when `limit` passes or a
+    /// daemon exits.
+    pub fn wait_ntpq(
+        &mut self,
+        ntpq: &Path,
+        ns: &str,
+        args: &[&str],
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let t0 = Instant::now();
+        loop {
+            self.assert_running();
+            let out = self.ntpq(ns, ntpq, args);
+            if done(&out) {
+                return out;
+            }
+            assert!(
+                t0.elapsed() < limit,
+                "{what} not reached within {limit:?}; last output:\n{out}\nlogs:\n{}\n{}",
+                self.log("server"),
+                self.log("client")
+            );
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    /// Our ntpd in namespace A as a stratum 5 orphan parent (`disable ntp`,
+    /// no CAP_SYS_TIME, log in `server.out`) trusting keys 1 and 2 of
+    /// [`KEYS`]; returns its stratum as our ntpq reads it once it serves
+    /// time.
+    pub fn start_our_orphan_server(&mut self) -> u8 {
+        let a = self.a.clone();
+        let conf = format!(
+            "disable ntp\ntos orphan 5 orphanwait 1\n{}",
+            self.key_lines("server", KEYS)
+        );
+        let conf = self.file("server.conf", &conf);
+        let conf = conf.to_str().expect("utf-8 path").to_string();
+        self.spawn("server", &a, &[NTPD, "-n", "-c", &conf]);
+        let rv = self.wait_ntpq(
+            Path::new(NTPQ),
+            &a,
+            &["-c", "rv", "127.0.0.1"],
+            Duration::from_secs(30),
+            "our server at orphan stratum 5",
+            |out| rv_stratum(out).as_deref() == Some("5"),
+        );
+        let v = rv_vars(&rv);
+        assert_eq!(var(&v, "leap"), "00", "orphan parent is synchronised");
+        var(&v, "stratum").parse().expect("stratum")
     }
 
     /// Runs `program args...` inside `ns` with a time limit and returns
@@ -349,4 +422,12 @@ pub fn num(vars: &[(String, String)], name: &str) -> f64 {
     v.trim_start_matches('+')
         .parse()
         .unwrap_or_else(|_| panic!("{name}={v} is not a number"))
+}
+
+/// The `stratum` of `rv` output, if present.
+pub fn rv_stratum(out: &str) -> Option<String> {
+    rv_vars(out)
+        .into_iter()
+        .find(|(k, _)| k == "stratum")
+        .map(|(_, v)| v)
 }
