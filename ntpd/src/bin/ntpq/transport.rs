@@ -124,6 +124,32 @@ pub enum Family {
     V6,
 }
 
+/// A non-blocking UDP socket bound to `bind` and connected to `addr`, made
+/// the daemon's way (plain `socket()`, then `fcntl`), so that `ntpq` runs
+/// under a libc-level simulator too.
+fn query_socket(bind: SocketAddr, addr: SocketAddr) -> Result<UdpSocket, String> {
+    let fd = ntpd::net::socket::udp_socket(addr.is_ipv6()).map_err(|e| format!("socket: {e}"))?;
+    ntpd::net::socket::bind_to(&fd, bind).map_err(|e| format!("bind: {e}"))?;
+    let socket = UdpSocket::from(fd);
+    socket.connect(addr).map_err(|e| format!("connect: {e}"))?;
+    Ok(socket)
+}
+
+/// Whether `socket` has a datagram (or an error) to read within `wait`.
+fn readable(socket: &UdpSocket, wait: Duration) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let ms = u16::try_from(wait.as_millis().max(1)).unwrap_or(u16::MAX);
+    let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
+    loop {
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(n) => return n > 0,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
 impl Session {
     /// Resolves `spec` and connects a UDP socket to it.
     pub fn open(spec: &str, family: Family) -> Result<Self, String> {
@@ -145,8 +171,7 @@ impl Session {
         } else {
             ([0u16; 8], 0).into()
         };
-        let socket = UdpSocket::bind(bind).map_err(|e| format!("socket: {e}"))?;
-        socket.connect(addr).map_err(|e| format!("connect: {e}"))?;
+        let socket = query_socket(bind, addr)?;
         let name = if host.parse::<std::net::IpAddr>().is_ok() {
             addr.ip().to_string()
         } else {
@@ -242,10 +267,11 @@ impl Session {
             if left.is_zero() {
                 return Err(self.timed_out(got_any, report));
             }
-            // A zero read timeout means "block forever"; never pass one.
-            let _ = self
-                .socket
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))));
+            // Wait with poll(2) (the socket is non-blocking): a libc-level
+            // simulator wraps poll, not SO_RCVTIMEO.
+            if !readable(&self.socket, left) {
+                return Err(self.timed_out(got_any, report));
+            }
             let n = match self.socket.recv(&mut buf) {
                 Ok(n) => n,
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
