@@ -77,7 +77,6 @@ pub enum Stop {
 pub struct EventLoop<'a> {
     core: &'a mut Core,
     sockets: &'a [NtpSocket],
-    fds: Vec<libc::pollfd>,
     rx: RecvBatch,
     tx: SendBatch,
     next_tick: Instant,
@@ -92,18 +91,9 @@ impl<'a> EventLoop<'a> {
     /// A loop over `sockets` driving `core`; the first tick is due at
     /// once (initial polls and iburst leave immediately).
     pub fn new(core: &'a mut Core, sockets: &'a [NtpSocket]) -> EventLoop<'a> {
-        let fds = sockets
-            .iter()
-            .map(|s| libc::pollfd {
-                fd: s.raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
         EventLoop {
             core,
             sockets,
-            fds,
             rx: RecvBatch::new(),
             tx: SendBatch::new(),
             next_tick: Instant::now(),
@@ -138,31 +128,41 @@ impl<'a> EventLoop<'a> {
             }
             let wait = self.next_tick - now;
             // Round up so the loop does not spin in the last millisecond.
-            let ms = i32::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
-            for f in &mut self.fds {
-                f.revents = 0;
-            }
-            // SAFETY: `fds` is a live array of `fds.len()` pollfd structs.
-            let n =
-                unsafe { libc::poll(self.fds.as_mut_ptr(), self.fds.len() as libc::nfds_t, ms) };
-            if n < 0 {
-                let err = std::io::Error::last_os_error();
-                if err.raw_os_error() != Some(libc::EINTR) {
-                    tracing::warn!("poll: {err}");
+            let ms = u16::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
+            let ready = match self.wait(ms) {
+                Ok(ready) => ready,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => {
+                    tracing::warn!("poll: {e}");
                     std::thread::sleep(Duration::from_millis(10));
+                    continue;
                 }
-                continue;
-            }
-            if n == 0 {
-                continue;
-            }
-            for i in 0..self.fds.len() {
-                let ready = self.fds[i].revents;
-                if ready & (libc::POLLIN | libc::POLLERR) != 0 {
+            };
+            for (i, r) in ready.iter().enumerate() {
+                if *r {
                     self.drain(i);
                 }
             }
         }
+    }
+
+    /// `poll(2)` over every socket for at most `ms` milliseconds: which
+    /// are readable (or have an error to collect).
+    fn wait(&self, ms: u16) -> nix::Result<Vec<bool>> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds: Vec<PollFd<'_>> = self
+            .sockets
+            .iter()
+            .map(|s| PollFd::new(s.fd(), PollFlags::POLLIN))
+            .collect();
+        poll(&mut fds, PollTimeout::from(ms))?;
+        Ok(fds
+            .iter()
+            .map(|f| {
+                f.revents()
+                    .is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLERR))
+            })
+            .collect())
     }
 
     /// The once-a-second system work; `Some(status)` when the daemon

@@ -165,7 +165,12 @@ impl NtpSocket {
         self.rx_timestamps
     }
 
-    /// The descriptor, for `poll` and the batch calls.
+    /// The descriptor, for `poll`.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.fd)
+    }
+
+    /// The raw descriptor, for the batch calls.
     pub fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
