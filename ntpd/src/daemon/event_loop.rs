@@ -1,24 +1,26 @@
-//! The daemon's event loop: one thread, `poll(2)` over every NTP socket,
-//! the one-second system timer as the poll timeout, SIGTERM/SIGINT as a
-//! flag (RFC 5905 §9 "peer process" for datagrams, §11 "system process"
-//! and the clock-adjust process once a second).
+//! The daemon's event loop: one thread waiting on every NTP socket
+//! ([`Readiness`]: epoll, or `poll(2)` where the kernel does not know our
+//! sockets), the one-second system timer as the wait's timeout,
+//! SIGTERM/SIGINT as a flag (RFC 5905 §9 "peer process" for datagrams, §11
+//! "system process" and the clock-adjust process once a second).
 //!
 //! ```text
 //! loop:
 //!   SIGTERM/SIGINT seen → save the drift, stop
 //!   timer due           → Core::tick → polls sent; next second
-//!   poll(sockets, time to the next tick)
+//!   wait(sockets, time to the next tick)
 //!   each readable socket → up to DRAIN batches:
 //!       recvmmsg (≤ BATCH) → Core::handle each → replies queued → sendmmsg
 //! ```
 //!
-//! Why not tokio: its reactor is epoll, which libc-level simulators
+//! Why not tokio: its reactor needs epoll, which libc-level simulators
 //! (clknetsim wraps `poll`/`select`, `recvmsg`/`recvmmsg`, the clocks and
-//! timers, but not `epoll_*`) cannot drive; and the daemon's work is
-//! synchronous anyway. Everything here reaches the kernel through libc:
-//! `poll`, `recvmmsg`/`recvmsg`, `sendmmsg`/`sendmsg`, `clock_gettime`
-//! (CLOCK_MONOTONIC for the timer, CLOCK_REALTIME for timestamps).
-//! Only socket descriptors are polled: a simulator treats any other
+//! timers, but not `epoll_*`) cannot drive; this loop falls back to `poll`
+//! there by itself, and the daemon's work is synchronous anyway. Everything
+//! here reaches the kernel through libc: `epoll_wait`/`poll`,
+//! `recvmmsg`/`recvmsg`, `sendmmsg`/`sendmsg`, `clock_gettime`
+//! (CLOCK_MONOTONIC for the timer, CLOCK_REALTIME for timestamps). Only
+//! socket descriptors are waited on: a simulator treats any other
 //! descriptor as always readable.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +30,7 @@ use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal
 
 use super::{Core, DaemonError};
 use crate::net::batch::{RecvBatch, SendBatch, BATCH};
+use crate::net::readiness::Readiness;
 use crate::net::socket::NtpSocket;
 
 /// Batches read from one socket before the others (and the timer) get
@@ -77,6 +80,8 @@ pub enum Stop {
 pub struct EventLoop<'a> {
     core: &'a mut Core,
     sockets: &'a [NtpSocket],
+    readiness: Readiness<'a>,
+    ready: Vec<bool>,
     rx: RecvBatch,
     tx: SendBatch,
     next_tick: Instant,
@@ -94,6 +99,8 @@ impl<'a> EventLoop<'a> {
         EventLoop {
             core,
             sockets,
+            readiness: Readiness::new(sockets),
+            ready: vec![false; sockets.len()],
             rx: RecvBatch::new(),
             tx: SendBatch::new(),
             next_tick: Instant::now(),
@@ -129,8 +136,8 @@ impl<'a> EventLoop<'a> {
             let wait = self.next_tick - now;
             // Round up so the loop does not spin in the last millisecond.
             let ms = u16::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
-            let ready = match self.wait(ms) {
-                Ok(ready) => ready,
+            match self.readiness.wait(ms, &mut self.ready) {
+                Ok(()) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => {
                     tracing::warn!("poll: {e}");
@@ -138,31 +145,12 @@ impl<'a> EventLoop<'a> {
                     continue;
                 }
             };
-            for (i, r) in ready.iter().enumerate() {
-                if *r {
+            for i in 0..self.ready.len() {
+                if self.ready[i] {
                     self.drain(i);
                 }
             }
         }
-    }
-
-    /// `poll(2)` over every socket for at most `ms` milliseconds: which
-    /// are readable (or have an error to collect).
-    fn wait(&self, ms: u16) -> nix::Result<Vec<bool>> {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        let mut fds: Vec<PollFd<'_>> = self
-            .sockets
-            .iter()
-            .map(|s| PollFd::new(s.fd(), PollFlags::POLLIN))
-            .collect();
-        poll(&mut fds, PollTimeout::from(ms))?;
-        Ok(fds
-            .iter()
-            .map(|f| {
-                f.revents()
-                    .is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLERR))
-            })
-            .collect())
     }
 
     /// The once-a-second system work; `Some(status)` when the daemon

@@ -77,6 +77,8 @@ pub struct RecvBatch {
     hdrs: Vec<libc::mmsghdr>,
     len: usize,
     use_mmsg: bool,
+    /// Headers the kernel may have changed since they were last reset.
+    dirty: usize,
 }
 
 impl std::fmt::Debug for RecvBatch {
@@ -97,7 +99,7 @@ impl Default for RecvBatch {
 impl RecvBatch {
     /// Buffers for [`BATCH`] datagrams.
     pub fn new() -> RecvBatch {
-        RecvBatch {
+        let mut b = RecvBatch {
             bufs: vec![0; BATCH * SLOT],
             names: vec![empty_storage(); BATCH],
             ctrl: vec![[0; RX_CMSG_WORDS]; BATCH],
@@ -116,12 +118,18 @@ impl RecvBatch {
                 .collect(),
             len: 0,
             use_mmsg: true,
-        }
+            dirty: 0,
+        };
+        b.point_all();
+        b
     }
 
-    /// Point every header at its own buffers (lengths are reset: the
-    /// kernel shortens `msg_namelen` and `msg_controllen` on return).
-    fn prepare(&mut self) {
+    /// Point every header at its own buffers. The buffers are heap
+    /// allocations that never move, so this is done once; after a receive
+    /// only the lengths the kernel shortened need resetting ([`prepare`]).
+    ///
+    /// [`prepare`]: Self::prepare
+    fn point_all(&mut self) {
         let bufs = self.bufs.as_mut_ptr();
         for i in 0..BATCH {
             // SAFETY: `i * SLOT + SLOT <= bufs.len()`.
@@ -137,6 +145,19 @@ impl RecvBatch {
             h.msg_flags = 0;
             self.hdrs[i].msg_len = 0;
         }
+        self.dirty = 0;
+    }
+
+    /// Reset what the kernel changed in the headers of the last receive:
+    /// `msg_namelen`, `msg_controllen` (shortened on return) and the flags.
+    fn prepare(&mut self) {
+        for m in &mut self.hdrs[..self.dirty.min(BATCH)] {
+            m.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            m.msg_hdr.msg_controllen = mem::size_of::<[u64; RX_CMSG_WORDS]>();
+            m.msg_hdr.msg_flags = 0;
+            m.msg_len = 0;
+        }
+        self.dirty = 0;
     }
 
     /// Take the datagrams waiting on `fd` (non-blocking): up to [`BATCH`]
@@ -146,8 +167,11 @@ impl RecvBatch {
         self.len = 0;
         self.prepare();
         if self.use_mmsg {
-            // SAFETY: `hdrs` holds BATCH headers whose pointers were just
-            // set to live buffers of the sizes given.
+            // Whatever happens, assume every header was touched until the
+            // call says how many it filled.
+            self.dirty = BATCH;
+            // SAFETY: `hdrs` holds BATCH headers pointing at live buffers
+            // of the sizes given (set once; lengths reset above).
             let n = unsafe {
                 libc::recvmmsg(
                     fd,
@@ -159,6 +183,7 @@ impl RecvBatch {
             };
             if n >= 0 {
                 self.len = n as usize;
+                self.dirty = self.len;
                 return Ok(self.len);
             }
             let err = io::Error::last_os_error();
@@ -170,6 +195,7 @@ impl RecvBatch {
             }
             self.prepare();
         }
+        self.dirty = BATCH;
         // SAFETY: header 0 points at live buffers (prepare above).
         let n = unsafe { libc::recvmsg(fd, &mut self.hdrs[0].msg_hdr, libc::MSG_DONTWAIT) };
         if n < 0 {
@@ -662,6 +688,37 @@ mod tests {
         for i in 0..10u8 {
             let (k, _) = client.recv_from(&mut buf).unwrap();
             assert_eq!(&buf[..k], &[0xaa, i, 0, 0]);
+        }
+    }
+
+    #[test]
+    fn lengths_the_kernel_shortened_are_reset_for_the_next_receive() {
+        // A wildcard socket with PKTINFO: every datagram must come back
+        // with its source and destination, batch after batch.
+        let w = crate::net::socket::NtpSocket::bind("0.0.0.0:0".parse().unwrap(), "w").unwrap();
+        let port = w.local_addr().port();
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut rx = RecvBatch::new();
+        for round in 0..4u8 {
+            let n = usize::from(round) * 3 + 1;
+            for _ in 0..n {
+                client.send_to(&[round; 48], ("127.0.0.3", port)).unwrap();
+            }
+            let mut got = 0;
+            for _ in 0..100 {
+                got += rx.receive(w.raw_fd()).unwrap();
+                for i in 0..rx.len() {
+                    let (data, r) = rx.get(i).unwrap();
+                    assert_eq!(data, &[round; 48][..]);
+                    assert_eq!(r.src, client.local_addr().unwrap());
+                    assert_eq!(r.dst, Some(IpAddr::from([127, 0, 0, 3])));
+                }
+                if got == n {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            assert_eq!(got, n);
         }
     }
 

@@ -1,9 +1,10 @@
 //! Sockets: which local addresses to listen on ([`iface`]), the UDP
-//! sockets with kernel receive timestamps ([`socket`]) and batched
-//! reading and writing ([`batch`]).
+//! sockets with kernel receive timestamps ([`socket`]), batched reading
+//! and writing ([`batch`]) and waiting for them ([`readiness`]).
 
 pub mod batch;
 pub mod iface;
+pub mod readiness;
 pub mod socket;
 
 /// The NTP port (RFC 5905 §7.2).
