@@ -1,0 +1,23 @@
+//! Server throughput benchmark tools (see README.md).
+//!
+//! * [`loadgen`]: an NTPv4 mode 3 load generator that paces bursts of
+//!   requests from many loopback source addresses and ports with
+//!   `sendmmsg(2)`, collects replies with `recvmmsg(2)` and matches them by
+//!   the transmit timestamp echoed as origin (RFC 5905 §8).
+//! * [`floor`]: a trivial batched echo server that answers each mode 3
+//!   request with a fixed mode 4 reply: the kernel-path floor every real
+//!   server is compared with.
+//! * [`runner`]: starts each server inside a private network namespace,
+//!   steps the offered rate and writes the comparison table.
+//!
+//! Linux only; everything is sent to loopback addresses.
+
+pub mod floor;
+pub mod loadgen;
+pub mod mac;
+pub mod mmsg;
+pub mod poller;
+pub mod procfs;
+pub mod report;
+pub mod runner;
+pub mod wire;

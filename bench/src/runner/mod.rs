@@ -1,0 +1,7 @@
+//! The runner behind `ntp-server-bench`: a private network namespace,
+//! each server started in it in turn, stepped load, and the table.
+
+pub mod netns;
+pub mod servers;
+pub mod steps;
+pub mod table;

@@ -1,0 +1,387 @@
+//! The servers under test: where their programs are, their configuration
+//! files (clock control off, a local reference so they answer as
+//! synchronised, no rate limiting, key 1 when authenticating) and how
+//! they are started: inside the namespace, pinned to CPU 0, without
+//! CAP_SYS_TIME.
+
+use super::netns::Netns;
+use crate::mac::{to_hex, MacAlgo, MacKey};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// A server in the comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerKind {
+    /// `ntp-echo-floor`: the kernel-path floor.
+    Floor,
+    /// This project's `ntpd`.
+    Ours,
+    /// chrony's `chronyd`.
+    Chronyd,
+    /// ntpsec's `ntpd`.
+    Ntpsec,
+}
+
+impl ServerKind {
+    pub const ALL: [ServerKind; 4] = [Self::Floor, Self::Ours, Self::Chronyd, Self::Ntpsec];
+
+    /// The name used on the command line and in the table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Floor => "floor",
+            Self::Ours => "ours",
+            Self::Chronyd => "chronyd",
+            Self::Ntpsec => "ntpsec",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<ServerKind> {
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// Request authentication in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Md5,
+    Sha1,
+}
+
+impl Auth {
+    pub const ALL: [Auth; 3] = [Auth::None, Auth::Md5, Auth::Sha1];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Auth::None => "none",
+            Auth::Md5 => "md5",
+            Auth::Sha1 => "sha1",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Auth> {
+        Self::ALL.into_iter().find(|a| a.name() == s)
+    }
+
+    /// Key 1 of the run, the same for every server: 16 octets for MD5,
+    /// 20 for SHA-1 (written as hex, which the reference's key file
+    /// format reads for keys longer than 20 characters).
+    pub fn key(self) -> Option<MacKey> {
+        let algo = match self {
+            Auth::None => return None,
+            Auth::Md5 => MacAlgo::Md5,
+            Auth::Sha1 => MacAlgo::Sha1,
+        };
+        let secret = (0..algo.digest_len() as u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(0x5b))
+            .collect();
+        Some(MacKey {
+            id: 1,
+            algo,
+            secret,
+        })
+    }
+}
+
+impl fmt::Display for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the servers and the load generator are scheduled. The machine
+/// is shared: under the default time-sharing policy other work delays a
+/// server by milliseconds and its socket overflows long before it is
+/// busy, so by default both run `SCHED_FIFO` (they only take the CPU
+/// while they have work; the kernel's RT throttling keeps 5 % for
+/// others).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sched {
+    /// `chrt -f PRIO`.
+    Fifo(u8),
+    /// `nice -n N`.
+    Nice(i8),
+}
+
+impl Sched {
+    /// The command prefix that applies the policy (it execs the rest).
+    pub fn argv(self) -> Vec<String> {
+        match self {
+            Sched::Fifo(p) => vec!["chrt".into(), "-f".into(), p.to_string()],
+            Sched::Nice(n) => vec!["nice".into(), "-n".into(), n.to_string()],
+        }
+    }
+}
+
+impl fmt::Display for Sched {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Sched::Fifo(p) => write!(f, "SCHED_FIFO {p}"),
+            Sched::Nice(n) => write!(f, "nice {n}"),
+        }
+    }
+}
+
+/// Paths of the programs the runner uses.
+#[derive(Clone, Debug)]
+pub struct Programs {
+    pub loadgen: PathBuf,
+    pub floor: PathBuf,
+    pub ours: Option<PathBuf>,
+    pub chronyd: Option<PathBuf>,
+    pub ntpsec: Option<PathBuf>,
+}
+
+impl Programs {
+    /// Our programs next to the running executable; chronyd from
+    /// /usr/sbin or PATH; ntpsec's ntpd under `$NTPSEC_ROOT`, /opt/ntpsec
+    /// or / (checked with `--version`).
+    pub fn locate() -> io::Result<Programs> {
+        let exe = std::env::current_exe()?;
+        let dir = exe.parent().unwrap_or(Path::new("."));
+        let existing = |p: PathBuf| p.is_file().then_some(p);
+        let chronyd = existing("/usr/sbin/chronyd".into()).or_else(|| {
+            std::env::var_os("PATH").and_then(|path| {
+                std::env::split_paths(&path).find_map(|d| existing(d.join("chronyd")))
+            })
+        });
+        let mut roots: Vec<PathBuf> = Vec::new();
+        if let Some(r) = std::env::var_os("NTPSEC_ROOT") {
+            roots.push(r.into());
+        }
+        roots.extend(["/opt/ntpsec".into(), "/".into()]);
+        let ntpsec = roots.into_iter().find_map(|r| {
+            let p = r.join("usr/sbin/ntpd");
+            let out = Command::new(&p).arg("--version").output().ok()?;
+            String::from_utf8_lossy(&out.stdout)
+                .contains("ntpsec")
+                .then_some(p)
+        });
+        Ok(Programs {
+            loadgen: dir.join("ntp-loadgen"),
+            floor: dir.join("ntp-echo-floor"),
+            ours: existing(dir.join("ntpd")),
+            chronyd,
+            ntpsec,
+        })
+    }
+
+    /// The server program of `kind`, if found.
+    pub fn server(&self, kind: ServerKind) -> Option<&Path> {
+        match kind {
+            ServerKind::Floor => self.floor.is_file().then_some(self.floor.as_path()),
+            ServerKind::Ours => self.ours.as_deref(),
+            ServerKind::Chronyd => self.chronyd.as_deref(),
+            ServerKind::Ntpsec => self.ntpsec.as_deref(),
+        }
+    }
+}
+
+/// The reference/ntpsec `keys` file line for key 1.
+fn ntp_keys(key: &MacKey) -> String {
+    format!("{} {} {}\n", key.id, key.algo.name(), to_hex(&key.secret))
+}
+
+/// chrony's key file line for key 1 (`HEX:` marks a hex key).
+fn chrony_keys(key: &MacKey) -> String {
+    format!(
+        "{} {} HEX:{}\n",
+        key.id,
+        key.algo.name(),
+        to_hex(&key.secret)
+    )
+}
+
+/// Restriction shared by both ntpd flavours: no `limited`, so no rate
+/// limiting (ntpsec ignores `notrap` and `nopeer`).
+const RESTRICT: &str = "restrict default kod nomodify notrap nopeer\nrestrict 127.0.0.1\n";
+
+/// Writes the configuration of `kind` for `auth` into `dir` and returns
+/// the program's arguments (after the program name).
+fn configure(kind: ServerKind, auth: Auth, dir: &Path) -> io::Result<Vec<String>> {
+    let d = dir.display();
+    let key = auth.key();
+    let write = |name: &str, text: &str| -> io::Result<String> {
+        let p = dir.join(name);
+        fs::write(&p, text)?;
+        Ok(p.display().to_string())
+    };
+    Ok(match kind {
+        ServerKind::Floor => vec!["--listen".into(), "127.0.0.1:123".into()],
+        ServerKind::Ours | ServerKind::Ntpsec => {
+            let name = kind.name();
+            let mut conf = format!(
+                "disable ntp\ntos orphan 5 orphanwait 1\n{RESTRICT}logfile {d}/{name}.log\n"
+            );
+            if kind == ServerKind::Ntpsec {
+                // ntpsec's built-in default restriction carries `limited`
+                // (rate limiting with KoD) and a `restrict` line only adds
+                // flags to it: remove them explicitly.
+                conf.push_str(&format!(
+                    "unrestrict default limited kod\ndisable kernel\nstatsdir {d}/\n"
+                ));
+            }
+            if let Some(k) = &key {
+                let keys = write("ntp.keys", &ntp_keys(k))?;
+                conf.push_str(&format!("keys {keys}\ntrustedkey {}\n", k.id));
+            }
+            let conf = write(&format!("{name}.conf"), &conf)?;
+            vec!["-n".into(), "-x".into(), "-c".into(), conf]
+        }
+        ServerKind::Chronyd => {
+            let mut conf = format!(
+                "local stratum 8\nallow 127.0.0.0/8\nbindaddress 127.0.0.1\ncmdport 0\n\
+                 pidfile {d}/chronyd.pid\n"
+            );
+            if let Some(k) = &key {
+                let keys = write("chrony.keys", &chrony_keys(k))?;
+                conf.push_str(&format!("keyfile {keys}\n"));
+            }
+            let conf = write("chrony.conf", &conf)?;
+            vec![
+                "-d".into(),
+                "-x".into(),
+                "-u".into(),
+                "root".into(),
+                "-f".into(),
+                conf,
+            ]
+        }
+    })
+}
+
+/// A server started by the runner; stopped (by its PID) on drop.
+pub struct RunningServer {
+    pub kind: ServerKind,
+    pub auth: Auth,
+    child: Child,
+    log: PathBuf,
+}
+
+impl RunningServer {
+    /// Starts `kind` inside `ns`, pinned to CPU `cpu` under `sched`,
+    /// with CAP_SYS_TIME dropped from its bounding and inheritable sets,
+    /// output in `dir`.
+    pub fn start(
+        kind: ServerKind,
+        auth: Auth,
+        program: &Path,
+        ns: &Netns,
+        dir: &Path,
+        (cpu, sched): (u32, Sched),
+    ) -> io::Result<RunningServer> {
+        let args = configure(kind, auth, dir)?;
+        let cpu = cpu.to_string();
+        let sched = sched.argv();
+        let program = program.display().to_string();
+        let mut argv: Vec<&str> = vec![
+            "setpriv",
+            "--bounding-set",
+            "-sys_time",
+            "--inh-caps",
+            "-sys_time",
+            "--",
+            "taskset",
+            "-c",
+            &cpu,
+        ];
+        argv.extend(sched.iter().map(String::as_str));
+        argv.push(&program);
+        argv.extend(args.iter().map(String::as_str));
+        let log = dir.join(format!("{}-{}.out", kind.name(), auth));
+        let out = fs::File::create(&log)?;
+        let child = ns
+            .command(&argv)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()?;
+        Ok(RunningServer {
+            kind,
+            auth,
+            child,
+            log,
+        })
+    }
+
+    /// The server's PID (every wrapper execs, so it is the server's own).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `Some(message)` if the server has exited.
+    pub fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(format!(
+                "{} exited ({status}): {}",
+                self.kind.name(),
+                fs::read_to_string(&self.log).unwrap_or_default().trim()
+            )),
+            _ => None,
+        }
+    }
+
+    /// Stops the server: SIGTERM, then SIGKILL after 3 s.
+    pub fn stop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+        let t0 = Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) && t0.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_files_name_the_same_key() {
+        let k = Auth::Sha1.key().unwrap();
+        assert_eq!(k.secret.len(), 20);
+        let hex = to_hex(&k.secret);
+        assert_eq!(ntp_keys(&k), format!("1 SHA1 {hex}\n"));
+        assert_eq!(chrony_keys(&k), format!("1 SHA1 HEX:{hex}\n"));
+        assert_eq!(Auth::Md5.key().unwrap().secret.len(), 16);
+        assert!(Auth::None.key().is_none());
+    }
+
+    #[test]
+    fn configs_have_no_rate_limit_and_no_clock_control() {
+        let dir = std::env::temp_dir().join(format!("ntp-bench-conf-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        for kind in [ServerKind::Ours, ServerKind::Ntpsec] {
+            let args = configure(kind, Auth::Md5, &dir).unwrap();
+            assert_eq!(&args[..3], ["-n", "-x", "-c"]);
+            let conf = fs::read_to_string(&args[3]).unwrap();
+            assert!(conf.contains("disable ntp\n") && conf.contains("trustedkey 1\n"));
+            assert!(
+                conf.lines()
+                    .all(|l| !l.starts_with("restrict") || !l.contains("limited")),
+                "{conf}"
+            );
+        }
+        let args = configure(ServerKind::Chronyd, Auth::None, &dir).unwrap();
+        assert!(args.contains(&"-x".to_string()));
+        let conf = fs::read_to_string(args.last().unwrap()).unwrap();
+        assert!(conf.contains("local stratum 8") && !conf.contains("ratelimit"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
