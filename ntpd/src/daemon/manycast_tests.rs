@@ -12,25 +12,20 @@ use super::*;
 
 const GROUP: [u8; 4] = [224, 0, 1, 1];
 
-/// A core from `conf` with keys 1 (MD5) and 2 (SHA1) trusted, a wildcard
-/// socket (index 0) and one on 192.0.2.9 (index 1); its associations
-/// mobilised as the daemon does.
+/// A core from `conf` (keys 1 MD5 and 2 SHA1 trusted) with a wildcard
+/// socket (index 0) and one on 192.0.2.9 (index 1), synchronised at
+/// stratum 5 or not; its associations mobilised as the daemon does.
 fn core(conf: &str, synchronised: bool) -> Core {
-    let c = config::conf::parse_str(conf, Path::new("t.conf")).unwrap();
-    let s = Settings::from_conf(&c.config, &Options::default(), Path::new("t.conf")).unwrap();
-    let f = config::keys::parse_str("1 MD5 one\n2 SHA1 two\n", Path::new("k")).unwrap();
-    let mut keys = KeyRing::from_file(&f);
-    keys.trust(1);
-    keys.trust(2);
-    let mut core = Core::simulated(&s, keys, -20);
+    let mut core = super::tests::core(conf);
     core.socket_addrs = vec![
         ("0.0.0.0:123".parse().unwrap(), true),
         ("192.0.2.9:123".parse().unwrap(), false),
     ];
-    if synchronised {
-        core.sys.leap = proto::LeapIndicator::NoWarning;
-        core.sys.stratum = 5;
+    if !synchronised {
+        core.sys = crate::system::SystemState::unsynchronized(-20);
     }
+    let c = config::conf::parse_str(conf, Path::new("t.conf")).unwrap();
+    let s = Settings::from_conf(&c.config, &Options::default(), Path::new("t.conf")).unwrap();
     for cfg in mobilize::mobilize(&s.associations, 123, false, false, 0.004).configs {
         core.mobilize(cfg, Some(1), Some(IpAddr::from([192, 0, 2, 9])));
     }

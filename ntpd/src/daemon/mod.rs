@@ -406,21 +406,10 @@ impl Core {
                     }
                     let auth =
                         ReplyAuth::for_request(outcome, flags.has(RestrictFlags::DONTTRUST))?;
-                    let n = server::build_reply(
-                        buf,
-                        rx,
-                        &self.sys,
-                        auth,
-                        &self.keys,
-                        peer,
-                        out,
-                        timing::now_ntp,
-                    )?;
                     if auth == ReplyAuth::CryptoNak {
                         self.stats.crypto_naks += 1;
                     }
-                    self.stats.replies += 1;
-                    Some(n)
+                    self.server_reply(buf, rx, auth, peer, out)
                 }
                 Mode::Server | Mode::SymmetricPassive => {
                     let known = self
@@ -711,8 +700,22 @@ impl Core {
                 return None;
             }
         };
+        self.server_reply(buf, rx, auth, peer, out)
+    }
+
+    /// The mode 4 reply to `request` (received at `rx` from `peer`) with
+    /// our system variables, built into `out` with the transmit timestamp
+    /// read last (RFC 5905 `fast_xmit()`); counted.
+    fn server_reply(
+        &mut self,
+        request: &[u8],
+        rx: proto::NtpTimestamp,
+        auth: ReplyAuth,
+        peer: IpAddr,
+        out: &mut [u8],
+    ) -> Option<usize> {
         let n = server::build_reply(
-            buf,
+            request,
             rx,
             &self.sys,
             auth,
@@ -1719,7 +1722,7 @@ mod tests {
 
     /// A core over a simulated clock (never the kernel's), serving as a
     /// stratum 5 orphan, with keys 1 (MD5) and 2 (SHA1) trusted.
-    fn core(conf: &str) -> Core {
+    pub(super) fn core(conf: &str) -> Core {
         let c = config::conf::parse_str(conf, Path::new("t.conf")).unwrap();
         let s = Settings::from_conf(&c.config, &Options::default(), Path::new("t.conf")).unwrap();
         let f = config::keys::parse_str("1 MD5 one\n2 SHA1 two\n", Path::new("k")).unwrap();
