@@ -1537,32 +1537,8 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         .iter()
         .map(|s| (s.local_addr(), s.is_wildcard()))
         .collect();
-    if settings.switches.stats {
-        if let Some(dir) = &settings.stats_dir {
-            let on = settings
-                .statistics
-                .contains(&config::conf::StatsFile::Peerstats);
-            let fg = settings
-                .filegens
-                .iter()
-                .find(|f| f.stats == config::conf::StatsFile::Peerstats);
-            let g = crate::stats::FileGen::new(dir, config::conf::StatsFile::Peerstats, fg, on);
-            if g.enabled() {
-                core.peerstats = Some(g);
-            }
-            let on = settings
-                .statistics
-                .contains(&config::conf::StatsFile::Loopstats);
-            let fg = settings
-                .filegens
-                .iter()
-                .find(|f| f.stats == config::conf::StatsFile::Loopstats);
-            let g = crate::stats::FileGen::new(dir, config::conf::StatsFile::Loopstats, fg, on);
-            if g.enabled() {
-                core.loopstats = Some(g);
-            }
-        }
-    }
+    core.peerstats = statistics_file(&settings, config::conf::StatsFile::Peerstats);
+    core.loopstats = statistics_file(&settings, config::conf::StatsFile::Loopstats);
     // Our own addresses talking from port 123 are ignored (loop guard).
     for s in sockets.iter().filter(|s| !s.is_wildcard()) {
         let _ = core.access.restrict.add(
@@ -1662,6 +1638,18 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         event_loop::Stop::Exit(0) => Ok(()),
         event_loop::Stop::Exit(status) => Err(DaemonError::Exit(status)),
     }
+}
+
+/// The statistics file set `kind` as `statsdir`, `statistics` and its
+/// `filegen` line configure it; `None` when it writes nothing.
+fn statistics_file(
+    settings: &Settings,
+    kind: config::conf::StatsFile,
+) -> Option<crate::stats::FileGen> {
+    let dir = settings.stats_dir.as_ref().filter(|_| settings.switches.stats)?;
+    let fg = settings.filegens.iter().find(|f| f.stats == kind);
+    let g = crate::stats::FileGen::new(dir, kind, fg, settings.statistics.contains(&kind));
+    g.enabled().then_some(g)
 }
 
 /// The local address the kernel would send from to reach `remote` (a
