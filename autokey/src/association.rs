@@ -547,25 +547,8 @@ impl Association {
         now: u32,
         rng: &mut (impl rand::CryptoRng + ?Sized),
     ) -> Result<Vec<AssocEvent>> {
-        let (mac, key_id) = crate::session::autokey_mac(pkt)?;
-        SessionKey::derive(host.digest(), src, dst, key_id, 0)?
-            .verify(pkt.authenticated_bytes(), mac)?;
-        let first = pkt.fields().next().ok_or(AutokeyError::Unexpected {
-            code: AutokeyCode::Assoc,
-            dir: "broadcast",
-            reason: "no extension field",
-        })?;
-        if !matches!(
-            Message::parse(first.as_bytes())?,
-            Message::Response(Response::Assoc { .. })
-        ) {
-            return Err(AutokeyError::Unexpected {
-                code: AutokeyCode::Assoc,
-                dir: "broadcast",
-                reason: "first broadcast field is not an ASSOC response",
-            });
-        }
-        Ok(self.receive_fields(host, &[first.as_bytes()], now, rng))
+        let first = mobilising_field(host.digest(), pkt, src, dst)?;
+        Ok(self.receive_fields(host, &[first], now, rng))
     }
 
     /// Receives a broadcast after the volley (brief §4.3 step 4): MAC with
@@ -986,4 +969,36 @@ pub fn check_group_name<'a>(host: &LocalHost, name: &'a str) -> Result<Option<&'
             reason: "peer name has no @group",
         }),
     }
+}
+
+/// The field of a broadcast that may mobilise a broadcast client (brief
+/// §4.3 step 1, §11.3 rule 14): its MAC verifies with the session key of
+/// (`src`, group address `dst`, key ID, cookie 0), and its first field is
+/// an ASSOC response — which names the broadcaster's association, whose
+/// AUTO values the volley then asks for. A broadcast carrying the AUTO
+/// announcement instead mobilises nothing; the next one will.
+pub fn mobilising_field<'p>(
+    digest: crate::session::SessionDigest,
+    pkt: &PacketRef<'p>,
+    src: IpAddr,
+    dst: IpAddr,
+) -> Result<&'p [u8]> {
+    let (mac, key_id) = crate::session::autokey_mac(pkt)?;
+    SessionKey::derive(digest, src, dst, key_id, 0)?.verify(pkt.authenticated_bytes(), mac)?;
+    let first = pkt.fields().next().ok_or(AutokeyError::Unexpected {
+        code: AutokeyCode::Assoc,
+        dir: "broadcast",
+        reason: "no extension field",
+    })?;
+    if !matches!(
+        Message::parse(first.as_bytes())?,
+        Message::Response(Response::Assoc { .. })
+    ) {
+        return Err(AutokeyError::Unexpected {
+            code: AutokeyCode::Assoc,
+            dir: "broadcast",
+            reason: "first broadcast field is not an ASSOC response",
+        });
+    }
+    Ok(first.as_bytes())
 }

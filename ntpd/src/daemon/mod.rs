@@ -817,11 +817,11 @@ impl Core {
         let required = self.auth_required
             || flags.has(RestrictFlags::NOPEER)
             || flags.has(RestrictFlags::DONTTRUST);
-        // An Autokey broadcast authenticates with the session key of
-        // (source, group address, key ID, cookie 0) (brief §4.3 step 1); a
-        // symmetric active peer's first packets carry a field and use
-        // cookie 0 too (brief §5.2): either mobilises only with a MAC
-        // that verifies.
+        // An Autokey broadcast mobilises only as the engine would accept it
+        // (MAC with cookie 0 towards the group, first field an ASSOC
+        // response: brief §4.3 step 1); a symmetric active peer's first
+        // packets carry a field and use cookie 0 too (brief §5.2): it
+        // mobilises only with a MAC that verifies.
         let dst = dst.or_else(|| {
             self.socket_addrs
                 .get(socket)
@@ -829,13 +829,16 @@ impl Core {
                 .filter(|ip| !ip.is_unspecified())
         });
         let autokey_broadcast = match (outcome, &self.autokey, dst, packet.mac()) {
+            (AuthOutcome::Autokey(_), Some(ak), Some(dst), Some(_)) if mode == Mode::Broadcast => {
+                autokey::association::mobilising_field(ak.host.digest(), packet, src.ip(), dst)
+                    .is_ok()
+            }
             (AuthOutcome::Autokey(id), Some(ak), Some(dst), Some(mac))
-                if mode == Mode::Broadcast || packet.field_count() > 0 =>
+                if packet.field_count() > 0 =>
             {
                 autokey::SessionKey::derive(ak.host.digest(), src.ip(), dst, id, 0)
                     .and_then(|k| k.verify(packet.authenticated_bytes(), mac))
                     .is_ok()
-                    && (mode != Mode::Broadcast || carries_assoc_response(packet))
             }
             _ => false,
         };
@@ -1278,21 +1281,6 @@ impl Core {
     }
 }
 
-/// Whether an Autokey broadcast's first field is an ASSOC response: only
-/// such a broadcast mobilises a broadcast client (brief §4.3, as the
-/// reference) — it names the broadcaster's association, whose AUTO values
-/// the volley then asks for. A broadcast carrying the AUTO announcement
-/// is left for the next one.
-fn carries_assoc_response(packet: &PacketRef<'_>) -> bool {
-    use autokey::message::{Message, Response};
-    packet.fields().next().is_some_and(|f| {
-        matches!(
-            Message::parse(f.as_bytes()),
-            Ok(Message::Response(Response::Assoc { .. }))
-        )
-    })
-}
-
 /// The Autokey part of a received packet for an association with an
 /// engine (RFC 5906 §6, brief §5.6): a validated crypto-NAK goes to the
 /// engine; a session-key MAC is verified and the fields consumed. Returns
@@ -1646,7 +1634,10 @@ fn statistics_file(
     settings: &Settings,
     kind: config::conf::StatsFile,
 ) -> Option<crate::stats::FileGen> {
-    let dir = settings.stats_dir.as_ref().filter(|_| settings.switches.stats)?;
+    let dir = settings
+        .stats_dir
+        .as_ref()
+        .filter(|_| settings.switches.stats)?;
     let fg = settings.filegens.iter().find(|f| f.stats == kind);
     let g = crate::stats::FileGen::new(dir, kind, fg, settings.statistics.contains(&kind));
     g.enabled().then_some(g)
