@@ -684,10 +684,14 @@ impl Core {
             0 => clock::constants::MAXSTRAT,
             s => s,
         };
-        let ours = route_source(SocketAddr::new(peer, 0)).map(refid_of);
+        // Already synchronised to us: its refid is one of our addresses.
+        let to_us = self
+            .socket_addrs
+            .iter()
+            .any(|&(a, wild)| !wild && refid_of(a.ip()) == h.reference_id);
         if self.sys.leap == proto::LeapIndicator::Unsynchronized
             || self.sys.stratum >= theirs
-            || Some(h.reference_id) == ours
+            || to_us
         {
             self.stats.manycast_declined += 1;
             return None;
