@@ -12,24 +12,31 @@ use support::*;
 
 const WAIT: Duration = Duration::from_millis(500);
 
-/// Our ntpd for the tests that let it detach: as root, without
-/// CAP_SYS_TIME in its bounding and inheritable sets (it can never set
-/// the clock, whatever its configuration says).
-fn ntpd_command() -> std::process::Command {
-    if is_root() {
-        let mut c = std::process::Command::new("setpriv");
-        c.args([
-            "--bounding-set",
-            "-sys_time",
-            "--inh-caps",
-            "-sys_time",
-            "--",
-            NTPD,
-        ]);
+/// Our ntpd left to detach (no `-n`), on 127.0.0.1 and the test `port`,
+/// with its pid and log files; as root without CAP_SYS_TIME in its
+/// bounding and inheritable sets (it can never set the clock, whatever
+/// its configuration says).
+fn detached_ntpd(
+    conf: &std::path::Path,
+    pid: &std::path::Path,
+    log: &std::path::Path,
+    port: u16,
+) -> std::process::Command {
+    let mut c = if is_root() {
+        let mut c = std::process::Command::new(WITHOUT_SYS_TIME[0]);
+        c.args(&WITHOUT_SYS_TIME[1..]).arg(NTPD);
         c
     } else {
         std::process::Command::new(NTPD)
-    }
+    };
+    c.arg("-c")
+        .arg(conf)
+        .args(["-I", "127.0.0.1", "-p"])
+        .arg(pid)
+        .arg("-l")
+        .arg(log)
+        .env("NTPD_AUTOKEY_TEST_PORT", port.to_string());
+    c
 }
 
 fn conf(extra: &str) -> String {
@@ -249,12 +256,7 @@ fn detaches_writes_pid_and_log_files_and_stops_on_sigterm() {
     let conf = scratch.file("ntp.conf", &conf(""));
     let pid = scratch.path("ntpd.pid");
     let log = scratch.path("ntpd.log");
-    let mut cmd = ntpd_command();
-    cmd.args(["-c", conf.to_str().unwrap(), "-I", "127.0.0.1", "-p"])
-        .arg(&pid)
-        .arg("-l")
-        .arg(&log)
-        .env("NTPD_AUTOKEY_TEST_PORT", port.to_string());
+    let mut cmd = detached_ntpd(&conf, &pid, &log, port);
     // The parent returns at once with status 0; the daemon lives on.
     let st = cmd.status().unwrap();
     assert!(st.success());
@@ -469,14 +471,8 @@ fn wait_sync_parent_returns_once_the_daemon_is_synchronised() {
     let pid = scratch.path("ntpd.pid");
     let log = scratch.path("ntpd.log");
     let t0 = std::time::Instant::now();
-    let out = ntpd_command()
-        .args(["-w", "10", "-I", "127.0.0.1", "-c"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(&pid)
-        .arg("-l")
-        .arg(&log)
-        .env("NTPD_AUTOKEY_TEST_PORT", port.to_string())
+    let out = detached_ntpd(&conf, &pid, &log, port)
+        .args(["-w", "10"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -501,14 +497,8 @@ fn wait_sync_times_out_with_status_76() {
     let conf = scratch.file("ntp.conf", "disable ntp\n");
     let pid = scratch.path("ntpd.pid");
     let log = scratch.path("ntpd.log");
-    let out = ntpd_command()
-        .args(["-w", "1", "-I", "127.0.0.1", "-c"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(&pid)
-        .arg("-l")
-        .arg(&log)
-        .env("NTPD_AUTOKEY_TEST_PORT", port.to_string())
+    let out = detached_ntpd(&conf, &pid, &log, port)
+        .args(["-w", "1"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();

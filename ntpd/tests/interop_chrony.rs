@@ -33,17 +33,8 @@ const CHRONY_WRONG_KEYS: &str =
     "1 MD5 other\n2 SHA1 HEX:0123456789abcdef0123456789abcdef01234568\n";
 
 fn chronyd_argv(extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "setpriv",
-        "--bounding-set",
-        "-sys_time",
-        "--inh-caps",
-        "-sys_time",
-        "--",
-        "chronyd",
-    ]
-    .map(String::from)
-    .to_vec();
+    let mut v: Vec<String> = WITHOUT_SYS_TIME.map(String::from).to_vec();
+    v.push("chronyd".into());
     v.extend(extra.iter().map(|s| s.to_string()));
     v
 }

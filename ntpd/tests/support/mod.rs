@@ -14,6 +14,17 @@ use std::time::{Duration, Instant};
 
 pub const NTPD: &str = env!("CARGO_BIN_EXE_ntpd");
 
+/// The command prefix that runs a program without CAP_SYS_TIME in its
+/// bounding and inheritable sets, so it can never set the clock.
+pub const WITHOUT_SYS_TIME: [&str; 6] = [
+    "setpriv",
+    "--bounding-set",
+    "-sys_time",
+    "--inh-caps",
+    "-sys_time",
+    "--",
+];
+
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
@@ -139,17 +150,7 @@ pub fn start_ntpd(
 ) -> Daemon {
     let mut argv: Vec<String> = Vec::new();
     if is_root() {
-        argv.extend(
-            [
-                "setpriv",
-                "--bounding-set",
-                "-sys_time",
-                "--inh-caps",
-                "-sys_time",
-                "--",
-            ]
-            .map(String::from),
-        );
+        argv.extend(WITHOUT_SYS_TIME.map(String::from));
     }
     argv.push(NTPD.into());
     argv.extend(["-n".to_string(), "-c".into(), conf.display().to_string()]);
