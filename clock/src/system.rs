@@ -114,6 +114,12 @@ pub struct SystemProcess {
     vars: SystemVariables,
     /// Local clock frequency uncertainty, s/s (see `set_frequency_uncertainty`).
     freq_uncertainty: f64,
+    /// Whether the local clock is disciplined (`enable ntp`); see
+    /// [`SystemProcess::set_disciplined`].
+    disciplined: bool,
+    /// Orphan mode has synchronised this host (releases the leap
+    /// indicator of an undisciplined clock).
+    orphan_synchronised: bool,
 }
 
 impl SystemProcess {
@@ -132,7 +138,20 @@ impl SystemProcess {
             last_selectable: now,
             vars: SystemVariables::unsynchronized(precision),
             freq_uncertainty: PHI,
+            disciplined: true,
+            orphan_synchronised: false,
         }
+    }
+
+    /// Whether the local clock is disciplined (`disable ntp` says not).
+    /// The leap indicator leaves "unsynchronised" when the discipline
+    /// first adjusts the clock or when orphan mode makes this host the
+    /// orphan parent (RFC 5905 `clock_update()`, the reference's timer):
+    /// an undisciplined host is synchronised through its servers only
+    /// once orphan mode has made it so — stratum, refid and root distance
+    /// still follow the system peer.
+    pub fn set_disciplined(&mut self, disciplined: bool) {
+        self.disciplined = disciplined;
     }
 
     /// Tell mitigation how uncertain the local clock's frequency is (s/s,
@@ -210,7 +229,11 @@ impl SystemProcess {
         self.last_selectable = now;
         let peer = &candidates[peer_idx];
         // clock_update(): inherit from the system peer.
-        self.vars.leap = peer.leap;
+        self.vars.leap = if self.disciplined || self.orphan_synchronised {
+            peer.leap
+        } else {
+            LeapIndicator::Unsynchronized
+        };
         self.vars.stratum = peer.stratum.saturating_add(1).min(MAXSTRAT);
         self.vars.refid = sources[peer_idx].refid;
         // The time of the system peer's sample the clock was last updated
@@ -253,6 +276,7 @@ impl SystemProcess {
             if now - self.last_selectable >= self.orphan_wait {
                 // Become the orphan parent: our own clock is the reference.
                 self.vars.leap = LeapIndicator::NoWarning;
+                self.orphan_synchronised = true;
                 self.vars.stratum = o;
                 self.vars.refid = ORPHAN_REFID;
                 self.vars.root_delay = 0.0;
@@ -360,6 +384,26 @@ mod tests {
         ));
         let diff = b.variables().root_dispersion - a.variables().root_dispersion;
         assert!((diff - 0.0485).abs() < 1e-12, "{diff}");
+    }
+
+    #[test]
+    fn an_undisciplined_clock_stays_unsynchronised_until_orphan_mode() {
+        let sources = [src(0, 0.001), src(1, 0.0012), src(2, 0.0009)];
+        let mut sp = SystemProcess::new(SelectionParams::default(), -20, None, 0.0);
+        sp.set_disciplined(false);
+        assert!(matches!(
+            sp.mitigate(&sources, 10.0),
+            Mitigation::Synchronized { .. }
+        ));
+        let v = sp.variables();
+        assert_eq!((v.leap, v.stratum), (LeapIndicator::Unsynchronized, 3));
+        // Once orphan mode has made it synchronised, it follows its peer.
+        let mut sp = SystemProcess::new(SelectionParams::default(), -20, Some(10), 0.0);
+        sp.set_disciplined(false);
+        assert_eq!(sp.mitigate(&[], 300.0), Mitigation::Orphan);
+        sp.mitigate(&sources, 400.0);
+        let v = sp.variables();
+        assert_eq!((v.leap, v.stratum), (LeapIndicator::NoWarning, 3));
     }
 
     #[test]

@@ -182,9 +182,6 @@ pub struct Core {
     pub loopstats: Option<crate::stats::FileGen>,
     /// Set when the daemon must stop: the exit status.
     pub exit: Option<u8>,
-    /// Whether the leap indicator may leave "unsynchronised" with
-    /// `disable ntp` (orphan mode has synchronised this host).
-    leap_released: bool,
     next_id: assoc_ids::AssocIds,
     set_once: bool,
     mono: Monotonic,
@@ -247,7 +244,8 @@ impl Core {
             clockctl::ClockDriver::new(clock, cfg, flags, s.drift_file.clone(), mono.now());
         let min_poll = i8::try_from(s.discard.average_log2).unwrap_or(i8::MAX);
         let phi = clockctl::tinker_phi(&s.tinker);
-        let sync = SyncEngine::new(&s.tos, precision, min_poll, phi, mono.now());
+        let mut sync = SyncEngine::new(&s.tos, precision, min_poll, phi, mono.now());
+        sync.set_disciplined(driver.ntp_enabled());
         let mut sys = SystemState::unsynchronized(precision);
         sys.min_poll = min_poll;
         let mru = if s.switches.monitor {
@@ -272,7 +270,6 @@ impl Core {
             stats: DaemonStats::default(),
             peerstats: None,
             last_mitigation: None,
-            leap_released: false,
             driver,
             loopstats: None,
             exit: None,
@@ -1038,7 +1035,6 @@ impl Core {
             _ => {}
         }
         self.sys = sys;
-        self.hold_leap_until_synchronised(&m);
         self.discipline(&m, now);
         self.last_mitigation = Some(m);
     }
@@ -1053,23 +1049,6 @@ impl Core {
             self.driver.discipline().frequency_uncertainty()
         } else {
             self.sync.params().phi
-        }
-    }
-
-    /// The leap indicator leaves "unsynchronised" when the discipline
-    /// first adjusts the clock or when orphan mode makes this host the
-    /// orphan parent (RFC 5905 `clock_update()`, the reference's timer):
-    /// with `disable ntp` the discipline never runs, so a host is
-    /// synchronised through its servers only once orphan mode has made it
-    /// so — as the reference behaves (stratum, refid and root distance
-    /// still follow the system peer).
-    fn hold_leap_until_synchronised(&mut self, m: &clock::system::Mitigation) {
-        let unsync = proto::LeapIndicator::Unsynchronized;
-        if matches!(m, clock::system::Mitigation::Orphan) && self.sys.leap != unsync {
-            self.leap_released = true;
-        }
-        if !self.driver.ntp_enabled() && !self.leap_released {
-            self.sys.leap = unsync;
         }
     }
 

@@ -75,6 +75,12 @@ impl SyncEngine {
         self.process.set_frequency_uncertainty(u);
     }
 
+    /// Whether the local clock is disciplined (`enable ntp`): see
+    /// `clock::system::SystemProcess::set_disciplined`.
+    pub fn set_disciplined(&mut self, disciplined: bool) {
+        self.process.set_disciplined(disciplined);
+    }
+
     /// After a step: unsynchronised until the next update.
     pub fn set_unsynchronized(&mut self) {
         self.process.set_unsynchronized();
