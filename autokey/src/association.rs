@@ -570,9 +570,7 @@ impl Association {
                 reason: "volley not complete",
             });
         }
-        let (mac, key_id) = crate::session::autokey_mac(pkt)?;
-        SessionKey::derive(host.digest(), src, dst, key_id, 0)?
-            .verify(pkt.authenticated_bytes(), mac)?;
+        let key_id = verify_broadcast_mac(host.digest(), pkt, src, dst)?;
         let fields: Vec<&[u8]> = pkt.fields().map(|f| f.as_bytes()).collect();
         let mut events = self.receive_fields(host, &fields, now, rng);
         self.chain_step(host, src, dst, key_id, 0, &mut events)?;
@@ -971,6 +969,19 @@ pub fn check_group_name<'a>(host: &LocalHost, name: &'a str) -> Result<Option<&'
     }
 }
 
+/// Checks a broadcast's MAC with the session key of (`src`, group address
+/// `dst`, key ID, cookie 0) (brief §4.3); returns the key ID.
+fn verify_broadcast_mac(
+    digest: crate::session::SessionDigest,
+    pkt: &PacketRef<'_>,
+    src: IpAddr,
+    dst: IpAddr,
+) -> Result<u32> {
+    let (mac, key_id) = crate::session::autokey_mac(pkt)?;
+    SessionKey::derive(digest, src, dst, key_id, 0)?.verify(pkt.authenticated_bytes(), mac)?;
+    Ok(key_id)
+}
+
 /// The field of a broadcast that may mobilise a broadcast client (brief
 /// §4.3 step 1, §11.3 rule 14): its MAC verifies with the session key of
 /// (`src`, group address `dst`, key ID, cookie 0), and its first field is
@@ -983,8 +994,7 @@ pub fn mobilising_field<'p>(
     src: IpAddr,
     dst: IpAddr,
 ) -> Result<&'p [u8]> {
-    let (mac, key_id) = crate::session::autokey_mac(pkt)?;
-    SessionKey::derive(digest, src, dst, key_id, 0)?.verify(pkt.authenticated_bytes(), mac)?;
+    verify_broadcast_mac(digest, pkt, src, dst)?;
     let first = pkt.fields().next().ok_or(AutokeyError::Unexpected {
         code: AutokeyCode::Assoc,
         dir: "broadcast",
