@@ -782,16 +782,7 @@ impl Core {
             from_pool: false,
             ..p.assoc.cfg.clone()
         };
-        let on_wildcard = self.socket_addrs.get(socket).is_none_or(|s| s.1);
-        let socket = if on_wildcard {
-            choose_socket(&self.socket_addrs, src, route_source(src))
-        } else {
-            Some(socket)
-        };
-        let local = socket
-            .and_then(|i| self.socket_addrs.get(i))
-            .map(|s| s.0.ip())
-            .filter(|ip| !ip.is_unspecified());
+        let (socket, local) = self.sending_socket(socket, src);
         tracing::info!(
             target: crate::logging::PEER_INFO,
             "manycast: mobilize client association for {src} (solicited by association {parent_id})"
@@ -906,18 +897,26 @@ impl Core {
             ident: None,
         };
         tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode:?} association for {src}");
-        // Answers leave from the socket the packet came to, unless that is
-        // a wildcard socket (a broadcast): then from a listened address.
+        let (socket, local) = self.sending_socket(socket, src);
+        self.mobilize(cfg, socket, local);
+    }
+
+    /// The socket (and its address) a mobilised association sends from:
+    /// the one the mobilising packet came to, unless that is a wildcard
+    /// socket (a broadcast or multicast): then a listened address towards
+    /// `remote`.
+    fn sending_socket(&self, socket: usize, remote: SocketAddr) -> (Option<usize>, Option<IpAddr>) {
         let on_wildcard = self.socket_addrs.get(socket).is_none_or(|s| s.1);
         let socket = if on_wildcard {
-            choose_socket(&self.socket_addrs, src, route_source(src))
+            choose_socket(&self.socket_addrs, remote, route_source(remote))
         } else {
             Some(socket)
         };
         let local = socket
             .and_then(|i| self.socket_addrs.get(i))
-            .map(|s| s.0.ip());
-        self.mobilize(cfg, socket, local.filter(|ip| !ip.is_unspecified()));
+            .map(|s| s.0.ip())
+            .filter(|ip| !ip.is_unspecified());
+        (socket, local)
     }
 
     /// A packet for the association of its sender that accepts its mode.
