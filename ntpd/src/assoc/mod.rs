@@ -127,6 +127,33 @@ pub struct AssocConfig {
     pub ident: Option<String>,
 }
 
+impl AssocConfig {
+    /// An association with `remote` in `mode` and every option at the
+    /// reference's default (version 4, minpoll 6, maxpoll 10, no key,
+    /// `broadcastdelay` 4 ms, nothing else set).
+    pub fn new(remote: SocketAddr, mode: HostMode) -> AssocConfig {
+        AssocConfig {
+            remote,
+            mode,
+            key: None,
+            version: 4,
+            minpoll: clock::constants::DEFAULT_MINPOLL,
+            maxpoll: clock::constants::DEFAULT_MAXPOLL,
+            iburst: false,
+            prefer: false,
+            noselect: false,
+            from_pool: false,
+            ephemeral: false,
+            ttl: None,
+            broadcast_delay: clock::constants::BDELAY,
+            burst: false,
+            truechimer: false,
+            autokey: false,
+            ident: None,
+        }
+    }
+}
+
 /// Counters of one association.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AssocStats {
@@ -740,23 +767,10 @@ mod tests {
 
     fn cfg(key: Option<u16>) -> AssocConfig {
         AssocConfig {
-            remote: "192.0.2.1:123".parse().unwrap(),
-            mode: HostMode::Client,
             key,
-            version: 4,
             minpoll: 4,
             maxpoll: 6,
-            iburst: false,
-            prefer: false,
-            noselect: false,
-            from_pool: false,
-            ephemeral: false,
-            ttl: None,
-            broadcast_delay: 0.004,
-            burst: false,
-            truechimer: false,
-            autokey: false,
-            ident: None,
+            ..AssocConfig::new("192.0.2.1:123".parse().unwrap(), HostMode::Client)
         }
     }
 
@@ -1103,10 +1117,6 @@ mod tests {
                 mode: HostMode::BroadcastClient,
                 ephemeral: true,
                 broadcast_delay: 0.010,
-                burst: false,
-                truechimer: false,
-                autokey: false,
-                ident: None,
                 ..cfg(None)
             },
             1e-6,
@@ -1219,23 +1229,8 @@ mod volley_tests {
         let mut sys = SystemState::unsynchronized(-20);
         sys.leap = LeapIndicator::NoWarning;
         let cfg = AssocConfig {
-            remote: "192.0.2.1:123".parse().unwrap(),
-            mode: HostMode::BroadcastClient,
-            key: None,
-            version: 4,
-            minpoll: 6,
-            maxpoll: 10,
-            iburst: false,
-            prefer: false,
-            noselect: false,
-            from_pool: false,
             ephemeral: true,
-            ttl: None,
-            broadcast_delay: 0.004,
-            burst: false,
-            truechimer: false,
-            autokey: false,
-            ident: None,
+            ..AssocConfig::new("192.0.2.1:123".parse().unwrap(), HostMode::BroadcastClient)
         };
         let mut c = Association::new(9, cfg, 1e-6, 0.0);
         assert!(c.poll_due(0.0));
@@ -1291,23 +1286,10 @@ mod stale_tests {
     #[test]
     fn silent_ephemeral_associations_go_stale_after_eight_polls() {
         let cfg = AssocConfig {
-            remote: "192.0.2.1:123".parse().unwrap(),
-            mode: HostMode::SymmetricPassive,
-            key: None,
-            version: 4,
             minpoll: 4,
             maxpoll: 4,
-            iburst: false,
-            prefer: false,
-            noselect: false,
-            from_pool: false,
             ephemeral: true,
-            ttl: None,
-            broadcast_delay: 0.004,
-            burst: false,
-            truechimer: false,
-            autokey: false,
-            ident: None,
+            ..AssocConfig::new("192.0.2.1:123".parse().unwrap(), HostMode::SymmetricPassive)
         };
         let mut a = Association::new(1, cfg.clone(), 1e-6, 0.0);
         let sys = SystemState::unsynchronized(-20);

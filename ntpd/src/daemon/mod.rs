@@ -872,29 +872,18 @@ impl Core {
             _ => None,
         };
         let h = packet.header();
+        let poll = h
+            .poll
+            .clamp(clock::constants::MINPOLL, clock::constants::MAXPOLL);
         let cfg = AssocConfig {
-            remote: src,
-            mode: host_mode,
             key,
             version: h.version,
-            minpoll: h
-                .poll
-                .clamp(clock::constants::MINPOLL, clock::constants::MAXPOLL),
-            maxpoll: clock::constants::DEFAULT_MAXPOLL.max(
-                h.poll
-                    .clamp(clock::constants::MINPOLL, clock::constants::MAXPOLL),
-            ),
-            iburst: false,
-            prefer: false,
-            noselect: false,
-            from_pool: false,
+            minpoll: poll,
+            maxpoll: clock::constants::DEFAULT_MAXPOLL.max(poll),
             ephemeral: true,
-            ttl: None,
             broadcast_delay: self.broadcast_delay,
-            burst: false,
-            truechimer: false,
             autokey: autokey_broadcast,
-            ident: None,
+            ..AssocConfig::new(src, host_mode)
         };
         tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode:?} association for {src}");
         let (socket, local) = self.sending_socket(socket, src);
@@ -1759,23 +1748,9 @@ mod tests {
         let mut c = core("");
         c.mobilize(
             AssocConfig {
-                remote: "192.0.2.9:123".parse().unwrap(),
-                mode: HostMode::Client,
-                key: None,
-                version: 4,
                 minpoll: 4,
                 maxpoll: 4,
-                iburst: false,
-                prefer: false,
-                noselect: false,
-                from_pool: false,
-                ephemeral: false,
-                ttl: None,
-                broadcast_delay: 0.004,
-                burst: false,
-                truechimer: false,
-                autokey: false,
-                ident: None,
+                ..AssocConfig::new("192.0.2.9:123".parse().unwrap(), HostMode::Client)
             },
             Some(1),
             None,
