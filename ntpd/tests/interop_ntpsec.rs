@@ -79,6 +79,24 @@ fn wait_for(
     lab.wait_ntpq(Path::new(NTPQ), ns, args, limit, what, done)
 }
 
+/// Polls `ntpq -n -p 127.0.0.1` (the given program) inside `ns` for at
+/// most `secs` seconds until the first row is the selected source
+/// (tally `*`, reach not 0); returns that output.
+fn wait_selected(lab: &mut Lab, ntpq: &Path, ns: &str, secs: u64, what: &str) -> String {
+    lab.wait_ntpq(
+        ntpq,
+        ns,
+        &["-n", "-p", "127.0.0.1"],
+        Duration::from_secs(secs),
+        what,
+        |out| {
+            peer_rows(out)
+                .first()
+                .is_some_and(|r| r.tally == '*' && r.reach != 0)
+        },
+    )
+}
+
 /// The values that change with every reception or event: `(status, rec,
 /// reach, delay, offset, jitter)` of association 1 as `rv &1` reports
 /// them. When they are equal before and after a series of queries, every
@@ -150,17 +168,12 @@ fn our_ntpq_reads_ntpsec_daemons() {
         &b,
         &format!("server {addr_a} iburst minpoll 4 maxpoll 4"),
     );
-    let peers = wait_for(
+    let peers = wait_selected(
         &mut lab,
+        Path::new(NTPQ),
         &b,
-        &["-n", "-p", "127.0.0.1"],
-        Duration::from_secs(60),
+        60,
         "client selecting the server (tally '*', reach != 0)",
-        |out| {
-            peer_rows(out)
-                .first()
-                .is_some_and(|r| r.tally == '*' && r.reach != 0)
-        },
     );
     eprintln!("our ntpq -n -p on the ntpsec client:\n{peers}");
 
@@ -435,17 +448,12 @@ fn ntpsec_ntpq_reads_our_daemon() {
     );
     let conf = conf.to_str().expect("utf-8 path").to_string();
     lab.spawn("client", &b, &[NTPD, "-n", "-c", &conf]);
-    let peers = wait_for(
+    let peers = wait_selected(
         &mut lab,
+        Path::new(NTPQ),
         &b,
-        &["-n", "-p", "127.0.0.1"],
-        Duration::from_secs(60),
+        60,
         "our daemon selecting ntpsec's server (tally '*', reach != 0)",
-        |out| {
-            peer_rows(out)
-                .first()
-                .is_some_and(|r| r.tally == '*' && r.reach != 0)
-        },
     );
     eprintln!("our ntpq -n -p on our daemon:\n{peers}");
     check_peer_row(&peers, &addr_a);
@@ -489,17 +497,12 @@ fn status_word(vars: &[(String, String)]) -> u16 {
 fn check_ntpsec_client_synced(lab: &mut Lab, ntpsec: &Ntpsec, server_stratum: u8, key: Option<u8>) {
     let b = lab.b.clone();
     let addr_a = lab.addr_a.clone();
-    let peers = lab.wait_ntpq(
+    let peers = wait_selected(
+        lab,
         &ntpsec.ntpq,
         &b,
-        &["-n", "-p", "127.0.0.1"],
-        Duration::from_secs(40),
+        40,
         "ntpsec's client selecting our server (tally '*')",
-        |out| {
-            peer_rows(out)
-                .first()
-                .is_some_and(|r| r.tally == '*' && r.reach != 0)
-        },
     );
     eprintln!("ntpsec's ntpq -n -p on ntpsec's client:\n{peers}");
     let rows = peer_rows(&peers);
@@ -661,17 +664,12 @@ fn our_keyed_client_syncs_to_ntpsec(id: u8) {
     let conf = lab.file("client.conf", &conf);
     let conf = conf.to_str().expect("utf-8 path").to_string();
     lab.spawn("client", &b, &[NTPD, "-n", "-c", &conf]);
-    let peers = wait_for(
+    let peers = wait_selected(
         &mut lab,
+        Path::new(NTPQ),
         &b,
-        &["-n", "-p", "127.0.0.1"],
-        Duration::from_secs(40),
+        40,
         "our client selecting ntpsec's server with a key",
-        |out| {
-            peer_rows(out)
-                .first()
-                .is_some_and(|r| r.tally == '*' && r.reach != 0)
-        },
     );
     eprintln!("our ntpq -n -p, key {id}:\n{peers}");
     let rows = peer_rows(&peers);
