@@ -23,7 +23,8 @@ impl Monotonic {
 
     /// A clock that started at `at` (tests: an earlier instant makes time
     /// appear to have passed).
-    pub fn started_at(at: Instant) -> Self {
+    #[cfg(test)]
+    pub(crate) fn started_at(at: Instant) -> Self {
         Monotonic(at)
     }
 

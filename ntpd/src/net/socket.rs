@@ -22,7 +22,9 @@ use nix::sys::socket::{
 };
 use proto::NtpTimestamp;
 
-use super::batch::{self, RecvBatch};
+use super::batch;
+#[cfg(test)]
+use super::batch::RecvBatch;
 
 /// A received datagram's metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,9 +206,9 @@ impl NtpSocket {
     }
 
     /// Take one waiting datagram into `buf` (non-blocking; `WouldBlock`
-    /// when none is waiting). The daemon reads in batches; this is for
-    /// tools and tests.
-    pub fn recv_one(&self, batch: &mut RecvBatch, buf: &mut [u8]) -> io::Result<Received> {
+    /// when none is waiting). The daemon reads in batches.
+    #[cfg(test)]
+    fn recv_one(&self, batch: &mut RecvBatch, buf: &mut [u8]) -> io::Result<Received> {
         if batch.receive(self.raw_fd())? == 0 {
             return Err(io::ErrorKind::WouldBlock.into());
         }
