@@ -119,20 +119,21 @@ fuzz_target!(|data: &[u8]| {
             dst: None,
             rx_time: Some(NtpTimestamp::from_parts(0xe900_0000 + n as u32, 0)),
         };
-        let reply = core.handle(socket, on_wildcard, d, &r, &mut out);
+        let reply = core.handle_one(socket, on_wildcard, d, &r, &mut out);
         let is_mode6 = d.first().is_some_and(|b| b & 7 == 6);
         if let Some(len) = reply {
             assert!(!is_mode6, "mode 6 answers go through the control queue");
             assert!(len <= d.len(), "reply {len} > request {}", d.len());
         }
-        let control = core.take_control_replies();
+        let control = core.actions.take_replies();
         assert!(is_mode6 || control.is_empty(), "only mode 6 is answered so");
         assert!(control.len() <= MAX_MODE6_DATAGRAMS);
         for c in &control {
             assert!(c.len() <= MAX_MODE6_LEN, "mode 6 datagram of {}", c.len());
         }
         if tick {
-            for o in core.tick() {
+            core.tick();
+            for o in core.actions.take_sends() {
                 assert!(o.bytes.len() <= 48 + 4 + 20, "poll of {}", o.bytes.len());
             }
         }

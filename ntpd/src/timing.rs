@@ -21,13 +21,6 @@ impl Monotonic {
         Monotonic(Instant::now())
     }
 
-    /// A clock that started at `at` (tests: an earlier instant makes time
-    /// appear to have passed).
-    #[cfg(test)]
-    pub(crate) fn started_at(at: Instant) -> Self {
-        Monotonic(at)
-    }
-
     /// Seconds since [`Monotonic::start`].
     pub fn now(&self) -> f64 {
         self.0.elapsed().as_secs_f64()

@@ -289,7 +289,7 @@ fn detaches_writes_pid_and_log_files_and_stops_on_sigterm() {
     assert!(!pid.exists(), "pid file removed at exit");
     assert!(std::fs::read_to_string(&log)
         .unwrap()
-        .contains("ntpd exiting on signal"));
+        .contains("ntpd exiting on SIGTERM"));
 }
 
 #[test]

@@ -301,16 +301,13 @@ impl<C: Clock> ClockDriver<C> {
             })
     }
 
-    /// The hourly drift check: writes the drift file when due.
-    pub fn save_drift(&mut self) {
-        let Some(path) = self.drift_path.clone() else {
-            return;
-        };
-        if let Some(text) = self.drift.check(self.disc.drift_to_save()) {
-            if let Err(e) = write_atomic(&path, &text) {
-                tracing::warn!("{}: cannot write the drift file: {e}", path.display());
-            }
-        }
+    /// The hourly drift check: the drift file's path and new content
+    /// when it is due to be written (the caller writes it, with
+    /// [`write_atomic`]).
+    pub fn drift_to_save(&mut self) -> Option<(PathBuf, String)> {
+        let path = self.drift_path.clone()?;
+        let text = self.drift.check(self.disc.drift_to_save())?;
+        Some((path, text))
     }
 
     /// A loopstats line: `MJD SECONDS OFFSET FREQ_PPM JITTER WANDER_PPM POLL`.

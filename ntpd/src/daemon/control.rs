@@ -529,7 +529,7 @@ pub fn restrictions(flags: RestrictFlags) -> Restrictions {
 impl Core {
     /// A mode 6 request from `source` that screening let through, with the
     /// sender's `restrict` flags, received at `rx`: the answer's datagrams
-    /// are queued for [`Core::take_control_replies`] (sent back from the
+    /// are queued as [`super::Action::Reply`] (sent back from the
     /// socket the request came to).
     pub fn handle_control(
         &mut self,
@@ -543,7 +543,7 @@ impl Core {
             now: rx,
             restrict: restrictions(flags),
         };
-        let now = self.mono.now();
+        let now = self.env.monotonic();
         let mut view = ControlView {
             assocs: &mut self.assocs,
             sys: &self.sys,
@@ -564,17 +564,15 @@ impl Core {
             .control
             .handle(datagram, &ctx, &mut view, &self.keys, &mut self.rng)
         {
-            Response::Send(datagrams) => self.control_replies = datagrams,
+            Response::Send(datagrams) => {
+                for d in datagrams {
+                    self.actions.push(super::Action::Reply(d));
+                }
+            }
             Response::Drop(why) => {
                 tracing::debug!("mode 6 from {source} not answered: {why:?}");
-                self.control_replies.clear();
             }
         }
-    }
-
-    /// The datagrams answering the last mode 6 request (empty if none).
-    pub fn take_control_replies(&mut self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut self.control_replies)
     }
 }
 
@@ -620,7 +618,7 @@ mod tests {
             NtpTimestamp::from_bits(0xe000_0000_0000_0000),
         );
         let mut text = Vec::new();
-        for d in core.take_control_replies() {
+        for d in core.actions.take_replies() {
             assert_eq!(d[1] & 0x1f, 2, "READVAR response");
             let count = usize::from(u16::from_be_bytes([d[10], d[11]]));
             text.extend_from_slice(&d[12..12 + count]);

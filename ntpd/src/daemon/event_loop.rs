@@ -1,37 +1,47 @@
-//! The daemon's event loop: one thread waiting on every NTP socket
-//! ([`Readiness`]: epoll, or `poll(2)` where the kernel does not know our
-//! sockets), the one-second system timer as the wait's timeout,
-//! SIGTERM/SIGINT as a flag (RFC 5905 §9 "peer process" for datagrams, §11
-//! "system process" and the clock-adjust process once a second).
+//! The daemon's event loop on a tokio `current_thread` runtime: one thread
+//! waits on every NTP socket (registered with tokio's reactor as a
+//! `tokio::net::UdpSocket`, which needs no `unsafe`, unlike `AsyncFd`
+//! registration), the one-second system
+//! timer and the signals, and carries out the [`Action`]s the core queues
+//! (RFC 5905 §9 "peer process" for datagrams, §11 "system process" and the
+//! clock-adjust process once a second).
 //!
 //! ```text
-//! loop:
-//!   SIGTERM/SIGINT seen → save the drift, stop
-//!   timer due           → Core::tick → polls sent; next second
-//!   wait(sockets, time to the next tick)
-//!   each readable socket → up to DRAIN batches:
+//! select (biased):
+//!   SIGTERM/SIGINT      → stop (the drift is saved by `finish`)
+//!   SIGHUP              → logged; the daemon keeps running
+//!   timer (1 s)         → Core::tick → actions: polls sent, stats written
+//!   a readable socket   → up to DRAIN batches:
 //!       recvmmsg (≤ BATCH) → Core::handle each → replies queued → sendmmsg
 //! ```
 //!
-//! Why not tokio: its reactor needs epoll, which libc-level simulators
-//! (clknetsim wraps `poll`/`select`, `recvmsg`/`recvmmsg`, the clocks and
-//! timers, but not `epoll_*`) cannot drive; this loop falls back to `poll`
-//! there by itself, and the daemon's work is synchronous anyway. Everything
-//! here reaches the kernel through libc: `epoll_wait`/`poll`,
-//! `recvmmsg`/`recvmsg`, `sendmmsg`/`sendmsg`, `clock_gettime`
-//! (CLOCK_MONOTONIC for the timer, CLOCK_REALTIME for timestamps). Only
-//! socket descriptors are waited on: a simulator treats any other
-//! descriptor as always readable.
+//! The datagram path is the same batched `recvmmsg`/`sendmmsg` one as
+//! before tokio: tokio only says which socket is readable. Everything the
+//! core asks for comes back as an [`Action`]; only this module (and
+//! `serve`, which builds it) touches sockets and files. TCP services
+//! (NTS-KE, metrics) can be spawned on the same runtime without touching
+//! this path.
+//!
+//! Under the clknetsim simulator the loop runs with
+//! `shared/tools/clknetsim_tokio_shim.c` preloaded before clknetsim: it
+//! emulates epoll and eventfd on clknetsim's `select`. Signals never
+//! arrive there (their pipe is not a simulated descriptor), which a
+//! simulation does not need.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::future::poll_fn;
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::RawFd;
+use std::task::Poll;
+use std::time::Duration;
 
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use tokio::io::Interest;
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use super::{Core, DaemonError};
+use super::{clockctl, Action, Core, DaemonError};
 use crate::net::batch::{RecvBatch, SendBatch, BATCH};
-use crate::net::readiness::Readiness;
-use crate::net::socket::NtpSocket;
+use crate::net::socket::{NtpSocket, Received};
+use crate::stats::FileGen;
 
 /// Batches read from one socket before the others (and the timer) get
 /// their turn: fairness under a flood on one address.
@@ -41,51 +51,123 @@ pub const DRAIN: usize = 8;
 /// once a second).
 const TICK: Duration = Duration::from_secs(1);
 
-static TERMINATE: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_terminate(_: libc::c_int) {
-    TERMINATE.store(true, Ordering::SeqCst);
-}
-
-/// Catch SIGTERM and SIGINT: the handler only sets a flag, which
-/// interrupts `poll` (no `SA_RESTART`) and is checked every turn.
-pub fn install_signal_handlers() -> Result<(), DaemonError> {
-    let action = SigAction::new(
-        SigHandler::Handler(on_terminate),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    for sig in [Signal::SIGTERM, Signal::SIGINT] {
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe.
-        unsafe { sigaction(sig, &action) }.map_err(|e| DaemonError::Io {
-            what: "cannot install the signal handlers",
-            source: e.into(),
-        })?;
-    }
-    Ok(())
-}
-
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
-    /// SIGTERM or SIGINT.
-    Signal,
+    /// A signal asked the daemon to stop: its name (`SIGTERM`, `SIGINT`).
+    Signal(&'static str),
     /// The daemon stopped itself (`-q` done, panic threshold) with this
     /// exit status.
     Exit(u8),
 }
 
+/// Where [`Action::Statistics`] lines go: the `filegen` file sets that are
+/// enabled.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    /// `statistics peerstats`.
+    pub peerstats: Option<FileGen>,
+    /// `statistics loopstats`.
+    pub loopstats: Option<FileGen>,
+}
+
+impl Outputs {
+    fn write(&mut self, file: config::conf::StatsFile, unix_seconds: i64, line: &str) {
+        let target = match file {
+            config::conf::StatsFile::Peerstats => self.peerstats.as_mut(),
+            config::conf::StatsFile::Loopstats => self.loopstats.as_mut(),
+            _ => None,
+        };
+        if let Some(g) = target {
+            g.write_logged(unix_seconds, line);
+        }
+    }
+}
+
+/// The signals the daemon acts on; one that cannot be installed (as
+/// under a simulator) is logged and never fires.
+struct Signals {
+    terminate: Option<Signal>,
+    interrupt: Option<Signal>,
+    hangup: Option<Signal>,
+}
+
+/// A signal that arrived.
+enum Arrived {
+    Stop(&'static str),
+    Hangup,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        let one = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot catch {name} ({e}); it will end the daemon without saving the drift"
+                );
+                None
+            }
+        };
+        Signals {
+            terminate: one(SignalKind::terminate(), "SIGTERM"),
+            interrupt: one(SignalKind::interrupt(), "SIGINT"),
+            hangup: one(SignalKind::hangup(), "SIGHUP"),
+        }
+    }
+
+    async fn recv(&mut self) -> Arrived {
+        poll_fn(|cx| {
+            let ready = |s: &mut Option<Signal>, cx: &mut std::task::Context<'_>| {
+                s.as_mut()
+                    .is_some_and(|s| matches!(s.poll_recv(cx), Poll::Ready(Some(()))))
+            };
+            if ready(&mut self.terminate, cx) {
+                Poll::Ready(Arrived::Stop("SIGTERM"))
+            } else if ready(&mut self.interrupt, cx) {
+                Poll::Ready(Arrived::Stop("SIGINT"))
+            } else if ready(&mut self.hangup, cx) {
+                Poll::Ready(Arrived::Hangup)
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+/// Wait until one of the registered `sockets` is readable, starting the
+/// search at `*next` (which then moves on, so that a flooded socket
+/// cannot starve the others).
+async fn readable(sockets: &[NtpSocket], next: &mut usize) -> (usize, io::Result<()>) {
+    poll_fn(|cx| {
+        let n = sockets.len();
+        for k in 0..n {
+            let i = (*next + k) % n;
+            let Some(r) = sockets[i].reactor() else {
+                continue;
+            };
+            if let Poll::Ready(r) = r.poll_recv_ready(cx) {
+                *next = (i + 1) % n;
+                return Poll::Ready((i, r));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
 /// The event loop's buffers and sockets.
 pub struct EventLoop<'a> {
     core: &'a mut Core,
-    sockets: &'a [NtpSocket],
-    readiness: Readiness<'a>,
-    ready: Vec<bool>,
+    sockets: Vec<NtpSocket>,
+    outputs: Outputs,
     rx: RecvBatch,
     tx: SendBatch,
-    next_tick: Instant,
-    seconds: u64,
+    actions: Vec<Action>,
+    /// Actions queued while the receive path borrows the sockets.
+    deferred: Vec<Action>,
+    exit: Option<u8>,
     on_tick: Option<TickHook<'a>>,
 }
 
@@ -93,18 +175,19 @@ pub struct EventLoop<'a> {
 type TickHook<'a> = Box<dyn FnMut(&Core) + 'a>;
 
 impl<'a> EventLoop<'a> {
-    /// A loop over `sockets` driving `core`; the first tick is due at
-    /// once (initial polls and iburst leave immediately).
-    pub fn new(core: &'a mut Core, sockets: &'a [NtpSocket]) -> EventLoop<'a> {
+    /// A loop over `sockets` driving `core`, writing statistics to
+    /// `outputs`; the first tick is due at once (initial polls and iburst
+    /// leave immediately).
+    pub fn new(core: &'a mut Core, sockets: Vec<NtpSocket>, outputs: Outputs) -> EventLoop<'a> {
         EventLoop {
             core,
             sockets,
-            readiness: Readiness::new(sockets),
-            ready: vec![false; sockets.len()],
+            outputs,
             rx: RecvBatch::new(),
             tx: SendBatch::new(),
-            next_tick: Instant::now(),
-            seconds: 0,
+            actions: Vec::with_capacity(BATCH),
+            deferred: Vec::new(),
+            exit: None,
             on_tick: None,
         }
     }
@@ -115,88 +198,146 @@ impl<'a> EventLoop<'a> {
         self.on_tick = Some(Box::new(f));
     }
 
-    /// Run until a signal or the daemon's own exit.
-    pub fn run(&mut self) -> Stop {
+    /// Run on a tokio `current_thread` runtime until a signal or the
+    /// daemon's own exit.
+    pub fn run(&mut self) -> Result<Stop, DaemonError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|source| DaemonError::Io {
+                what: "cannot start the event loop",
+                source,
+            })?;
+        runtime.block_on(self.serve())
+    }
+
+    /// Save the drift file on the way out (and whatever else the core
+    /// still has queued).
+    pub fn finish(&mut self) {
+        self.core.save_drift();
+        self.perform_queued();
+    }
+
+    async fn serve(&mut self) -> Result<Stop, DaemonError> {
+        self.sockets = std::mem::take(&mut self.sockets)
+            .into_iter()
+            .map(NtpSocket::register)
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(|source| DaemonError::Io {
+                what: "cannot register the sockets with the event loop",
+                source,
+            })?;
+        let mut signals = Signals::install();
+        let mut timer = tokio::time::interval(TICK);
+        // Suspended or starved: do not catch up in a burst.
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next = 0;
         loop {
-            if TERMINATE.load(Ordering::SeqCst) {
-                return Stop::Signal;
+            tokio::select! {
+                biased;
+                arrived = signals.recv() => match arrived {
+                    Arrived::Stop(name) => return Ok(Stop::Signal(name)),
+                    Arrived::Hangup => tracing::info!(
+                        "SIGHUP received: the daemon keeps running with the configuration and keys it loaded at start"
+                    ),
+                },
+                _ = timer.tick() => self.tick(),
+                (index, ready) = readable(&self.sockets, &mut next) => match ready {
+                    Ok(()) => self.drain(index),
+                    Err(e) => {
+                        tracing::warn!("waiting for datagrams failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                },
             }
-            let now = Instant::now();
-            if now >= self.next_tick {
-                if let Some(code) = self.tick() {
-                    return Stop::Exit(code);
-                }
-                self.next_tick += TICK;
-                if self.next_tick <= now {
-                    // Suspended or starved: do not catch up in a burst.
-                    self.next_tick = now + TICK;
-                }
-                continue;
-            }
-            let wait = self.next_tick - now;
-            // Round up so the loop does not spin in the last millisecond.
-            let ms = u16::try_from(wait.as_micros().div_ceil(1000)).unwrap_or(u16::MAX);
-            match self.readiness.wait(ms, &mut self.ready) {
-                Ok(()) => {}
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => {
-                    tracing::warn!("poll: {e}");
-                    std::thread::sleep(Duration::from_millis(10));
-                    continue;
-                }
-            };
-            for i in 0..self.ready.len() {
-                if self.ready[i] {
-                    self.drain(i);
-                }
+            if let Some(code) = self.exit {
+                return Ok(Stop::Exit(code));
             }
         }
     }
 
-    /// The once-a-second system work; `Some(status)` when the daemon
-    /// stops itself.
-    fn tick(&mut self) -> Option<u8> {
-        self.seconds += 1;
-        if self.seconds % 3600 == 0 {
-            self.core.driver.save_drift();
-        }
-        let out = self.core.tick();
-        if let Some(code) = self.core.exit {
-            return Some(code);
-        }
-        for o in out {
-            let Some(sock) = self.sockets.get(o.socket) else {
-                continue;
-            };
-            if let Some(ttl) = o.ttl {
-                if let Err(e) = sock.set_multicast_ttl(ttl) {
-                    tracing::debug!("ttl {ttl} on {}: {e}", sock.local_addr());
-                }
-            }
-            if let Err(e) = sock.send_to(&o.bytes, o.dst, None) {
-                self.core.stats.send_errors += 1;
-                tracing::debug!("poll to {}: {e}", o.dst);
-            }
-        }
+    /// The once-a-second system work.
+    fn tick(&mut self) {
+        self.core.tick();
+        self.perform_queued();
         if let Some(f) = &mut self.on_tick {
             f(self.core);
         }
-        None
     }
 
-    /// Read, answer and send what waits on socket `index`.
+    /// Carry out what the core queued outside the receive path.
+    fn perform_queued(&mut self) {
+        let mut actions = std::mem::take(&mut self.actions);
+        self.core.actions.take_into(&mut actions);
+        for a in actions.drain(..) {
+            self.perform(a);
+        }
+        self.actions = actions;
+    }
+
+    /// Carry out one action that is not a reply.
+    fn perform(&mut self, action: Action) {
+        match action {
+            Action::Send(o) => {
+                let Some(sock) = self.sockets.get(o.socket) else {
+                    return;
+                };
+                if let Some(ttl) = o.ttl {
+                    if let Err(e) = sock.set_multicast_ttl(ttl) {
+                        tracing::debug!(
+                            "cannot set multicast TTL {ttl} on {}: {e}",
+                            sock.local_addr()
+                        );
+                    }
+                }
+                if let Err(e) = sock.send_to(&o.bytes, o.dst, None) {
+                    self.core.stats.send_errors += 1;
+                    tracing::debug!("poll to {} not sent: {e}", o.dst);
+                }
+            }
+            Action::Statistics {
+                file,
+                unix_seconds,
+                line,
+            } => self.outputs.write(file, unix_seconds, &line),
+            Action::SaveDrift { path, text } => {
+                if let Err(e) = clockctl::write_atomic(&path, &text) {
+                    tracing::warn!("{}: cannot write the drift file: {e}", path.display());
+                }
+            }
+            Action::Exit(code) => self.exit = Some(code),
+            Action::ReplyInPlace { .. } | Action::Reply(_) => {
+                tracing::debug!("a reply outside the receive path was dropped");
+            }
+        }
+    }
+
+    /// Read, answer and send what waits on socket `index`, up to
+    /// [`DRAIN`] batches; the reactor's readiness is cleared once the
+    /// socket has nothing more.
     fn drain(&mut self, index: usize) {
         let Some(sock) = self.sockets.get(index) else {
             return;
         };
+        let Some(reactor) = sock.reactor() else {
+            return;
+        };
         let fd = sock.raw_fd();
         let wildcard = sock.is_wildcard();
+        let local = sock.local_addr();
+        let mut actions = std::mem::take(&mut self.actions);
         for _ in 0..DRAIN {
-            let n = match self.rx.receive(fd) {
+            let rx = &mut self.rx;
+            let n = match reactor.try_io(Interest::READABLE, || match rx.receive(fd) {
+                Ok(0) => Err(io::ErrorKind::WouldBlock.into()),
+                other => other,
+            }) {
                 Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
-                    tracing::debug!("receive on {}: {e}", sock.local_addr());
-                    return;
+                    tracing::debug!("receive on {local} failed: {e}");
+                    break;
                 }
             };
             for i in 0..n {
@@ -207,25 +348,39 @@ impl<'a> EventLoop<'a> {
                 if self.tx.is_full() {
                     flush(&mut self.tx, self.core, fd);
                 }
-                if let Some(out) = self.tx.next_buffer() {
-                    if let Some(len) = self.core.handle(index, wildcard, data, &r, out) {
-                        self.tx.commit(len, r.src, from);
+                let Some(out) = self.tx.next_buffer() else {
+                    continue;
+                };
+                self.core.handle(index, wildcard, data, &r, out);
+                self.core.actions.take_into(&mut actions);
+                for a in actions.drain(..) {
+                    match a {
+                        // The core writes a reply in place only when it
+                        // queues nothing else for the datagram.
+                        Action::ReplyInPlace { len } => self.tx.commit(len, r.src, from),
+                        // Mode 6 answers leave from the socket and
+                        // address the request came to.
+                        Action::Reply(d) => {
+                            if self.tx.is_full() {
+                                flush(&mut self.tx, self.core, fd);
+                            }
+                            self.tx.push(&d, r.src, from);
+                        }
+                        other => self.deferred.push(other),
                     }
-                }
-                // Mode 6 answers leave from the socket and address the
-                // request came to.
-                for d in self.core.take_control_replies() {
-                    if self.tx.is_full() {
-                        flush(&mut self.tx, self.core, fd);
-                    }
-                    self.tx.push(&d, r.src, from);
                 }
             }
             flush(&mut self.tx, self.core, fd);
             if n < BATCH {
-                return;
+                break;
             }
         }
+        self.actions = actions;
+        let mut deferred = std::mem::take(&mut self.deferred);
+        for a in deferred.drain(..) {
+            self.perform(a);
+        }
+        self.deferred = deferred;
     }
 }
 
@@ -233,7 +388,7 @@ impl<'a> EventLoop<'a> {
 /// request came to — unless that was a multicast group (a manycast
 /// solicitation), which is never a source: then the address the kernel
 /// routes from towards the requester.
-fn reply_source(r: &crate::net::socket::Received) -> Option<std::net::IpAddr> {
+fn reply_source(r: &Received) -> Option<IpAddr> {
     match r.dst {
         Some(d) if d.is_multicast() => super::route_source(r.src),
         d => d,
@@ -241,7 +396,7 @@ fn reply_source(r: &crate::net::socket::Received) -> Option<std::net::IpAddr> {
 }
 
 /// Send what `tx` holds; failures count as send errors.
-fn flush(tx: &mut SendBatch, core: &mut Core, fd: std::os::fd::RawFd) {
+fn flush(tx: &mut SendBatch, core: &mut Core, fd: RawFd) {
     let f = tx.flush(fd);
     core.stats.send_errors += f.failed as u64;
 }

@@ -9,16 +9,19 @@
 //!   → event_loop: poll(2) over the sockets, a 1 s system timer, signals
 //! ```
 
+pub mod action;
 pub mod assoc_ids;
 pub mod clockctl;
 pub mod control;
 pub mod crypto;
+pub mod environment;
 pub mod event_loop;
 pub mod mobilize;
 pub mod priority;
 pub mod privileges;
 pub mod process;
 pub mod settings;
+pub mod simnet;
 pub mod sync;
 
 use std::io;
@@ -36,8 +39,11 @@ use crate::net::iface::{self, LocalAddr};
 use crate::net::socket::{NtpSocket, Received};
 use crate::server::{self, ReplyAuth};
 use crate::system::SystemState;
-use crate::timing::{self, Monotonic};
 
+pub use action::{Action, Actions, Outgoing};
+pub use environment::{
+    route_source, Environment, SimClock, SimEnvironment, SystemEnvironment, SIM_EPOCH_NTP_SECONDS,
+};
 use settings::Settings;
 use sync::SyncEngine;
 
@@ -144,19 +150,6 @@ pub struct AutokeyPeer {
     pub local: IpAddr,
 }
 
-/// A datagram to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    /// Index of the socket.
-    pub socket: usize,
-    /// Destination.
-    pub dst: SocketAddr,
-    /// The datagram.
-    pub bytes: Vec<u8>,
-    /// Multicast hops to send with (a manycast solicitation).
-    pub ttl: Option<u8>,
-}
-
 /// The state the receive path and the timer share.
 #[derive(Debug)]
 pub struct Core {
@@ -172,19 +165,22 @@ pub struct Core {
     pub sync: SyncEngine,
     /// Counters.
     pub stats: DaemonStats,
-    /// The peerstats file set, when enabled.
-    pub peerstats: Option<crate::stats::FileGen>,
+    /// Whether peerstats lines are wanted (`statistics peerstats` with a
+    /// `statsdir`): they leave as [`Action::Statistics`].
+    pub peerstats: bool,
     /// The outcome of the latest mitigation.
     pub last_mitigation: Option<clock::system::Mitigation>,
     /// The discipline and the clock.
     pub driver: clockctl::ClockDriver<clockctl::DynClock>,
-    /// The loopstats file set, when enabled.
-    pub loopstats: Option<crate::stats::FileGen>,
-    /// Set when the daemon must stop: the exit status.
-    pub exit: Option<u8>,
+    /// Whether loopstats lines are wanted.
+    pub loopstats: bool,
+    /// What the core wants done, for its driver to carry out.
+    pub actions: Actions,
+    /// System ticks so far (the drift file is checked hourly).
+    ticks: u64,
     next_id: assoc_ids::AssocIds,
     set_once: bool,
-    mono: Monotonic,
+    env: Box<dyn Environment>,
     rng: StdRng,
     wildcard_listens: bool,
     /// `broadcastclient`, `multicastclient` or `enable bclient`.
@@ -199,8 +195,6 @@ pub struct Core {
     pub socket_addrs: Vec<(SocketAddr, bool)>,
     /// The mode 6 server.
     pub control: crate::mode6::ControlServer,
-    /// The answer to the last mode 6 request, to be sent.
-    control_replies: Vec<Vec<u8>>,
     /// The system event counter (mode 6 system status word).
     pub sys_events: control::SystemEvents,
     /// Monotonic time at start-up.
@@ -212,16 +206,19 @@ pub struct Core {
 }
 
 impl Core {
-    /// A core from settings; `mono` is the daemon's monotonic clock and
-    /// `clock` the clock to discipline.
+    /// A core from settings: `env` gives it time and routes, `rng` its
+    /// randomness (association IDs, keys, rate-limit coins), and `clock`
+    /// is the clock to discipline.
     pub fn new(
         s: &Settings,
         keys: KeyRing,
         precision: i8,
-        mono: Monotonic,
+        env: Box<dyn Environment>,
+        mut rng: StdRng,
         clock: clockctl::DynClock,
         flags: clockctl::LoopFlags,
     ) -> Self {
+        let start = env.monotonic();
         let (minpoll, maxpoll) =
             s.associations
                 .iter()
@@ -240,11 +237,10 @@ impl Core {
             minpoll.unwrap_or(6),
             maxpoll.unwrap_or(10),
         );
-        let driver =
-            clockctl::ClockDriver::new(clock, cfg, flags, s.drift_file.clone(), mono.now());
+        let driver = clockctl::ClockDriver::new(clock, cfg, flags, s.drift_file.clone(), start);
         let min_poll = i8::try_from(s.discard.average_log2).unwrap_or(i8::MAX);
         let phi = clockctl::tinker_phi(&s.tinker);
-        let mut sync = SyncEngine::new(&s.tos, precision, min_poll, phi, mono.now());
+        let mut sync = SyncEngine::new(&s.tos, precision, min_poll, phi, start);
         sync.set_disciplined(driver.ntp_enabled());
         let mut sys = SystemState::unsynchronized(precision);
         sys.min_poll = min_poll;
@@ -259,7 +255,6 @@ impl Core {
                 maxage: 0,
             }
         };
-        let mut rng: StdRng = rand::make_rng();
         let next_id = assoc_ids::AssocIds::random(&mut rng);
         Core {
             assocs: Vec::new(),
@@ -268,11 +263,12 @@ impl Core {
             keys,
             sync,
             stats: DaemonStats::default(),
-            peerstats: None,
+            peerstats: false,
             last_mitigation: None,
             driver,
-            loopstats: None,
-            exit: None,
+            loopstats: false,
+            actions: Actions::default(),
+            ticks: 0,
             next_id,
             set_once: flags.set_once,
             rng,
@@ -283,19 +279,31 @@ impl Core {
             broadcast_delay: s.broadcast_delay.unwrap_or(clock::constants::BDELAY),
             socket_addrs: Vec::new(),
             control: crate::mode6::ControlServer::default(),
-            control_replies: Vec::new(),
             sys_events: control::SystemEvents::default(),
-            started: mono.now(),
-            mono,
+            started: start,
+            env,
             autokey: None,
             sys_vars: s.sys_vars.clone(),
         }
     }
 
-    /// A core whose clock is simulated (the system clock is never read
-    /// for discipline nor adjusted) with the loop off (`disable ntp`), for
-    /// tests and fuzzing of the receive path.
+    /// A core whose disciplined clock is simulated (the system clock is
+    /// never adjusted) with the loop off (`disable ntp`), on this machine's
+    /// clocks and routes, for tests and fuzzing of the receive path.
     pub fn simulated(s: &Settings, keys: KeyRing, precision: i8) -> Self {
+        Core::simulated_in(s, keys, precision, Box::new(SystemEnvironment::start()), 1)
+    }
+
+    /// As [`Core::simulated`], in the world `env` with randomness from
+    /// `seed`: nothing of the machine is read, so several such cores on
+    /// one [`SimClock`] make a whole network in memory.
+    pub fn simulated_in(
+        s: &Settings,
+        keys: KeyRing,
+        precision: i8,
+        env: Box<dyn Environment>,
+        seed: u64,
+    ) -> Self {
         let sim = clock::sim::clock::SimClock::new(
             clock::sim::clock::Oscillator {
                 freq_error: 0.0,
@@ -312,7 +320,8 @@ impl Core {
             s,
             keys,
             precision,
-            Monotonic::start(),
+            env,
+            rand::SeedableRng::seed_from_u64(seed),
             clockctl::DynClock(Box::new(sim)),
             flags,
         );
@@ -321,14 +330,44 @@ impl Core {
         core
     }
 
-    /// Process one received datagram; returns the length of the reply
-    /// written to `out`, if one is to be sent.
+    /// Process one received datagram. A reply to it is written into `out`
+    /// and queued as [`Action::ReplyInPlace`]; a mode 6 answer is queued
+    /// as [`Action::Reply`] datagrams.
     ///
     /// `socket` is the index of the receiving socket. Packets on a
     /// wildcard socket are processed only with `interface listen
     /// wildcard`, except broadcasts when this daemon is a broadcast client
     /// (broadcast and multicast datagrams only reach wildcard sockets).
     pub fn handle(
+        &mut self,
+        socket: usize,
+        on_wildcard: bool,
+        buf: &[u8],
+        r: &Received,
+        out: &mut [u8],
+    ) {
+        if let Some(len) = self.receive(socket, on_wildcard, buf, r, out) {
+            self.actions.push(Action::ReplyInPlace { len });
+        }
+    }
+
+    /// [`Core::handle`] for a driver that answers one datagram at a time
+    /// (tests, fuzzing, simulations): the length of the reply written to
+    /// `out`, if any; every other action stays queued.
+    pub fn handle_one(
+        &mut self,
+        socket: usize,
+        on_wildcard: bool,
+        buf: &[u8],
+        r: &Received,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        self.handle(socket, on_wildcard, buf, r, out);
+        self.actions.take_reply_in_place()
+    }
+
+    /// [`Core::handle`]'s dispatch; the length of a reply in `out`.
+    fn receive(
         &mut self,
         socket: usize,
         on_wildcard: bool,
@@ -349,8 +388,8 @@ impl Core {
             self.access.stats.badlength += 1;
             return None;
         }
-        let rx = r.rx_time.unwrap_or_else(timing::now_ntp);
-        let now = self.mono.now();
+        let rx = r.rx_time.unwrap_or_else(|| self.env.wall());
+        let now = self.env.monotonic();
         let coin: f64 = self.rng.random();
         let peer = r.src.ip();
         match self.access.screen(buf, r.src, now, coin) {
@@ -465,7 +504,7 @@ impl Core {
         out: &mut [u8],
     ) -> Option<usize> {
         let ak = self.autokey.as_ref()?;
-        let now = timing::now_ntp().seconds();
+        let now = self.env.wall().seconds();
         let reply = match autokey::server::fast_path(
             &ak.host,
             packet,
@@ -494,7 +533,7 @@ impl Core {
                     &self.keys,
                     peer,
                     out,
-                    timing::now_ntp,
+                    || self.env.wall(),
                 )?;
                 self.stats.crypto_naks += 1;
                 self.stats.replies += 1;
@@ -509,7 +548,7 @@ impl Core {
                     &self.keys,
                     peer,
                     out,
-                    timing::now_ntp,
+                    || self.env.wall(),
                 )?;
                 let header = proto::Header::parse(out.get(..n)?).ok()?;
                 let bytes = match autokey::packet::seal(header, fields, &key) {
@@ -544,7 +583,7 @@ impl Core {
                 cfg.remote
             ));
         };
-        let Some(local) = local.or_else(|| route_source(cfg.remote)) else {
+        let Some(local) = local.or_else(|| self.env.route_to(cfg.remote)) else {
             return Err(format!(
                 "{}: no local address to bind Autokey session keys to",
                 cfg.remote
@@ -574,7 +613,7 @@ impl Core {
                 automax: ak.automax,
                 kind,
             },
-            timing::now_ntp().seconds(),
+            self.env.wall().seconds(),
         );
         Ok(Some(AutokeyPeer { engine, local }))
     }
@@ -600,9 +639,10 @@ impl Core {
         let our_refid = local.map_or(ReferenceId(0), refid_of);
         let mut broadcaster = None;
         let autokey = if cfg.autokey && cfg.mode == HostMode::BroadcastServer {
-            let (Some(ak), Some(local)) =
-                (&self.autokey, local.or_else(|| route_source(cfg.remote)))
-            else {
+            let (Some(ak), Some(local)) = (
+                &self.autokey,
+                local.or_else(|| self.env.route_to(cfg.remote)),
+            ) else {
                 tracing::error!(
                     "{}: `autokey` needs a `crypto` line and a local address; association not mobilised",
                     cfg.remote
@@ -626,7 +666,7 @@ impl Core {
                 }
             }
         };
-        let mut assoc = Association::new(id, cfg, precision, self.mono.now());
+        let mut assoc = Association::new(id, cfg, precision, self.env.monotonic());
         assoc.set_phi(self.sync.params().phi);
         self.assocs.push(Running {
             assoc,
@@ -715,16 +755,9 @@ impl Core {
         peer: IpAddr,
         out: &mut [u8],
     ) -> Option<usize> {
-        let n = server::build_reply(
-            request,
-            rx,
-            &self.sys,
-            auth,
-            &self.keys,
-            peer,
-            out,
-            timing::now_ntp,
-        )?;
+        let n = server::build_reply(request, rx, &self.sys, auth, &self.keys, peer, out, || {
+            self.env.wall()
+        })?;
         self.stats.replies += 1;
         Some(n)
     }
@@ -897,7 +930,7 @@ impl Core {
     fn sending_socket(&self, socket: usize, remote: SocketAddr) -> (Option<usize>, Option<IpAddr>) {
         let on_wildcard = self.socket_addrs.get(socket).is_none_or(|s| s.1);
         let socket = if on_wildcard {
-            choose_socket(&self.socket_addrs, remote, route_source(remote))
+            choose_socket(&self.socket_addrs, remote, self.env.route_to(remote))
         } else {
             Some(socket)
         };
@@ -921,6 +954,7 @@ impl Core {
         let mut auth = self.check(packet, peer);
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let freq_uncertainty = self.frequency_uncertainty();
+        let wall_seconds = self.env.wall().seconds();
         let Some(r) = self
             .assocs
             .iter_mut()
@@ -938,6 +972,7 @@ impl Core {
                 peer,
                 dst,
                 auth,
+                wall_seconds,
                 &mut self.rng,
             );
         }
@@ -971,13 +1006,13 @@ impl Core {
                     r,
                     self.last_mitigation.as_ref(),
                     self.sync.params(),
-                    self.mono.now(),
+                    self.env.monotonic(),
                 )
             })
     }
 
     fn record_peerstats(&mut self, id: u16, out: &clock::filter::FilterOutput) {
-        if self.peerstats.is_none() {
+        if !self.peerstats {
             return;
         }
         let status = self.peer_status(id);
@@ -989,7 +1024,7 @@ impl Core {
         else {
             return;
         };
-        let (secs, nanos) = unix_now();
+        let (secs, nanos) = self.wall_unix();
         let line = crate::stats::peerstats_line(
             secs,
             nanos,
@@ -1000,9 +1035,11 @@ impl Core {
             out.dispersion,
             out.jitter,
         );
-        if let Some(g) = &mut self.peerstats {
-            g.write_logged(secs, &line);
-        }
+        self.actions.push(Action::Statistics {
+            file: config::conf::StatsFile::Peerstats,
+            unix_seconds: secs,
+            line,
+        });
     }
 
     /// Run mitigation over the associations and refresh the advertised
@@ -1015,7 +1052,7 @@ impl Core {
             .collect();
         self.sync
             .set_frequency_uncertainty(self.frequency_uncertainty());
-        let (m, sys) = self.sync.mitigate(&sources, now, timing::now_ntp());
+        let (m, sys) = self.sync.mitigate(&sources, now, self.env.wall());
         let was_synced = self.sync_peer_of(self.last_mitigation.as_ref());
         match (was_synced, Self::sync_peer_of_m(&m)) {
             (None, Some(_)) => self.system_event(control::system_event::CLOCK_SYNC),
@@ -1065,7 +1102,7 @@ impl Core {
                     r.assoc.peer.on_step();
                 }
                 self.sync.set_unsynchronized();
-                self.sys = self.sync.state(now, timing::now_ntp());
+                self.sys = self.sync.state(now, self.env.wall());
             }
             Applied::Frequency(df) => {
                 for r in &mut self.assocs {
@@ -1076,7 +1113,7 @@ impl Core {
                 tracing::error!(
                     "time correction of {offset:.0} s exceeds the panic threshold: set the clock manually (or start with -g)"
                 );
-                self.exit = Some(1);
+                self.actions.push(Action::Exit(1));
                 return;
             }
         }
@@ -1092,14 +1129,18 @@ impl Core {
             jitter,
             distance,
         );
-        if let Some(g) = &mut self.loopstats {
-            let (secs, nanos) = unix_now();
+        if self.loopstats {
+            let (secs, nanos) = self.wall_unix();
             let line = self.driver.loopstats_line(secs, nanos);
-            g.write_logged(secs, &line);
+            self.actions.push(Action::Statistics {
+                file: config::conf::StatsFile::Loopstats,
+                unix_seconds: secs,
+                line,
+            });
         }
         if self.set_once && self.driver.discipline().set_once_complete() {
             tracing::info!("-q: the clock is set, exiting");
-            self.exit = Some(0);
+            self.actions.push(Action::Exit(0));
         }
     }
 
@@ -1132,9 +1173,14 @@ impl Core {
     }
 
     /// Once a second: polls that are due, then mitigation (which also ages
-    /// the system into orphan mode). Returns the datagrams to send.
-    pub fn tick(&mut self) -> Vec<Outgoing> {
-        let now = self.mono.now();
+    /// the system into orphan mode); the drift file hourly. What is to be
+    /// sent or written is queued in [`Core::actions`].
+    pub fn tick(&mut self) {
+        let now = self.env.monotonic();
+        self.ticks += 1;
+        if self.ticks % 3600 == 0 {
+            self.save_drift();
+        }
         self.autokey_timers();
         let before = self.assocs.len();
         self.assocs.retain(|r| !r.assoc.is_stale());
@@ -1150,9 +1196,9 @@ impl Core {
                 r.assoc.peer.on_slew(slewed);
             }
         }
-        let mut out = Vec::new();
         let mut buf = [0u8; 128];
         let found = self.manycast_found();
+        let env = &self.env;
         let maxclock = self.sync.params().maxclock;
         for r in &mut self.assocs {
             if !r.assoc.poll_due(now) {
@@ -1170,13 +1216,13 @@ impl Core {
             let Some(socket) = r.socket else { continue };
             if let Some(n) = r
                 .assoc
-                .poll(&self.sys, &self.keys, &mut buf, now, timing::now_ntp)
+                .poll(&self.sys, &self.keys, &mut buf, now, || env.wall())
             {
                 let mut bytes = buf[..n].to_vec();
+                let wall_seconds = env.wall().seconds();
                 if let (Some(b), Some(host)) = (r.broadcaster.as_mut(), self.autokey.as_ref()) {
-                    let now_s = timing::now_ntp().seconds();
                     let sealed = b
-                        .transmit(&host.host, now_s, &mut self.rng)
+                        .transmit(&host.host, wall_seconds, &mut self.rng)
                         .map_err(|e| e.to_string())
                         .and_then(|tx| {
                             let h = proto::Header::parse(&bytes).map_err(|e| e.to_string())?;
@@ -1197,7 +1243,7 @@ impl Core {
                     }
                 }
                 if let (Some(ak), Some(host)) = (r.autokey.as_mut(), self.autokey.as_ref()) {
-                    match autokey_seal(ak, &host.host, &bytes, &mut self.rng) {
+                    match autokey_seal(ak, &host.host, &bytes, wall_seconds, &mut self.rng) {
                         Ok((sealed, key_id)) => {
                             bytes = sealed;
                             r.assoc.autokey_key_id = key_id;
@@ -1208,12 +1254,12 @@ impl Core {
                         }
                     }
                 }
-                out.push(Outgoing {
+                self.actions.push(Action::Send(Outgoing {
                     socket,
                     dst: r.assoc.remote(),
                     bytes,
                     ttl: r.assoc.manycast_ttl(),
-                });
+                }));
             } else if r.assoc.cfg.mode != HostMode::BroadcastClient {
                 tracing::warn!(
                     "association {}: key {:?} cannot sign (not trusted or not in the keys file)",
@@ -1223,7 +1269,21 @@ impl Core {
             }
         }
         self.update_system(now);
-        out
+    }
+
+    /// Queue the drift file's new content, when the discipline has a
+    /// frequency worth saving (hourly, and when the daemon stops).
+    pub fn save_drift(&mut self) {
+        if let Some((path, text)) = self.driver.drift_to_save() {
+            self.actions.push(Action::SaveDrift { path, text });
+        }
+    }
+
+    /// The wall clock as Unix seconds and nanoseconds (statistics lines).
+    fn wall_unix(&self) -> (i64, u32) {
+        // Any date within 68 years resolves to its era.
+        let pivot = proto::NtpDate::from_unix(1_767_225_600, 0);
+        self.env.wall().resolve(pivot).to_unix()
     }
 }
 
@@ -1236,7 +1296,7 @@ impl Core {
         let Some(ak) = self.autokey.as_mut() else {
             return;
         };
-        let now = timing::now_ntp().seconds();
+        let now = self.env.wall().seconds();
         ak.host.refresh_secret(now, &mut self.rng);
         if self.sys.leap == proto::LeapIndicator::Unsynchronized {
             return;
@@ -1266,9 +1326,9 @@ fn autokey_receive(
     peer: IpAddr,
     dst: Option<IpAddr>,
     auth: AuthOutcome,
+    now: u32,
     rng: &mut StdRng,
 ) -> AuthOutcome {
-    let now = timing::now_ntp().seconds();
     match auth {
         AuthOutcome::CryptoNak => {
             // Brief §11.3 rule 12: exactly 48 + 4 octets, and its origin
@@ -1328,24 +1388,14 @@ fn autokey_seal(
     ak: &mut AutokeyPeer,
     host: &autokey::host::LocalHost,
     header: &[u8],
+    now: u32,
     rng: &mut StdRng,
 ) -> Result<(Vec<u8>, u32), String> {
-    let now = timing::now_ntp().seconds();
     let tx = ak.engine.poll(host, now, rng).map_err(|e| e.to_string())?;
     let h = proto::Header::parse(header).map_err(|e| e.to_string())?;
     let key_id = tx.key.key_id();
     let bytes = autokey::packet::seal(h, tx.fields, &tx.key).map_err(|e| e.to_string())?;
     Ok((bytes, key_id))
-}
-
-fn unix_now() -> (i64, u32) {
-    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => (
-            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            d.subsec_nanos(),
-        ),
-        Err(_) => (0, 0),
-    }
 }
 
 /// The sockets to bind: wildcard per enabled family and each listened
@@ -1394,7 +1444,11 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     crate::logging::set_log_mask(crate::logging::log_mask(&settings.log_config));
     let keys = settings.key_ring()?;
     let mut rng: StdRng = rand::make_rng();
-    let autokey = crypto::load(&settings.autokey, timing::now_ntp().seconds(), &mut rng)?;
+    let autokey = crypto::load(
+        &settings.autokey,
+        crate::timing::now_ntp().seconds(),
+        &mut rng,
+    )?;
     if let Some(ak) = &autokey {
         // A client parameter file that is present but does not load stops
         // the daemon here, naming the file (brief §9.2).
@@ -1457,8 +1511,7 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         port,
         privileges,
     } = run;
-    let mono = Monotonic::start();
-    let precision = timing::measure_precision();
+    let precision = crate::timing::measure_precision();
     let locals = iface::local_addresses().map_err(|source| DaemonError::Io {
         what: "cannot list the network interfaces",
         source,
@@ -1490,14 +1543,26 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         set_once: opts.quit,
     };
     let clock = clockctl::DynClock(Box::new(clock::kernel::KernelClock::new()));
-    let mut core = Core::new(&settings, keys, precision, mono, clock, flags);
+    let mut core = Core::new(
+        &settings,
+        keys,
+        precision,
+        Box::new(SystemEnvironment::start()),
+        rand::make_rng(),
+        clock,
+        flags,
+    );
     core.autokey = autokey;
     core.socket_addrs = sockets
         .iter()
         .map(|s| (s.local_addr(), s.is_wildcard()))
         .collect();
-    core.peerstats = statistics_file(&settings, config::conf::StatsFile::Peerstats);
-    core.loopstats = statistics_file(&settings, config::conf::StatsFile::Loopstats);
+    let outputs = event_loop::Outputs {
+        peerstats: statistics_file(&settings, config::conf::StatsFile::Peerstats),
+        loopstats: statistics_file(&settings, config::conf::StatsFile::Loopstats),
+    };
+    core.peerstats = outputs.peerstats.is_some();
+    core.loopstats = outputs.loopstats.is_some();
     // Our own addresses talking from port 123 are ignored (loop guard).
     for s in sockets.iter().filter(|s| !s.is_wildcard()) {
         let _ = core.access.restrict.add(
@@ -1520,7 +1585,7 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         tracing::warn!("{line}");
     }
     for cfg in mobilized.configs {
-        let route = route_source(cfg.remote);
+        let route = core.env.route_to(cfg.remote);
         let socket = choose_socket(&core.socket_addrs, cfg.remote, route);
         let local = socket
             .and_then(|i| sockets.get(i))
@@ -1574,24 +1639,21 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     if let Some(p) = &privileges {
         p.apply()?;
     }
-    event_loop::install_signal_handlers()?;
     // Without -w the waiting parent exits now.
     waiter.notify_ready();
     let mut core = core;
-    let stop = {
-        let mut ev = event_loop::EventLoop::new(&mut core, &sockets);
-        ev.on_tick(|c| {
-            if c.sys.leap != proto::LeapIndicator::Unsynchronized {
-                // -w: the parent exits 0 now; later calls do nothing.
-                waiter.notify_synchronised();
-            }
-        });
-        ev.run()
-    };
-    core.driver.save_drift();
-    match stop {
-        event_loop::Stop::Signal => {
-            tracing::info!("ntpd exiting on signal");
+    let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs);
+    ev.on_tick(|c| {
+        if c.sys.leap != proto::LeapIndicator::Unsynchronized {
+            // -w: the parent exits 0 now; later calls do nothing.
+            waiter.notify_synchronised();
+        }
+    });
+    let stop = ev.run();
+    ev.finish();
+    match stop? {
+        event_loop::Stop::Signal(name) => {
+            tracing::info!("ntpd exiting on {name}");
             Ok(())
         }
         event_loop::Stop::Exit(0) => Ok(()),
@@ -1612,30 +1674,6 @@ fn statistics_file(
     let fg = settings.filegens.iter().find(|f| f.stats == kind);
     let g = crate::stats::FileGen::new(dir, kind, fg, settings.statistics.contains(&kind));
     g.enabled().then_some(g)
-}
-
-/// The local address the kernel would send from to reach `remote` (a
-/// connected UDP socket sends nothing).
-pub fn route_source(remote: SocketAddr) -> Option<IpAddr> {
-    let any: SocketAddr = if remote.is_ipv4() {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let s = crate::net::socket::udp_socket(remote.is_ipv6()).ok()?;
-    crate::net::socket::bind_to(&s, any).ok()?;
-    let r = match remote {
-        SocketAddr::V4(a) => nix::sys::socket::connect(
-            std::os::fd::AsRawFd::as_raw_fd(&s),
-            &nix::sys::socket::SockaddrIn::from(a),
-        ),
-        SocketAddr::V6(a) => nix::sys::socket::connect(
-            std::os::fd::AsRawFd::as_raw_fd(&s),
-            &nix::sys::socket::SockaddrIn6::from(a),
-        ),
-    };
-    r.ok()?;
-    crate::net::socket::bound_addr(&s).ok().map(|a| a.ip())
 }
 
 /// The socket polls to `remote` leave from, so that replies come back to
@@ -1673,13 +1711,19 @@ mod tests {
     /// A core over a simulated clock (never the kernel's), serving as a
     /// stratum 5 orphan, with keys 1 (MD5) and 2 (SHA1) trusted.
     pub(super) fn core(conf: &str) -> Core {
+        core_at(conf, &SimClock::new())
+    }
+
+    /// [`core`] on the simulated clock `clock`.
+    pub(super) fn core_at(conf: &str, clock: &SimClock) -> Core {
         let c = config::conf::parse_str(conf, Path::new("t.conf")).unwrap();
         let s = Settings::from_conf(&c.config, &Options::default(), Path::new("t.conf")).unwrap();
         let f = config::keys::parse_str("1 MD5 one\n2 SHA1 two\n", Path::new("k")).unwrap();
         let mut keys = KeyRing::from_file(&f);
         keys.trust(1);
         keys.trust(2);
-        let mut core = Core::simulated(&s, keys, -20);
+        let env = SimEnvironment::new(clock.clone(), None);
+        let mut core = Core::simulated_in(&s, keys, -20, Box::new(env), 7);
         core.sys.leap = proto::LeapIndicator::NoWarning;
         core.sys.stratum = 5;
         core
@@ -1713,7 +1757,7 @@ mod tests {
             }
             let mut out = vec![0u8; RECV_BUF];
             let r = received(pkt.len(), port);
-            if let Some(n) = c.handle(1, false, &pkt, &r, &mut out) {
+            if let Some(n) = c.handle_one(1, false, &pkt, &r, &mut out) {
                 prop_assert!(n <= pkt.len(), "reply {n} > request {}", pkt.len());
             }
         }
@@ -1736,7 +1780,7 @@ mod tests {
                 req[n - 1] ^= 0x80;
             }
             let mut out = vec![0u8; RECV_BUF];
-            let len = c.handle(1, false, &req, &received(n, 123), &mut out).unwrap();
+            let len = c.handle_one(1, false, &req, &received(n, 123), &mut out).unwrap();
             prop_assert_eq!(len, if damage { 52 } else { n });
         }
     }
@@ -1757,21 +1801,21 @@ mod tests {
         );
         let mut out = vec![0u8; RECV_BUF];
         let r = received(READSTAT.len(), 40000);
-        assert_eq!(c.handle(1, false, &READSTAT, &r, &mut out), None);
-        let d = c.take_control_replies();
+        assert_eq!(c.handle_one(1, false, &READSTAT, &r, &mut out), None);
+        let d = c.actions.take_replies();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0][1], 0x81, "response to READSTAT");
         assert_eq!(&d[0][2..4], &[0, 7], "sequence echoed");
         // One association: ID 1, configured, one event (mobilize).
         assert_eq!(&d[0][10..12], &[0, 4], "count");
         assert_eq!(&d[0][12..16], &[0, 1, 0x80, 0x11]);
-        assert!(c.take_control_replies().is_empty(), "sent once");
+        assert!(c.actions.take_replies().is_empty(), "sent once");
         let m7 = [0x17u8, 0, 3, 0, 0, 0, 0, 0];
         assert_eq!(
-            c.handle(1, false, &m7, &received(m7.len(), 40000), &mut out),
+            c.handle_one(1, false, &m7, &received(m7.len(), 40000), &mut out),
             None
         );
-        assert!(c.take_control_replies().is_empty());
+        assert!(c.actions.take_replies().is_empty());
         assert_eq!(c.access.stats.mode7, 1);
     }
 
@@ -1780,13 +1824,13 @@ mod tests {
         let mut c = core("restrict default noquery\n");
         let mut out = vec![0u8; RECV_BUF];
         let r = received(READSTAT.len(), 40000);
-        assert_eq!(c.handle(1, false, &READSTAT, &r, &mut out), None);
-        assert!(c.take_control_replies().is_empty());
+        assert_eq!(c.handle_one(1, false, &READSTAT, &r, &mut out), None);
+        assert!(c.actions.take_replies().is_empty());
         assert_eq!(c.access.stats.restricted, 1);
         // Time is still served.
         let req = [0x23u8; 48];
         assert!(c
-            .handle(1, false, &req, &received(48, 40000), &mut out)
+            .handle_one(1, false, &req, &received(48, 40000), &mut out)
             .is_some());
     }
 
@@ -1795,11 +1839,14 @@ mod tests {
         let mut c = core("");
         let req = [0x23u8; 48];
         let mut out = vec![0u8; RECV_BUF];
-        assert_eq!(c.handle(0, true, &req, &received(48, 5000), &mut out), None);
+        assert_eq!(
+            c.handle_one(0, true, &req, &received(48, 5000), &mut out),
+            None
+        );
         assert_eq!(c.stats.wildcard_dropped, 1);
         let mut c = core("interface listen wildcard\n");
         assert!(c
-            .handle(0, true, &req, &received(48, 5000), &mut out)
+            .handle_one(0, true, &req, &received(48, 5000), &mut out)
             .is_some());
     }
 }

@@ -4,7 +4,6 @@
 
 pub mod batch;
 pub mod iface;
-pub mod readiness;
 pub mod socket;
 
 /// The NTP port (RFC 5905 §7.2).

@@ -1,26 +1,24 @@
-//! One UDP socket, created and driven through libc only (no epoll, no
-//! socket flags in `socket()`, so a libc-level simulator such as
-//! clknetsim can stand in for the kernel): bound to one local address or
-//! the wildcard, non-blocking, with kernel receive timestamps
+//! One UDP socket, made with socket2 and read through libc's batch calls:
+//! bound to one local address or the wildcard, non-blocking,
+//! close-on-exec, with kernel receive timestamps
 //! (`SO_TIMESTAMPING` software receive stamps, falling back to
 //! `SO_TIMESTAMPNS`, then to reading the clock) and, on wildcard sockets,
 //! the destination address (`IP_PKTINFO`, `IPV6_RECVPKTINFO`), so that a
 //! reply leaves from the address the request came to.
 //!
 //! Datagrams are read and written in batches by [`super::batch`]; the
-//! event loop waits for all sockets with `poll(2)`.
+//! event loop waits for all sockets through tokio's reactor. (Under the
+//! clknetsim simulator, `shared/tools/clknetsim_tokio_shim.c` strips the
+//! `SOCK_NONBLOCK`/`SOCK_CLOEXEC` type flags socket2 passes, which
+//! clknetsim refuses.)
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
-use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
-use nix::sys::socket::{
-    bind, getsockname, setsockopt, socket, sockopt, AddressFamily, IpMembershipRequest,
-    Ipv6MembershipRequest, SockFlag, SockType, SockaddrIn, SockaddrIn6, SockaddrStorage,
-    TimestampingFlag,
-};
+use nix::sys::socket::{setsockopt, sockopt, TimestampingFlag};
 use proto::NtpTimestamp;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::batch;
 #[cfg(test)]
@@ -53,51 +51,60 @@ pub enum RxTimestamps {
     None,
 }
 
+/// Who holds a socket's descriptor.
+#[derive(Debug)]
+enum SocketFd {
+    /// Made and configured, not yet waited on.
+    Plain(OwnedFd),
+    /// Registered with the tokio reactor of the event loop.
+    Reactor(tokio::net::UdpSocket),
+}
+
+impl AsFd for SocketFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            SocketFd::Plain(fd) => fd.as_fd(),
+            SocketFd::Reactor(s) => s.as_fd(),
+        }
+    }
+}
+
 /// A bound NTP socket.
 #[derive(Debug)]
 pub struct NtpSocket {
-    fd: OwnedFd,
+    fd: SocketFd,
     local: SocketAddr,
     wildcard: bool,
     name: String,
     rx_timestamps: RxTimestamps,
 }
 
-fn to_socket_addr(s: &SockaddrStorage) -> Option<SocketAddr> {
-    if let Some(v4) = s.as_sockaddr_in() {
-        return Some(SocketAddr::V4(SocketAddrV4::from(*v4)));
-    }
-    s.as_sockaddr_in6()
-        .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
-}
-
-/// A UDP socket of `addr`'s family, made with a plain `socket()` call and
-/// then set close-on-exec and non-blocking with `fcntl`.
+/// A non-blocking, close-on-exec UDP socket of the IPv6 family if `v6`,
+/// else IPv4.
 pub fn udp_socket(v6: bool) -> io::Result<OwnedFd> {
-    let family = if v6 {
-        AddressFamily::Inet6
-    } else {
-        AddressFamily::Inet
-    };
-    let fd = socket(family, SockType::Datagram, SockFlag::empty(), None)?;
-    fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
-    fcntl(&fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
-    Ok(fd)
+    let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+    let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
 }
 
 /// Bind `fd` to `addr`.
 pub fn bind_to(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
-    match addr {
-        SocketAddr::V4(a) => bind(fd.as_raw_fd(), &SockaddrIn::from(a))?,
-        SocketAddr::V6(a) => bind(fd.as_raw_fd(), &SockaddrIn6::from(a))?,
-    }
-    Ok(())
+    socket2::SockRef::from(fd).bind(&SockAddr::from(addr))
+}
+
+/// Connect `fd` to `addr` (for a UDP socket: fix its peer; nothing is
+/// sent).
+pub fn connect_to(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
+    socket2::SockRef::from(fd).connect(&SockAddr::from(addr))
 }
 
 /// The address `fd` is bound to.
 pub fn bound_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
-    let s: SockaddrStorage = getsockname(fd.as_raw_fd())?;
-    to_socket_addr(&s).ok_or_else(|| io::Error::other("socket has no IP address"))
+    socket2::SockRef::from(fd)
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("socket has no IP address"))
 }
 
 /// Ask for kernel receive timestamps: `SO_TIMESTAMPING` (software
@@ -119,9 +126,10 @@ impl NtpSocket {
     /// family). `name` is the interface name for logs.
     pub fn bind(addr: SocketAddr, name: &str) -> io::Result<NtpSocket> {
         let fd = udp_socket(addr.is_ipv6())?;
-        setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+        let sock = socket2::SockRef::from(&fd);
+        sock.set_reuse_address(true)?;
         if addr.is_ipv6() {
-            setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+            sock.set_only_v6(true)?;
         }
         let wildcard = addr.ip().is_unspecified();
         let rx_timestamps = enable_rx_timestamps(&fd);
@@ -134,12 +142,12 @@ impl NtpSocket {
         }
         if addr.is_ipv4() && !wildcard {
             // Sending broadcasts needs this; harmless otherwise.
-            setsockopt(&fd, sockopt::Broadcast, &true)?;
+            sock.set_broadcast(true)?;
         }
         bind_to(&fd, addr)?;
         let local = bound_addr(&fd)?;
         Ok(NtpSocket {
-            fd,
+            fd: SocketFd::Plain(fd),
             local,
             wildcard,
             name: name.to_owned(),
@@ -167,42 +175,56 @@ impl NtpSocket {
         self.rx_timestamps
     }
 
-    /// The descriptor, for `poll`.
-    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        std::os::fd::AsFd::as_fd(&self.fd)
+    /// The descriptor.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     /// The raw descriptor, for the batch calls.
     pub fn raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+        self.fd.as_fd().as_raw_fd()
+    }
+
+    /// The same socket registered with the current tokio runtime's
+    /// reactor (call it inside the runtime), so that
+    /// [`NtpSocket::reactor`] can wait for it.
+    pub fn register(self) -> io::Result<NtpSocket> {
+        let fd = match self.fd {
+            SocketFd::Plain(fd) => SocketFd::Reactor(tokio::net::UdpSocket::from_std(
+                std::net::UdpSocket::from(fd),
+            )?),
+            registered => registered,
+        };
+        Ok(NtpSocket { fd, ..self })
+    }
+
+    /// The reactor's handle of a [registered](NtpSocket::register)
+    /// socket: readiness, and `try_io` to clear it.
+    pub fn reactor(&self) -> Option<&tokio::net::UdpSocket> {
+        match &self.fd {
+            SocketFd::Reactor(s) => Some(s),
+            SocketFd::Plain(_) => None,
+        }
     }
 
     /// Multicast TTL of datagrams sent from this socket (IPv4 TTL or
     /// IPv6 hop limit).
     pub fn set_multicast_ttl(&self, ttl: u8) -> io::Result<()> {
+        let sock = socket2::SockRef::from(&self.fd);
         if self.local.is_ipv4() {
-            setsockopt(&self.fd, sockopt::IpMulticastTtl, &ttl)?;
+            sock.set_multicast_ttl_v4(u32::from(ttl))
         } else {
-            setsockopt(&self.fd, sockopt::Ipv6MulticastHops, &i32::from(ttl))?;
+            sock.set_multicast_hops_v6(u32::from(ttl))
         }
-        Ok(())
     }
 
     /// Join the multicast `group` on this (wildcard) socket.
     pub fn join_multicast(&self, group: IpAddr) -> io::Result<()> {
+        let sock = socket2::SockRef::from(&self.fd);
         match group {
-            IpAddr::V4(g) => setsockopt(
-                &self.fd,
-                sockopt::IpAddMembership,
-                &IpMembershipRequest::new(g, Some(Ipv4Addr::UNSPECIFIED)),
-            )?,
-            IpAddr::V6(g) => setsockopt(
-                &self.fd,
-                sockopt::Ipv6AddMembership,
-                &Ipv6MembershipRequest::new(g),
-            )?,
+            IpAddr::V4(g) => sock.join_multicast_v4(&g, &Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(g) => sock.join_multicast_v6(&g, 0),
         }
-        Ok(())
     }
 
     /// Take one waiting datagram into `buf` (non-blocking; `WouldBlock`
@@ -322,6 +344,7 @@ mod tests {
     #[test]
     fn sockets_are_non_blocking_and_close_on_exec() {
         let a = NtpSocket::bind("127.0.0.1:0".parse().unwrap(), "lo").unwrap();
+        use nix::fcntl::{fcntl, FcntlArg};
         let fl = fcntl(&a.fd, FcntlArg::F_GETFL).unwrap();
         assert_ne!(fl & libc::O_NONBLOCK, 0);
         let fd = fcntl(&a.fd, FcntlArg::F_GETFD).unwrap();
