@@ -26,7 +26,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use ntp_sys::signal::Signal;
 
 use super::{Core, DaemonError};
 use crate::net::batch::{RecvBatch, SendBatch, BATCH};
@@ -43,27 +43,15 @@ const TICK: Duration = Duration::from_secs(1);
 
 static TERMINATE: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_terminate(_: libc::c_int) {
-    TERMINATE.store(true, Ordering::SeqCst);
-}
-
 /// Catch SIGTERM and SIGINT: the handler only sets a flag, which
 /// interrupts `poll` (no `SA_RESTART`) and is checked every turn.
 pub fn install_signal_handlers() -> Result<(), DaemonError> {
-    let action = SigAction::new(
-        SigHandler::Handler(on_terminate),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    for sig in [Signal::SIGTERM, Signal::SIGINT] {
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe.
-        unsafe { sigaction(sig, &action) }.map_err(|e| DaemonError::Io {
+    ntp_sys::signal::set_flag_on(&TERMINATE, &[Signal::SIGTERM, Signal::SIGINT]).map_err(|e| {
+        DaemonError::Io {
             what: "cannot install the signal handlers",
-            source: e.into(),
-        })?;
-    }
-    Ok(())
+            source: e,
+        }
+    })
 }
 
 /// Why the loop ended.
