@@ -46,6 +46,8 @@
 //! the caller and return fields, keys and events; nothing here touches a
 //! clock, a socket or a file.
 
+#![forbid(unsafe_code)]
+
 pub mod association;
 pub mod broadcast;
 pub mod cert;

@@ -4,8 +4,8 @@
 //! transmit timestamp, one clock reading per batch, no MAC, no state) and
 //! sends the replies with one `sendmmsg(2)`. Anything else is dropped.
 
-use crate::mmsg::Batch;
-use crate::wire::{self, HEADER_LEN};
+use crate::wire;
+use ntp_sys::mmsg::{RecvBatch, SendBatch, Wait};
 use proto::NtpTimestamp;
 use std::io;
 use std::net::UdpSocket;
@@ -15,6 +15,10 @@ use std::time::SystemTime;
 
 /// Datagrams per system call.
 pub const BATCH: usize = 32;
+
+/// Octets of one datagram slot (NTP header + extension fields + MAC fit
+/// comfortably).
+pub const SLOT_LEN: usize = 1024;
 
 /// Counters of a floor server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,11 +31,12 @@ pub struct FloorStats {
 /// read timeout expires; without a timeout it serves forever).
 pub fn serve(sock: &UdpSocket, stop: &AtomicBool) -> io::Result<FloorStats> {
     let fd = sock.as_raw_fd();
-    let mut inb = Batch::new(BATCH);
-    let mut out = Batch::new(BATCH);
+    let mut inb = RecvBatch::new(BATCH, SLOT_LEN);
+    let mut out = SendBatch::new(BATCH, SLOT_LEN);
     let mut stats = FloorStats::default();
     while !stop.load(Ordering::Relaxed) {
-        let n = match inb.recv(fd, libc::MSG_WAITFORONE) {
+        // Ok(0) when the socket's read timeout expired or a signal came.
+        let n = match inb.receive(fd, Wait::ForOne) {
             Ok(n) => n,
             Err(e)
                 if matches!(
@@ -47,23 +52,14 @@ pub fn serve(sock: &UdpSocket, stop: &AtomicBool) -> io::Result<FloorStats> {
         };
         stats.received += n as u64;
         let now = NtpTimestamp::from_system_time(SystemTime::now());
-        let mut m = 0;
-        for i in 0..n {
-            if let Some(reply) = wire::floor_reply(inb.datagram(i), now) {
-                out.slot_mut(m)[..HEADER_LEN].copy_from_slice(&reply);
-                out.set_len(m, HEADER_LEN);
-                inb.copy_peer_to(i, &mut out, m);
-                m += 1;
+        for d in (0..n).filter_map(|i| inb.get(i)) {
+            if let Some(reply) = wire::floor_reply(d.data, now) {
+                out.push(&reply, Some(d.src), None);
             }
         }
         // One call; on loopback sendmmsg only stops early on an error,
         // and a reply lost that way is simply not counted.
-        let done = if m > 0 {
-            out.send(fd, m, true).unwrap_or(0)
-        } else {
-            0
-        };
-        stats.answered += done as u64;
+        stats.answered += out.flush(fd).sent as u64;
     }
     Ok(stats)
 }

@@ -10,12 +10,15 @@
 //! * [`runner`]: starts each server inside a private network namespace,
 //!   steps the offered rate and writes the comparison table.
 //!
-//! Linux only; everything is sent to loopback addresses.
+//! Batched I/O is `ntp_sys::mmsg`, the daemon's own `recvmmsg`/`sendmmsg`
+//! code, so the floor and the load generator measure the same kernel path
+//! as the daemon. Linux only; everything is sent to loopback addresses.
+
+#![forbid(unsafe_code)]
 
 pub mod floor;
 pub mod loadgen;
 pub mod mac;
-pub mod mmsg;
 pub mod poller;
 pub mod procfs;
 pub mod report;

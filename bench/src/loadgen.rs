@@ -10,8 +10,8 @@
 //! `CLOCK_MONOTONIC` wakes it for each burst (bursts that fell behind are
 //! sent at once, up to 20 ms of lag), replies wake it in between.
 
+use crate::floor::SLOT_LEN;
 use crate::mac::{MacCheck, MacKey};
-use crate::mmsg::Batch;
 use crate::poller::{PacingTimer, Poller};
 use crate::procfs;
 use crate::report::LoadReport;
@@ -20,6 +20,9 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::{Duration, Instant};
+
+use nix::sys::socket::{setsockopt, sockopt};
+use ntp_sys::mmsg::{RecvBatch, SendBatch, Wait};
 
 /// What to send, where from and for how long.
 #[derive(Clone, Debug)]
@@ -73,22 +76,9 @@ impl LoadConfig {
 
 /// Gives a socket a larger receive buffer: `SO_RCVBUFFORCE` (needs
 /// CAP_NET_ADMIN) and else `SO_RCVBUF` (capped by `rmem_max`).
-fn set_rcvbuf(fd: RawFd, bytes: usize) {
-    let v = bytes.min(i32::MAX as usize) as libc::c_int;
-    for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: v is a live c_int for the duration of the call.
-        let r = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&v as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if r == 0 {
-            return;
-        }
+fn set_rcvbuf(sock: &UdpSocket, bytes: usize) {
+    if setsockopt(sock, sockopt::RcvBufForce, &bytes).is_err() {
+        let _ = setsockopt(sock, sockopt::RcvBuf, &bytes);
     }
 }
 
@@ -104,7 +94,7 @@ fn open_sockets(cfg: &LoadConfig) -> io::Result<Vec<UdpSocket>> {
             })?;
             s.connect(cfg.server)?;
             s.set_nonblocking(true)?;
-            set_rcvbuf(s.as_raw_fd(), cfg.rcvbuf);
+            set_rcvbuf(&s, cfg.rcvbuf);
             socks.push(s);
         }
     }
@@ -186,17 +176,17 @@ impl Tally {
 }
 
 /// Receives everything queued on socket `fd`.
-fn drain_socket(fd: RawFd, batch: &mut Batch, tally: &mut Tally, start: Instant) {
+fn drain_socket(fd: RawFd, batch: &mut RecvBatch, tally: &mut Tally, start: Instant) {
     loop {
-        let n = match batch.recv(fd, libc::MSG_DONTWAIT) {
+        let n = match batch.receive(fd, Wait::No) {
             Ok(n) => n,
-            // EAGAIN: empty. ECONNREFUSED: an earlier request met a closed
-            // port; nothing to read.
+            // ECONNREFUSED: an earlier request met a closed port; nothing
+            // to read.
             Err(_) => return,
         };
         let now = start.elapsed().as_nanos() as u64;
-        for i in 0..n {
-            tally.reply(batch.datagram(i), now);
+        for d in (0..n).filter_map(|i| batch.get(i)) {
+            tally.reply(d.data, now);
         }
         if n < batch.capacity() {
             return;
@@ -210,7 +200,7 @@ const TIMER: usize = usize::MAX;
 /// Sends one burst of requests (sequence numbers `tally.sent..`) on `fd`.
 fn send_burst(
     fd: RawFd,
-    out: &mut Batch,
+    out: &mut SendBatch,
     template: &mut [u8; HEADER_LEN],
     cfg: &LoadConfig,
     tally: &mut Tally,
@@ -224,24 +214,23 @@ fn send_burst(
     }
     for i in 0..cfg.burst {
         wire::set_transmit(template, tally.tag << 32 | (first_seq + i as u64));
-        let slot = out.slot_mut(i);
+        let Some(slot) = out.next_buffer() else {
+            break;
+        };
         slot[..HEADER_LEN].copy_from_slice(template);
         let len = match &cfg.key {
             Some(k) => k.append(slot, HEADER_LEN).unwrap_or(HEADER_LEN),
             None => HEADER_LEN,
         };
-        out.set_len(i, len);
+        out.commit(len, None, None);
     }
     // Requests in one burst share its send time; unsent ones of a short
     // burst keep their sequence numbers unused.
     tally.burst_sent_ns.push(now);
-    match out.send(fd, cfg.burst, false) {
-        Ok(n) => {
-            tally.report.sent += n as u64;
-            tally.report.send_errors += (cfg.burst - n) as u64;
-        }
-        Err(_) => tally.report.send_errors += cfg.burst as u64,
-    }
+    let queued = out.len();
+    let f = out.flush(fd);
+    tally.report.sent += f.sent as u64;
+    tally.report.send_errors += (cfg.burst - queued + f.failed) as u64;
     tally.sent = first_seq + cfg.burst as u64;
 }
 
@@ -265,7 +254,7 @@ pub fn run(cfg: &LoadConfig) -> io::Result<LoadReport> {
     let socks = open_sockets(cfg)?;
     let mut poller = Poller::new(socks.len() + 1)?;
     for (i, s) in socks.iter().enumerate() {
-        poller.add(s.as_raw_fd(), i)?;
+        poller.add(s, i)?;
     }
     let start = Instant::now();
     let clock = std::time::SystemTime::now()
@@ -287,11 +276,10 @@ pub fn run(cfg: &LoadConfig) -> io::Result<LoadReport> {
             ..LoadReport::default()
         },
     };
-    let mut out = Batch::new(cfg.burst);
+    let mut out = SendBatch::new(cfg.burst, SLOT_LEN);
     // Finer timer wake-ups than the default 50 µs slack.
-    // SAFETY: plain prctl call.
-    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1u64, 0u64, 0u64, 0u64) };
-    let mut inb = Batch::new(32);
+    let _ = nix::sys::prctl::set_timerslack(1);
+    let mut inb = RecvBatch::new(32, SLOT_LEN);
     let mut template = wire::request(0);
     let period_ns = cfg.burst as f64 * 1e9 / cfg.rate as f64;
     let window_ns = cfg.duration.as_nanos() as u64;

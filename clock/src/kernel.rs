@@ -1,9 +1,9 @@
 //! The Linux kernel clock, driven through `clock_adjtime(CLOCK_REALTIME)`
 //! (the NTP kernel interface of RFC 1589 / the Linux `adjtimex` API).
 //!
-//! This is the only module with `unsafe`: one FFI call and the zeroed
-//! initialisation of `struct timex`, both in the private `adjtime` and
-//! `zeroed_timex` helpers.
+//! The system call and the zeroed `struct timex` come from
+//! [`ntp_sys::adjtime`], the workspace's one crate with `unsafe`; this
+//! module only fills in and reads the fields.
 
 use crate::clock::{Clock, ClockError, ClockState, ClockTime};
 use crate::select::LeapIndicator;
@@ -43,24 +43,13 @@ fn long(v: libc::c_long) -> i64 {
 
 /// A `struct timex` with every field zero (modes 0 = read only).
 fn zeroed_timex() -> libc::timex {
-    // SAFETY: `timex` is a plain C struct of integers (and a `timeval`);
-    // the all-zero bit pattern is a valid value of every field.
-    unsafe { std::mem::zeroed() }
+    ntp_sys::adjtime::zeroed()
 }
 
 /// Call `clock_adjtime(CLOCK_REALTIME, tx)`; returns the clock state
 /// (TIME_OK, TIME_INS, ...).
 fn adjtime(tx: &mut libc::timex, operation: &'static str) -> Result<i32, ClockError> {
-    // SAFETY: `tx` is a valid, exclusively borrowed `timex` for the whole
-    // call; the kernel only reads and writes within it.
-    let rc = unsafe { libc::clock_adjtime(libc::CLOCK_REALTIME, tx) };
-    if rc < 0 {
-        return Err(ClockError::Os {
-            operation,
-            source: std::io::Error::last_os_error(),
-        });
-    }
-    Ok(rc)
+    ntp_sys::adjtime::clock_adjtime(tx).map_err(|source| ClockError::Os { operation, source })
 }
 
 /// The system's real-time clock.  Changing it needs CAP_SYS_TIME.

@@ -3,10 +3,11 @@
 //! implementation, and a deterministic simulator.
 //!
 //! All algorithms are sans-IO: time (seconds as `f64` on the caller's local
-//! time scale) and randomness are passed in.  The only `unsafe` code is
-//! the `clock_adjtime` call in [`kernel`].
+//! time scale) and randomness are passed in.  The `clock_adjtime` call of
+//! [`kernel`] is made through `ntp_sys`, the workspace's one crate with
+//! `unsafe`.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod clock;
 pub mod cluster;
@@ -18,7 +19,6 @@ pub mod drift;
 pub mod filter;
 pub mod huffpuff;
 #[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
 pub mod kernel;
 pub mod leap;
 pub mod peer;

@@ -4,6 +4,7 @@
 //! fields first. Nothing may panic; per-association state stays bounded
 //! (one queued request, one key list).
 #![no_main]
+#![forbid(unsafe_code)]
 
 use std::net::IpAddr;
 use std::path::Path;

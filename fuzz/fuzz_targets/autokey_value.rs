@@ -4,6 +4,7 @@
 //! the field, and rebuilding gives back the field when its layout is the
 //! minimal zero-padded one.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libfuzzer_sys::fuzz_target;
 use proto::exten::{pad4, signed_octets, AutokeyValue, MAX_VALLEN};

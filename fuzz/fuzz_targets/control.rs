@@ -2,6 +2,7 @@
 //! identity, status words decode losslessly, association lists and
 //! variable lists read back what they write; mode 7 headers round trip.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libfuzzer_sys::fuzz_target;
 use proto::control::{

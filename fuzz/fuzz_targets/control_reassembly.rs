@@ -3,6 +3,7 @@
 //! every completed response is exactly the concatenation of the fragments
 //! accepted for it.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,6 +2,7 @@
 //! the 48-octet header: fields and trailer tile the input exactly, every
 //! field is framed as the rule says, and each field round-trips owned.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libfuzzer_sys::fuzz_target;
 use proto::exten::MAC_THRESHOLD;

@@ -2,6 +2,7 @@
 //! error, never panics; whatever parses is written back canonically and
 //! re-parses to the same keys.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use std::path::Path;
 

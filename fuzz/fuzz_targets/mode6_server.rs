@@ -5,6 +5,7 @@
 //! well-formed response). The same bytes are also offered as the variable
 //! list of well-formed READVAR, WRITEVAR and READ_MRU requests.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
 

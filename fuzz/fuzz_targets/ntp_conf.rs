@@ -2,6 +2,7 @@
 //! re-parses from its canonical text to an equal configuration whose text
 //! is a fixed point.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use std::path::Path;
 

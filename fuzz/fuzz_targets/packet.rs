@@ -2,6 +2,7 @@
 //! serialise back to the same octets, parse again to an equal value, and
 //! agree with the borrowed `PacketRef` view.
 #![no_main]
+#![forbid(unsafe_code)]
 
 use libfuzzer_sys::fuzz_target;
 use proto::{Packet, PacketRef};

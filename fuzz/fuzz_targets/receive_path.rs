@@ -19,6 +19,7 @@
 //! octets against a request of at least 68); mode 6 answers are bounded
 //! (at most 128 datagrams of at most 12 + 468 + 24 octets).
 #![no_main]
+#![forbid(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;

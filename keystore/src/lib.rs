@@ -6,6 +6,8 @@
 //! See `docs/autokey-protocol.md` §6–§8 for the formats, and the crate
 //! README for the reference defects this crate detects and avoids.
 
+#![forbid(unsafe_code)]
+
 pub(crate) mod bn;
 pub mod cert;
 pub mod der;

@@ -2,6 +2,8 @@
 //! Autokey later): command line, configuration, sockets, access control,
 //! symmetric-key authentication and the server fast path.
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod assoc;
 pub mod auth;

@@ -1,6 +1,8 @@
 //! `ntpd`: parse the command line, then either `--saveconfigquit` or run
 //! the daemon. Options not built yet are refused by name.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use ntpd::cli::{self, Command, EnvPresetRefused};

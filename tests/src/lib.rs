@@ -6,6 +6,8 @@
 //! the same layout can be named in `AUTOKEY_FIXTURES` to replay new captures
 //! without code changes.
 
+#![forbid(unsafe_code)]
+
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! (see `ntp_bench::floor`). Prints `listening ADDR:PORT` once bound
 //! (port 0 picks a free port) and serves until killed.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::net::UdpSocket;
 use std::process::ExitCode;

@@ -2,6 +2,8 @@
 //! one `ntp-loadgen key=value ...` result line (see
 //! `ntp_bench::loadgen` and `ntp_bench::report`). Loopback only.
 
+#![forbid(unsafe_code)]
+
 use ntp_bench::loadgen::{self, LoadConfig};
 use ntp_bench::mac::{parse_hex, MacAlgo, MacKey};
 use std::net::{Ipv4Addr, SocketAddrV4};

@@ -3,6 +3,8 @@
 //! 127.0.0.1:123 pinned to CPU 0, loads it with `ntp-loadgen` pinned to
 //! CPU 1 at stepped rates, and prints a markdown table (see README.md).
 
+#![forbid(unsafe_code)]
+
 use ntp_bench::runner::netns::{catch_signals, interrupted, Netns};
 use ntp_bench::runner::servers::{Auth, Programs, RunningServer, Sched, ServerKind};
 use ntp_bench::runner::steps::{measure, ServerResult, StepPlan};

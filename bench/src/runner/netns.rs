@@ -6,28 +6,18 @@ use std::io;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use ntp_sys::signal::Signal;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
 
 /// Makes SIGINT, SIGTERM and SIGHUP set the [`interrupted`] flag instead
 /// of killing the runner, so its drop guards kill the servers and delete
 /// the namespace.
 pub fn catch_signals() -> io::Result<()> {
-    let act = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic.
-        unsafe { sigaction(sig, &act) }.map_err(io::Error::from)?;
-    }
-    Ok(())
+    ntp_sys::signal::set_flag_on(
+        &INTERRUPTED,
+        &[Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP],
+    )
 }
 
 /// True once a termination signal arrived.

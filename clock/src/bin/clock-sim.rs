@@ -1,6 +1,8 @@
 //! `clock-sim`: run a clock-discipline scenario in the deterministic
 //! simulator and print `key=value` results.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::process::ExitCode;
 

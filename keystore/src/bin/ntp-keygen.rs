@@ -1,6 +1,8 @@
 //! `ntp-keygen`: generate Autokey keys, certificates and identity
 //! parameters, file-compatible with the reference ntp-keygen 4.2.8p18.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -2,11 +2,14 @@
 //! `-P N`/`--priority`), as the reference does on Linux: the real-time
 //! `SCHED_FIFO` policy at its highest priority, or at `-P N` clamped to
 //! the policy's range; if that is refused, `setpriority(2)` to nice -12.
-//! Failures are logged, never fatal.
+//! Failures are logged, never fatal. The system calls are in
+//! [`ntp_sys::sched`].
 //!
 //! Call [`raise`] from the thread that runs the event loop, before other
 //! threads are started (on Linux the policy is per thread and inherited
 //! by threads created afterwards).
+
+use ntp_sys::sched;
 
 use crate::cli::Options;
 
@@ -51,33 +54,23 @@ pub enum Raised {
 
 /// Raise the calling thread's priority as `req` asks; logs the outcome.
 pub fn raise(req: PriorityRequest) -> Raised {
-    // SAFETY: plain integer calls.
-    let (min, max) = unsafe {
-        (
-            libc::sched_get_priority_min(libc::SCHED_FIFO),
-            libc::sched_get_priority_max(libc::SCHED_FIFO),
-        )
-    };
-    if min >= 0 && max >= min {
-        let param = libc::sched_param {
-            sched_priority: fifo_priority(req.fifo, min, max),
-        };
-        // SAFETY: `param` outlives the call.
-        if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } == 0 {
-            tracing::info!(
-                "scheduling policy SCHED_FIFO, priority {}",
-                param.sched_priority
-            );
-            return Raised::Fifo(param.sched_priority);
+    if let Some((min, max)) = sched::fifo_range() {
+        let priority = fifo_priority(req.fifo, min, max);
+        match sched::set_fifo(priority) {
+            Ok(()) => {
+                tracing::info!("scheduling policy SCHED_FIFO, priority {priority}");
+                return Raised::Fifo(priority);
+            }
+            Err(e) => tracing::error!("sched_setscheduler(): {e}"),
         }
-        tracing::error!("sched_setscheduler(): {}", std::io::Error::last_os_error());
     }
-    // SAFETY: plain integer call.
-    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, FALLBACK_NICE) } == 0 {
-        tracing::info!("nice value {FALLBACK_NICE}");
-        return Raised::Nice;
+    match sched::set_nice(FALLBACK_NICE) {
+        Ok(()) => {
+            tracing::info!("nice value {FALLBACK_NICE}");
+            return Raised::Nice;
+        }
+        Err(e) => tracing::error!("setpriority(): {e}"),
     }
-    tracing::error!("setpriority(): {}", std::io::Error::last_os_error());
     tracing::error!("set_process_priority: No way found to improve our priority");
     Raised::Unchanged
 }
@@ -122,24 +115,16 @@ mod tests {
     fn raise_reports_what_the_kernel_applied() {
         std::thread::spawn(|| {
             let r = raise(PriorityRequest { fifo: Some(1) });
-            // SAFETY: plain integer calls.
-            let (policy, nice) = unsafe {
-                (
-                    libc::sched_getscheduler(0),
-                    libc::getpriority(libc::PRIO_PROCESS, 0),
-                )
-            };
+            let policy = sched::policy().unwrap();
             match r {
                 Raised::Fifo(p) => {
-                    assert_eq!(policy, libc::SCHED_FIFO);
+                    assert_eq!(policy, sched::Policy::Fifo);
                     assert_eq!(p, 1);
                     // Back to normal before the thread ends.
-                    let param = libc::sched_param { sched_priority: 0 };
-                    // SAFETY: `param` outlives the call.
-                    unsafe { libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) };
+                    sched::set_normal().unwrap();
                 }
-                Raised::Nice => assert_eq!(nice, FALLBACK_NICE),
-                Raised::Unchanged => assert_ne!(policy, libc::SCHED_FIFO),
+                Raised::Nice => assert_eq!(sched::nice().unwrap(), FALLBACK_NICE),
+                Raised::Unchanged => assert_ne!(policy, sched::Policy::Fifo),
             }
         })
         .join()

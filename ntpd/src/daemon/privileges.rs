@@ -9,10 +9,11 @@
 //! reduced to exactly the kept capabilities, inheritable and ambient
 //! emptied → `PR_SET_KEEPCAPS` off again.
 //!
-//! Capabilities are set with `prctl(2)` and the `capget(2)`/`capset(2)`
-//! system calls through `libc`: two small, fixed-layout calls, so no
-//! extra crate (the `caps` crate would bring a second `thiserror` major
-//! version for the same two calls).
+//! Capabilities are read and set with `capget(2)`/`capset(2)` and
+//! `prctl(2)` through [`ntp_sys::caps`] (the workspace's one crate with
+//! `unsafe`): two small, fixed-layout calls, so no extra crate (the `caps`
+//! crate would bring a second `thiserror` major version for the same two
+//! calls).
 //!
 //! A capability missing from the bounding or permitted set (a container,
 //! `setpriv --bounding-set -sys_time`) cannot be kept: the others are
@@ -23,6 +24,7 @@ use std::io;
 use std::path::PathBuf;
 
 use nix::unistd::{self, Gid, Group, Uid, User};
+use ntp_sys::caps;
 
 use super::process::ProcessError;
 use crate::cli::{Options, UserSpec};
@@ -224,16 +226,7 @@ impl PrivilegeDrop {
         }
         capset(kept.0, kept.0, 0).map_err(|e| fail("capset", e))?;
         // Nothing is handed on to programs we might run.
-        // SAFETY: prctl with integer arguments only.
-        unsafe {
-            libc::prctl(
-                libc::PR_CAP_AMBIENT,
-                libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-                0 as libc::c_ulong,
-            );
-        }
+        let _ = caps::clear_ambient();
         let _ = nix::sys::prctl::set_keepcaps(false);
         if let Some(dir) = &self.jail {
             tracing::info!("chroot to {}", dir.display());
@@ -255,94 +248,24 @@ impl PrivilegeDrop {
     }
 }
 
-/// The capability bounding set of this thread (`PR_CAPBSET_READ` for each
-/// capability number until the kernel says it does not know it).
+/// The capability bounding set of this thread.
 pub fn bounding_set() -> CapSet {
-    let mut set = 0u64;
-    for cap in 0..64u8 {
-        // SAFETY: prctl with integer arguments only.
-        let r = unsafe { libc::prctl(libc::PR_CAPBSET_READ, libc::c_ulong::from(cap), 0, 0, 0) };
-        match r {
-            1 => set |= 1u64 << cap,
-            0 => {}
-            _ => break,
-        }
-    }
-    CapSet(set)
+    CapSet(caps::bounding_set())
 }
-
-/// `struct __user_cap_header_struct`.
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: libc::c_int,
-}
-
-/// `struct __user_cap_data_struct`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
-}
-
-/// `_LINUX_CAPABILITY_VERSION_3`: 64-bit sets in two data structs.
-const CAP_VERSION_3: u32 = 0x2008_0522;
 
 /// This thread's (effective, permitted, inheritable) sets.
 pub fn capget() -> io::Result<(u64, u64, u64)> {
-    let mut hdr = CapHeader {
-        version: CAP_VERSION_3,
-        pid: 0,
-    };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: the header and a two-element data array, as version 3 of
-    // the call requires; both outlive the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_capget,
-            &mut hdr as *mut CapHeader,
-            data.as_mut_ptr(),
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let join = |f: fn(&CapData) -> u32| u64::from(f(&data[0])) | u64::from(f(&data[1])) << 32;
-    Ok((
-        join(|d| d.effective),
-        join(|d| d.permitted),
-        join(|d| d.inheritable),
-    ))
+    let s = caps::get()?;
+    Ok((s.effective, s.permitted, s.inheritable))
 }
 
 /// Set this thread's effective, permitted and inheritable sets.
 pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
-    let mut hdr = CapHeader {
-        version: CAP_VERSION_3,
-        pid: 0,
-    };
-    let split = |v: u64| [v as u32, (v >> 32) as u32];
-    let (e, p, i) = (split(effective), split(permitted), split(inheritable));
-    let data = [
-        CapData {
-            effective: e[0],
-            permitted: p[0],
-            inheritable: i[0],
-        },
-        CapData {
-            effective: e[1],
-            permitted: p[1],
-            inheritable: i[1],
-        },
-    ];
-    // SAFETY: as in `capget`; the kernel only reads `data`.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    caps::set(caps::CapSets {
+        effective,
+        permitted,
+        inheritable,
+    })
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::unistd::{self, ForkResult};
 
 /// Why a process step failed. `Display` is the one-line message.
@@ -22,9 +23,12 @@ pub enum ProcessError {
         #[source]
         source: io::Error,
     },
-    /// fork/setsid failed.
+    /// setsid failed.
     #[error("cannot detach from the terminal: {0}; run with -n to stay in the foreground")]
     Detach(nix::Error),
+    /// fork failed or was refused (other threads running).
+    #[error("cannot detach from the terminal: {0}; run with -n to stay in the foreground")]
+    Fork(ntp_sys::process::ForkError),
     /// The user or group of `-u` does not exist.
     #[error("-u {0}: no such user or group; expected an existing USER[:GROUP] or numeric ids")]
     UnknownUser(String),
@@ -144,9 +148,9 @@ pub fn detach(no_fork: bool, wait_sync: Option<i64>) -> Result<SyncWaiter, Proce
     }
     let (read, write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(ProcessError::Pipe)?;
-    // SAFETY: fork is only unsound with other threads running; the caller
-    // guarantees the process is still single-threaded (no runtime yet).
-    match unsafe { unistd::fork() }.map_err(ProcessError::Detach)? {
+    // fork checks that the process is still single-threaded (no runtime
+    // yet), which the child needs to run on as normal.
+    match ntp_sys::process::fork().map_err(ProcessError::Fork)? {
         ForkResult::Parent { child } => {
             drop(write);
             let (code, message) = wait_for_child(&read, child, wait_sync);
@@ -192,28 +196,13 @@ pub fn wait_for_child(
     let end = Instant::now() + Duration::from_secs(wait);
     loop {
         let left = end.saturating_duration_since(Instant::now());
-        let mut pfd = libc::pollfd {
-            fd: read.as_fd().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: one valid pollfd that outlives the call.
-        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return (
-                EXIT_IO,
-                Some(format!(
-                    "daemon start-up: poll failed: {}",
-                    io::Error::last_os_error()
-                )),
-            );
-        }
-        if n == 0 {
-            break;
+        let mut pfd = [PollFd::new(read.as_fd(), PollFlags::POLLIN)];
+        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+        match poll(&mut pfd, timeout) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return (EXIT_IO, Some(format!("daemon start-up: poll failed: {e}"))),
         }
         let mut ch = [0u8; 1];
         match nix::unistd::read(read, &mut ch) {
