@@ -13,7 +13,7 @@ use autokey::packet::seal;
 use autokey::server::{fast_path, ServerReply};
 use autokey::status;
 use autokey::AutokeyError;
-use common::{fixture_host, header, rng, Rng};
+use common::{client_server, header, rng, Rng};
 use proto::exten::AutokeyCode;
 use proto::header::Mode;
 use proto::PacketRef;
@@ -41,9 +41,8 @@ fn pair_with(
     edit: impl Fn(&mut autokey::host::HostCredentials),
 ) -> Pair {
     let mut rng = rng(5);
-    let server = fixture_host(run, "alice");
-    let client = fixture_host(run, "bob");
-    let saddr = saddr_override.unwrap_or(client.server.as_ref().expect("server line").0);
+    let common::ClientServer { client, server } = client_server(run);
+    let saddr = saddr_override.unwrap_or_else(|| client.server_addr());
     let mut creds = server.credentials();
     edit(&mut creds);
     let mut server_host = LocalHost::new(creds, T0, 17, &mut rng).unwrap();
@@ -146,7 +145,8 @@ fn complete(run: &str, scheme_bit: u32, expect: &[AutokeyCode], v6: bool) {
         0x0008_0003 | scheme_bit | status::ALL,
         "{run}"
     );
-    assert_eq!(p.client.server_name(), Some("alice"));
+    let server = client_server(run).server;
+    assert_eq!(p.client.server_name(), Some(server.name()));
     assert_eq!(p.client.signature_name(), Some("md5WithRSAEncryption"));
     // The cookie is our server's random one, not the reference's constant.
     assert_eq!(

@@ -6,20 +6,21 @@ mod common;
 
 use autokey::identity::{der, ClientIdentity, ServerIdentity};
 use autokey::AutokeyError;
-use common::{fixture_host, rng};
+use common::{client_server, rng};
 use keystore::Scheme;
 
 fn pair(run: &str) -> (ServerIdentity, ClientIdentity) {
-    let alice = fixture_host(run, "alice");
-    let bob = fixture_host(run, "bob");
-    let creds = alice.credentials();
+    let hosts = client_server(run);
+    let creds = hosts.server.credentials();
     let server = creds
         .identities
         .into_iter()
         .next()
         .expect("server identity key");
-    let client = match bob
-        .identity_sources("alice")
+    let group = hosts.client.client_group().expect("the client's ident");
+    let client = match hosts
+        .client
+        .identity_sources(&group)
         .into_iter()
         .next()
         .expect("client parameters")

@@ -7,25 +7,25 @@ mod common;
 use autokey::association::Association;
 use autokey::keylist::{KeyList, KeyListParams};
 use autokey::session::next_key_id;
-use common::{fixture_host, rng};
+use common::{client_server, rng};
 
 const T0: u32 = 4_004_763_000;
 
 fn assoc(id: u32) -> Association {
-    let bob = fixture_host("tc", "bob");
-    let saddr = bob.server.as_ref().expect("server line").0;
+    let client = client_server("tc").client;
+    let saddr = client.server_addr();
     Association::new(
-        bob.client_config(id, "10.0.0.2".parse().unwrap(), saddr),
+        client.client_config(id, "10.0.0.2".parse().unwrap(), saddr),
         T0,
     )
 }
 
 #[test]
 fn a_colliding_start_key_is_skipped() {
-    let bob = fixture_host("tc", "bob");
+    let client = client_server("tc").client;
     // Unsynchronised hosts build one-key lists: the key sent is the random
     // start. Two associations fed identical random streams.
-    let host = bob.local_host(T0, &mut rng(1));
+    let host = client.local_host(T0, &mut rng(1));
     let (mut a, mut b) = (assoc(1), assoc(2));
     a.poll(&host, T0, &mut rng(7)).unwrap();
     b.poll(&host, T0, &mut rng(7)).unwrap();
@@ -34,7 +34,7 @@ fn a_colliding_start_key_is_skipped() {
     assert_ne!(ka, kb, "second list must skip the ID in use");
     assert!(host.key_id_in_use(ka, T0) && host.key_id_in_use(kb, T0));
     // Control: on separate hosts the same stream gives the same start.
-    let other = bob.local_host(T0, &mut rng(1));
+    let other = client.local_host(T0, &mut rng(1));
     let mut c = assoc(3);
     c.poll(&other, T0, &mut rng(7)).unwrap();
     assert_eq!(c.last_key_id(), Some(ka));
@@ -42,8 +42,8 @@ fn a_colliding_start_key_is_skipped() {
 
 #[test]
 fn lists_stop_at_a_key_in_use_and_ids_expire() {
-    let bob = fixture_host("tc", "bob");
-    let mut host = bob.local_host(T0, &mut rng(2));
+    let client = client_server("tc").client;
+    let mut host = client.local_host(T0, &mut rng(2));
     host.update(T0);
     let p = KeyListParams {
         digest: host.digest(),

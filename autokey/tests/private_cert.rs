@@ -13,25 +13,33 @@ use autokey::host::HostCredentials;
 use autokey::message::{Message, Request, Response};
 use autokey::value::SignedValue;
 use autokey::{status, AutokeyError};
-use common::{fixture_host, recertified, Link};
+use common::{client_server, recertified, Link};
 use keystore::cert::CertRole;
 use proto::exten::AutokeyCode::{self, Assoc, Cook, Leap};
 
 const T0: u32 = 4_004_761_000;
 
-/// alice's fixture host key with a private certificate for `name`.
-fn pc(run: &str, host: &str, name: &str) -> HostCredentials {
+/// The `tc` server's host key with a private certificate in its own
+/// name: what both hosts of a PC group hold.
+fn shared_pc() -> HostCredentials {
+    let server = client_server("tc").server;
+    recertified(server.credentials(), server.name(), CertRole::Private)
+}
+
+/// The `tc` client's own host key with a private certificate in the
+/// server's name: a PC host without the shared key.
+fn own_key_pc() -> HostCredentials {
+    let run = client_server("tc");
     recertified(
-        fixture_host(run, host).credentials(),
-        name,
+        run.client.credentials(),
+        run.server.name(),
         CertRole::Private,
     )
 }
 
 fn pc_link(client: HostCredentials, server: HostCredentials) -> Link {
-    let bob = fixture_host("tc", "bob");
-    let saddr = bob.server.as_ref().expect("server line").0;
-    let mut cfg = bob.client_config(4711, "10.0.0.2".parse().unwrap(), saddr);
+    let c = client_server("tc").client;
+    let mut cfg = c.client_config(4711, "10.0.0.2".parse().unwrap(), c.server_addr());
     cfg.ident = None;
     cfg.identities.clear();
     Link::new(client, server, cfg, T0, 31)
@@ -39,7 +47,7 @@ fn pc_link(client: HostCredentials, server: HostCredentials) -> Link {
 
 #[test]
 fn pc_client_and_server_complete_with_the_shared_key() {
-    let mut l = pc_link(pc("tc", "alice", "alice"), pc("tc", "alice", "alice"));
+    let mut l = pc_link(shared_pc(), shared_pc());
     assert!(l.server_host.status().has(status::PRIV));
     let codes = l.run_dance(8);
     assert_eq!(codes, [Assoc, Cook, Leap]);
@@ -60,16 +68,17 @@ fn pc_client_and_server_complete_with_the_shared_key() {
 
 #[test]
 fn a_private_certificate_is_never_served() {
-    let mut l = pc_link(pc("tc", "alice", "alice"), pc("tc", "alice", "alice"));
-    assert!(l.server_host.cert_cache().lookup("alice").is_none());
+    let mut l = pc_link(shared_pc(), shared_pc());
+    let name = client_server("tc").server.name().to_string();
+    assert!(l.server_host.cert_cache().lookup(&name).is_none());
     // An explicit CERT request for the server's name, MAC'd like any
     // request carrying a field (cookie 0), gets the 8-octet empty response.
     let (_, first) = l.request();
     let mut fields = Link::fields(&first);
     let cert_req = Request::Cert {
         assoc_id: 4711,
-        subject: "alice".into(),
-        value: SignedValue::unsigned(l.now, l.client_host.last_update(), b"alice".to_vec()),
+        subject: name.clone(),
+        value: SignedValue::unsigned(l.now, l.client_host.last_update(), name.into_bytes()),
     };
     fields[0] = Message::Request(cert_req)
         .to_field()
@@ -87,8 +96,8 @@ fn a_private_certificate_is_never_served() {
     ));
     // A non-PC (TC) client of a PC server: the server advertises PRIV, the
     // client walks the trail and is never given the certificate.
-    let bob = fixture_host("tc", "bob");
-    let mut tc = pc_link(bob.credentials(), pc("tc", "alice", "alice"));
+    let client = client_server("tc").client;
+    let mut tc = pc_link(client.credentials(), shared_pc());
     let mut codes = Vec::new();
     for _ in 0..6 {
         let (code, reply) = tc.exchange();
@@ -108,8 +117,8 @@ fn a_private_certificate_is_never_served() {
 
 #[test]
 fn a_pc_client_refuses_a_non_pc_server() {
-    let alice = fixture_host("tc", "alice");
-    let mut l = pc_link(pc("tc", "alice", "alice"), alice.credentials());
+    let server = client_server("tc").server;
+    let mut l = pc_link(shared_pc(), server.credentials());
     let (code, reply) = l.exchange();
     assert_eq!(code, Some(Assoc));
     let ev = l.deliver(&reply).unwrap();
@@ -128,7 +137,7 @@ fn a_pc_client_refuses_a_non_pc_server() {
 fn a_server_without_the_shared_key_fails_the_signature_check() {
     // The server holds a private certificate too, but for its own key:
     // its COOK response does not verify with the client's key.
-    let mut l = pc_link(pc("tc", "alice", "alice"), pc("tc", "bob", "alice"));
+    let mut l = pc_link(shared_pc(), own_key_pc());
     let (code, reply) = l.exchange();
     assert_eq!(code, Some(Assoc));
     assert!(l.deliver(&reply).unwrap().is_empty());

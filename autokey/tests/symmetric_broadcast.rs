@@ -15,7 +15,7 @@ use autokey::identity::ServerIdentity;
 use autokey::packet::seal;
 use autokey::server::{fast_path, ServerReply};
 use autokey::{status, AutokeyError};
-use common::{fixture_host, header, rng, Rng};
+use common::{client_server, header, rng, symmetric_peers, Rng};
 use keystore::cert::{build_certificate, CertRole, CertificateSpec};
 use keystore::Certificate;
 use proto::exten::AutokeyCode;
@@ -28,9 +28,10 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-/// alice's and bob's credentials for a symmetric run with `scheme_run`'s
+/// The two `p10-sym-tc` peers' credentials, with `scheme_run`'s server
 /// identity keys given to both (the group key is shared by the group's
-/// servers) and the clients' parameters for group "alice".
+/// servers) and its client's parameters for its group (see
+/// [`scheme_group`]).
 fn sym_hosts(
     scheme_run: Option<&str>,
 ) -> (
@@ -39,21 +40,35 @@ fn sym_hosts(
     Vec<IdentitySource>,
     Vec<IdentitySource>,
 ) {
-    let mut alice = fixture_host("p10-sym-tc", "alice").credentials();
-    let mut bob = fixture_host("p10-sym-tc", "bob").credentials();
+    let (first, second) = symmetric_peers("p10-sym-tc");
+    let (mut a, mut b) = (first.credentials(), second.credentials());
     let (mut pa, mut pb) = (Vec::new(), Vec::new());
     if let Some(run) = scheme_run {
-        alice.identities = fixture_host(run, "alice").credentials().identities;
-        bob.identities = fixture_host(run, "alice").credentials().identities;
-        pa = fixture_host(run, "bob").identity_sources("alice");
-        pb = fixture_host(run, "bob").identity_sources("alice");
-        // GQ: the public key v travels in each host's certificate.
-        if let Some(ServerIdentity::Gq { key, .. }) = bob.identities.first() {
+        let scheme = client_server(run);
+        let group = scheme_group(run);
+        a.identities = scheme.server.credentials().identities;
+        b.identities = scheme.server.credentials().identities;
+        pa = scheme.client.identity_sources(&group);
+        pb = scheme.client.identity_sources(&group);
+        // GQ: the public key v travels in each host's certificate (the
+        // symmetric run's certificates need not carry it).
+        if let Some(ServerIdentity::Gq { key, .. }) = b.identities.first() {
             let v = key.public_octets();
-            bob.cert = with_gq_key(&bob.cert, &bob.sign_key, &v);
+            for c in [&mut a, &mut b] {
+                c.cert = with_gq_key(&c.cert, &c.sign_key, &v);
+            }
         }
     }
-    (alice, bob, pa, pb)
+    (a, b, pa, pb)
+}
+
+/// The identity group of the client/server run `run`: its client's
+/// `ident`.
+fn scheme_group(run: &str) -> String {
+    client_server(run)
+        .client
+        .client_group()
+        .unwrap_or_else(|| panic!("{run}: the client has no ident"))
 }
 
 fn with_gq_key(
@@ -87,7 +102,7 @@ fn side(
     id: u32,
     addr: IpAddr,
     peer: IpAddr,
-    ident: bool,
+    ident: Option<String>,
     rng: &mut Rng,
 ) -> Side {
     let mut host = LocalHost::new(creds, T0, 17, rng).unwrap();
@@ -97,7 +112,7 @@ fn side(
             assoc_id: id,
             local: addr,
             remote: peer,
-            ident: ident.then(|| "alice".to_string()),
+            ident,
             identities: ids,
             poll: 4,
             automax: 12,
@@ -131,8 +146,8 @@ fn symmetric(scheme_run: Option<&str>, scheme_bit: u32) {
     let mut rng = rng(11);
     let (ca, cb, pa, pb) = sym_hosts(scheme_run);
     let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
-    let ident = scheme_run.is_some();
-    let mut a = side(ca, pa, 101, aa, ba, ident, &mut rng);
+    let ident = scheme_run.map(scheme_group);
+    let mut a = side(ca, pa, 101, aa, ba, ident.clone(), &mut rng);
     let mut b = side(cb, pb, 202, ba, aa, ident, &mut rng);
     let mut now = T0 + 5;
     for round in 0..30 {
@@ -225,8 +240,9 @@ fn symmetric_identity_on_one_side_only_is_refused() {
     let (ca, mut cb, pa, pb) = sym_hosts(Some("iff"));
     cb.identities.clear();
     let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
-    let mut a = side(ca, pa, 101, aa, ba, true, &mut rng);
-    let mut b = side(cb, pb, 202, ba, aa, true, &mut rng);
+    let ident = Some(scheme_group("iff"));
+    let mut a = side(ca, pa, 101, aa, ba, ident.clone(), &mut rng);
+    let mut b = side(cb, pb, 202, ba, aa, ident, &mut rng);
     let (_, ev) = send(&mut a, &mut b, T0 + 5, &mut rng);
     let ev = ev.unwrap();
     assert!(
@@ -241,15 +257,14 @@ fn symmetric_identity_on_one_side_only_is_refused() {
 
 fn broadcast(run: &str, scheme_bit: u32) {
     let mut rng = rng(21);
-    let alice = fixture_host(run, "alice");
-    let bob = fixture_host(run, "bob");
+    let hosts = client_server(run);
     let (aa, ba, group) = (ip("10.0.0.1"), ip("10.0.0.2"), ip("224.0.1.1"));
-    let mut server = alice.local_host(T0, &mut rng);
+    let mut server = hosts.server.local_host(T0, &mut rng);
     server.update(T0);
     let mut bcast = BroadcastServer::new(777, aa, group, 4, 12);
-    let mut client_host = bob.local_host(T0, &mut rng);
+    let mut client_host = hosts.client.local_host(T0, &mut rng);
     client_host.update(T0);
-    let mut cfg = bob.client_config(888, ba, aa);
+    let mut cfg = hosts.client.client_config(888, ba, aa);
     cfg.kind = AssocKind::BroadcastClient;
     let mut assoc = Association::new(cfg, T0);
     let mut now = T0 + 16;
@@ -405,8 +420,8 @@ fn symmetric_wrong_association_id_restarts_and_recovers() {
     let mut rng = rng(13);
     let (ca, cb, pa, pb) = sym_hosts(None);
     let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
-    let mut a = side(ca, pa, 101, aa, ba, false, &mut rng);
-    let mut b = side(cb, pb, 202, ba, aa, false, &mut rng);
+    let mut a = side(ca, pa, 101, aa, ba, None, &mut rng);
+    let mut b = side(cb, pb, 202, ba, aa, None, &mut rng);
     let mut now = T0 + 5;
     // Run until a's next packet answers b's CERT request.
     for _ in 0..10 {
@@ -491,17 +506,18 @@ fn symmetric_wrong_association_id_restarts_and_recovers() {
 
 #[test]
 fn symmetric_private_certificates_complete() {
-    // PC scheme (brief §7.6) in symmetric mode: both peers hold alice's
-    // key and the same private certificate.
+    // PC scheme (brief §7.6) in symmetric mode: both peers hold the first
+    // peer's key and the same private certificate.
     let mut rng = rng(14);
     let pc = || {
         let (mut c, _, _, _) = sym_hosts(None);
         c.identities.clear();
-        common::recertified(c, "alice", CertRole::Private)
+        let name = symmetric_peers("p10-sym-tc").0.name().to_string();
+        common::recertified(c, &name, CertRole::Private)
     };
     let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
-    let mut a = side(pc(), Vec::new(), 101, aa, ba, false, &mut rng);
-    let mut b = side(pc(), Vec::new(), 202, ba, aa, false, &mut rng);
+    let mut a = side(pc(), Vec::new(), 101, aa, ba, None, &mut rng);
+    let mut b = side(pc(), Vec::new(), 202, ba, aa, None, &mut rng);
     let mut now = T0 + 5;
     run_symmetric(&mut a, &mut b, &mut now, 20, &mut rng);
     for s in [&a, &b] {
@@ -520,8 +536,8 @@ fn one_pending_request_per_association() {
     let mut rng = rng(15);
     let (ca, cb, pa, pb) = sym_hosts(None);
     let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
-    let mut a = side(ca, pa, 101, aa, ba, false, &mut rng);
-    let mut b = side(cb, pb, 202, ba, aa, false, &mut rng);
+    let mut a = side(ca, pa, 101, aa, ba, None, &mut rng);
+    let mut b = side(cb, pb, 202, ba, aa, None, &mut rng);
     let now = T0 + 5;
     let (codes, ev) = send(&mut a, &mut b, now, &mut rng);
     assert_eq!(codes, [AutokeyCode::Assoc]);
@@ -554,8 +570,8 @@ fn a_replayed_older_auto_response_is_rejected() {
     let mut rng = rng(16);
     let (ca, cb, pa, pb) = sym_hosts(None);
     let (aa, ba) = (ip("10.0.0.1"), ip("10.0.0.2"));
-    let mut a = side(ca, pa, 101, aa, ba, false, &mut rng);
-    let mut b = side(cb, pb, 202, ba, aa, false, &mut rng);
+    let mut a = side(ca, pa, 101, aa, ba, None, &mut rng);
+    let mut b = side(cb, pb, 202, ba, aa, None, &mut rng);
     let mut now = T0 + 5;
     let mut autos: Vec<Vec<u8>> = Vec::new();
     // A key list lasts 100 packets; run until a has announced a second one.

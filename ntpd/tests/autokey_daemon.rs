@@ -11,17 +11,19 @@
 //! (0x87f23: ENAB|TAI, IFF, every client bit incl. PROV and LEAP), the
 //! `auth` column `ok`, the certificate list, the host variables; and that
 //! an Autokey request with a bad MAC gets only a 52-octet crypto-NAK.
-//! Needs root; skipped otherwise.
+//! Needs root, `ip netns` and python3 (see `prerequisite`).
 //!
 //! Also (no root needed): a key file that does not decrypt stops the
 //! daemon at start-up with a message naming the file (brief §9.2).
 
+mod prerequisite;
 mod support;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use prerequisite::{require, Need, PYTHON3};
 use support::*;
 
 const NTPQ: &str = env!("CARGO_BIN_EXE_ntpq");
@@ -133,10 +135,6 @@ fn cert_list(text: &str) -> Vec<String> {
 /// and compares what our ntpq shows with the reference's recorded ntpq
 /// outputs of that run.
 fn client_server_run(run: &str) {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a network namespace");
-        return;
-    }
     let tag = format!("ak-{run}");
     let ns = Netns::new(&tag);
     ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
@@ -257,21 +255,25 @@ fn client_server_run(run: &str) {
 
 #[test]
 fn iff_client_becomes_proventic_with_our_server() {
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     client_server_run("iff");
 }
 
 #[test]
 fn gq_client_becomes_proventic_with_our_server() {
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     client_server_run("gq");
 }
 
 #[test]
 fn mv_client_becomes_proventic_with_our_server() {
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     client_server_run("mv");
 }
 
 #[test]
 fn tc_client_becomes_proventic_with_our_server() {
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     client_server_run("tc");
 }
 
@@ -288,6 +290,7 @@ fn flags_of(text: &str) -> Option<u32> {
 /// certificate caches list what the reference's did, in order.
 #[test]
 fn symmetric_peers_complete_autokey_like_the_reference() {
+    require!(Need::Root, Need::IpNetns);
     symmetric_run(false);
 }
 
@@ -296,14 +299,11 @@ fn symmetric_peers_complete_autokey_like_the_reference() {
 /// cookie 0) mobilises a symmetric passive association on alice.
 #[test]
 fn autokey_symmetric_active_mobilises_a_passive_peer() {
+    require!(Need::Root, Need::IpNetns);
     symmetric_run(true);
 }
 
 fn symmetric_run(passive_alice: bool) {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a network namespace");
-        return;
-    }
     let run = "p10-sym-tc";
     let tag = if passive_alice {
         "ak-passive"
@@ -412,10 +412,7 @@ fn symmetric_run(passive_alice: bool) {
 /// the AUTO values present, the certificate cache.
 #[test]
 fn multicast_client_completes_autokey_like_the_reference() {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a network namespace");
-        return;
-    }
+    require!(Need::Root, Need::IpNetns);
     let run = "p10-bcast-iff";
     let ns = Netns::new("ak-mcast");
     ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);

@@ -2,11 +2,13 @@
 //! (`NTPD_AUTOKEY_TEST_PORT`), `disable ntp`, no CAP_SYS_TIME, queried by
 //! a client written in the test. No root needed.
 
+mod prerequisite;
 mod support;
 
 use std::net::UdpSocket;
 use std::time::{Duration, SystemTime};
 
+use prerequisite::{require, Need};
 use proto::{Header, KissCode, LeapIndicator, Mode, NtpTimestamp, PacketRef};
 use support::*;
 
@@ -294,10 +296,7 @@ fn detaches_writes_pid_and_log_files_and_stops_on_sigterm() {
 
 #[test]
 fn user_option_drops_root_after_binding() {
-    if !is_root() {
-        eprintln!("skipped: -u needs root");
-        return;
-    }
+    require!(Need::Root);
     let r = start("user", &conf(""), &["-u", "nobody:nogroup"]);
     wait_for_stratum(&r.to, 5, Duration::from_secs(10));
     let status = std::fs::read_to_string(format!("/proc/{}/status", r.daemon.pid())).unwrap();
@@ -335,10 +334,7 @@ fn user_option_drops_root_after_binding() {
 /// logged.
 #[test]
 fn user_option_keeps_only_the_capabilities_it_needs() {
-    if !is_root() {
-        eprintln!("skipped: -u needs root");
-        return;
-    }
+    require!(Need::Root);
     let r = start("usercaps", &conf(""), &["-x", "-u", "nobody"]);
     wait_for_stratum(&r.to, 5, Duration::from_secs(10));
     let status = std::fs::read_to_string(format!("/proc/{}/status", r.daemon.pid())).unwrap();
@@ -511,10 +507,7 @@ fn wait_sync_times_out_with_status_76() {
 /// the daemon runs chrooted in DIR as nobody.
 #[test]
 fn jaildir_chroots_after_reading_the_configuration() {
-    if !is_root() {
-        eprintln!("skipped: -i needs root");
-        return;
-    }
+    require!(Need::Root);
     let jail = Scratch::new("jail-dir");
     let jail_dir = jail.path("");
     let jail_s = jail_dir.display().to_string();
@@ -530,10 +523,7 @@ fn jaildir_chroots_after_reading_the_configuration() {
 /// `-N -P 1`: the daemon runs under SCHED_FIFO at priority 1.
 #[test]
 fn nice_and_priority_give_real_time_scheduling() {
-    if !is_root() {
-        eprintln!("skipped: SCHED_FIFO needs root");
-        return;
-    }
+    require!(Need::Root);
     let r = start("nice", &conf(""), &["-N", "-P", "1"]);
     wait_for_stratum(&r.to, 5, Duration::from_secs(10));
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", r.daemon.pid())).unwrap();

@@ -3,29 +3,19 @@
 //! never sets the clock) against our server, and our client against
 //! chronyd as a server (`local stratum 8`, `-x`: no clock control), with
 //! and without symmetric keys. Every daemon runs without CAP_SYS_TIME.
-//! Needs root and chronyd in PATH; skipped with a message otherwise.
+//! Needs root, `ip netns`, chronyd and python3 (see `prerequisite`).
 
 mod interop_support;
+mod prerequisite;
 mod support;
 
 use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use interop_support::{have_ip_netns, Lab};
+use interop_support::Lab;
+use prerequisite::{require, Need, CHRONYD, PYTHON3};
 use support::*;
-
-fn ready() -> bool {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a network namespace");
-        return false;
-    }
-    if !have("chronyd") {
-        eprintln!("skipped: chronyd not in PATH (apt-get install chrony)");
-        return false;
-    }
-    true
-}
 
 const NTP_KEYS: &str = "1 MD5 md5secret\n2 SHA1 0123456789abcdef0123456789abcdef01234567\n";
 const CHRONY_KEYS: &str = "1 MD5 md5secret\n2 SHA1 HEX:0123456789abcdef0123456789abcdef01234567\n";
@@ -95,9 +85,7 @@ fn start_our_server(ns: &Netns, scratch: &Scratch) -> Daemon {
 
 #[test]
 fn chronyd_client_measures_our_server() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, CHRONYD, PYTHON3);
     let ns = Netns::new("chq");
     let scratch = Scratch::new("chq");
     let _d = start_our_server(&ns, &scratch);
@@ -207,9 +195,7 @@ fn wait_client_synced(ns: &Netns, scratch: &Scratch, within: Duration) -> Vec<St
 
 #[test]
 fn our_client_syncs_to_chronyd() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, CHRONYD, PYTHON3);
     for (tag, line, keyed) in [
         ("chs", "server 127.0.0.1 minpoll 4 maxpoll 4 iburst", false),
         (
@@ -252,9 +238,7 @@ fn our_client_syncs_to_chronyd() {
 /// from chronyd and stays unsynchronised.
 #[test]
 fn our_client_rejects_chronyd_with_wrong_keys() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, CHRONYD, PYTHON3);
     const WRONG: &str = "1 MD5 other\n2 SHA1 0123456789abcdef0123456789abcdef01234568\n";
     for (tag, id) in [("chw1", 1), ("chw2", 2)] {
         let ns = Netns::new(tag);
@@ -468,9 +452,7 @@ fn check_chronyd_synced(
 
 #[test]
 fn chronyd_daemon_selects_our_server() {
-    if !ready() || !have_ip_netns() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, CHRONYD, PYTHON3);
     let mut lab = Lab::new();
     let stratum = lab.start_our_orphan_server();
     let sock = start_chronyd_client(&mut lab, None);
@@ -479,9 +461,7 @@ fn chronyd_daemon_selects_our_server() {
 
 #[test]
 fn chronyd_daemon_authenticates_our_server_with_md5() {
-    if !ready() || !have_ip_netns() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, CHRONYD, PYTHON3);
     let mut lab = Lab::new();
     let stratum = lab.start_our_orphan_server();
     let sock = start_chronyd_client(&mut lab, Some((1, CHRONY_KEYS)));
@@ -490,9 +470,7 @@ fn chronyd_daemon_authenticates_our_server_with_md5() {
 
 #[test]
 fn chronyd_daemon_authenticates_our_server_with_sha1() {
-    if !ready() || !have_ip_netns() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, CHRONYD, PYTHON3);
     let mut lab = Lab::new();
     let stratum = lab.start_our_orphan_server();
     let sock = start_chronyd_client(&mut lab, Some((2, CHRONY_KEYS)));
@@ -503,9 +481,7 @@ fn chronyd_daemon_authenticates_our_server_with_sha1() {
 /// server cannot sign with a key the request failed) but accepts none.
 #[test]
 fn chronyd_daemon_rejects_our_server_with_wrong_keys() {
-    if !ready() || !have_ip_netns() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, CHRONYD, PYTHON3);
     for id in [1, 2] {
         let mut lab = Lab::new();
         lab.start_our_orphan_server();

@@ -1,25 +1,15 @@
 //! Interop: ntpsec's `ntpdig` (Debian package `ntpsec-ntpdig`) queries our
 //! ntpd in a network namespace the test creates, on port 123 of the
-//! namespace's loopback, with and without symmetric keys. Needs root (for
-//! the namespace); skipped with a message otherwise.
+//! namespace's loopback, with and without symmetric keys. Needs root,
+//! `ip netns` and ntpdig (see `prerequisite`).
 
+mod prerequisite;
 mod support;
 
 use std::time::Duration;
 
+use prerequisite::{require, Need, NTPDIG};
 use support::*;
-
-fn ready() -> bool {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a network namespace");
-        return false;
-    }
-    if !have("ntpdig") {
-        eprintln!("skipped: ntpdig not installed (apt-get install ntpsec-ntpdig)");
-        return false;
-    }
-    true
-}
 
 /// Field `key` of ntpdig's one-line JSON output, as text.
 fn json_field<'a>(json: &'a str, key: &str) -> Option<&'a str> {
@@ -45,9 +35,7 @@ fn start_in(ns: &Netns, scratch: &Scratch, conf: &str) -> Daemon {
 
 #[test]
 fn ntpdig_gets_time_from_our_server() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, NTPDIG);
     let ns = Netns::new("dig");
     let scratch = Scratch::new("interop-dig");
     let _d = start_in(&ns, &scratch, "disable ntp\ntos orphan 5 orphanwait 1\n");
@@ -66,9 +54,7 @@ fn ntpdig_gets_time_from_our_server() {
 
 #[test]
 fn ntpdig_with_md5_and_sha1_keys() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, NTPDIG);
     let ns = Netns::new("digkey");
     let scratch = Scratch::new("interop-digkey");
     let good = scratch.file(

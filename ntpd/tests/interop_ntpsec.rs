@@ -13,36 +13,24 @@
 //!
 //! Needs root, `ip netns`, and ntpsec's ntpd and ntpq (`/opt/ntpsec`, as
 //! unpacked by .ci/run, `$NTPSEC_ROOT`, or an installed `ntpsec`
-//! package); skipped with a message otherwise.
+//! package); see `prerequisite`.
 
 mod interop_support;
+mod prerequisite;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use interop_support::*;
+use prerequisite::{require, Need, Ntpsec};
 
 /// The reference (4.2.8) `ntpq -p` header, which our ntpq reproduces.
 const PEERS_HEADER: &str =
     "     remote           refid      st t when poll reach   delay   offset  jitter";
 
-fn ready() -> Option<Ntpsec> {
-    if !is_root() {
-        eprintln!("skipped: needs root to create network namespaces");
-        return None;
-    }
-    if !have_ip_netns() {
-        eprintln!("skipped: `ip netns` unavailable (apt-get install iproute2)");
-        return None;
-    }
-    let Some(ntpsec) = find_ntpsec() else {
-        eprintln!(
-            "skipped: ntpsec's ntpd/ntpq not found under $NTPSEC_ROOT, /opt/ntpsec or / \
-             (.ci/run unpacks the Debian package into /opt/ntpsec)"
-        );
-        return None;
-    };
-    Some(ntpsec)
+/// ntpsec's programs, once `require!(…, Need::Ntpsec)` found them.
+fn ntpsec_programs() -> Ntpsec {
+    prerequisite::ntpsec().expect("ntpsec found by require!")
 }
 
 /// Common ntpsec configuration: no clock discipline, queries allowed from
@@ -154,7 +142,8 @@ fn start_orphan_server(lab: &mut Lab, ntpsec: &Ntpsec, extra: &str) {
 
 #[test]
 fn our_ntpq_reads_ntpsec_daemons() {
-    let Some(ntpsec) = ready() else { return };
+    require!(Need::Root, Need::IpNetns, Need::Ntpsec);
+    let ntpsec = ntpsec_programs();
     let mut lab = Lab::new();
     let b = lab.b.clone();
     let addr_a = lab.addr_a.clone();
@@ -437,7 +426,8 @@ fn check_rv1(
 /// A (`disable ntp`, no CAP_SYS_TIME); both ntpqs read it and must agree.
 #[test]
 fn ntpsec_ntpq_reads_our_daemon() {
-    let Some(ntpsec) = ready() else { return };
+    require!(Need::Root, Need::IpNetns, Need::Ntpsec);
+    let ntpsec = ntpsec_programs();
     let mut lab = Lab::new();
     let b = lab.b.clone();
     let addr_a = lab.addr_a.clone();
@@ -576,7 +566,8 @@ fn check_ntpsec_client_synced(lab: &mut Lab, ntpsec: &Ntpsec, server_stratum: u8
 
 #[test]
 fn ntpsec_client_selects_our_server() {
-    let Some(ntpsec) = ready() else { return };
+    require!(Need::Root, Need::IpNetns, Need::Ntpsec);
+    let ntpsec = ntpsec_programs();
     let mut lab = Lab::new();
     let stratum = lab.start_our_orphan_server();
     start_ntpsec_client(&mut lab, &ntpsec, None);
@@ -586,7 +577,8 @@ fn ntpsec_client_selects_our_server() {
 
 #[test]
 fn ntpsec_client_authenticates_our_server_with_md5() {
-    let Some(ntpsec) = ready() else { return };
+    require!(Need::Root, Need::IpNetns, Need::Ntpsec);
+    let ntpsec = ntpsec_programs();
     let mut lab = Lab::new();
     let stratum = lab.start_our_orphan_server();
     start_ntpsec_client(&mut lab, &ntpsec, Some((1, KEYS)));
@@ -596,7 +588,8 @@ fn ntpsec_client_authenticates_our_server_with_md5() {
 
 #[test]
 fn ntpsec_client_authenticates_our_server_with_sha1() {
-    let Some(ntpsec) = ready() else { return };
+    require!(Need::Root, Need::IpNetns, Need::Ntpsec);
+    let ntpsec = ntpsec_programs();
     let mut lab = Lab::new();
     let stratum = lab.start_our_orphan_server();
     start_ntpsec_client(&mut lab, &ntpsec, Some((2, KEYS)));
@@ -608,7 +601,8 @@ fn ntpsec_client_authenticates_our_server_with_sha1() {
 /// authentication (`pkt_auth`) and never selects our server.
 #[test]
 fn ntpsec_client_rejects_our_server_with_wrong_keys() {
-    let Some(ntpsec) = ready() else { return };
+    require!(Need::Root, Need::IpNetns, Need::Ntpsec);
+    let ntpsec = ntpsec_programs();
     let mut lab = Lab::new();
     lab.start_our_orphan_server();
     let b = lab.b.clone();
@@ -651,7 +645,8 @@ fn ntpsec_client_rejects_our_server_with_wrong_keys() {
 /// Our client in B with `key N` against ntpsec's orphan server in A
 /// holding the same keys: selected and authenticated.
 fn our_keyed_client_syncs_to_ntpsec(id: u8) {
-    let Some(ntpsec) = ready() else { return };
+    require!(Need::Root, Need::IpNetns, Need::Ntpsec);
+    let ntpsec = ntpsec_programs();
     let mut lab = Lab::new();
     let b = lab.b.clone();
     let addr_a = lab.addr_a.clone();
@@ -737,7 +732,8 @@ fn our_wrong_key_client_of_ntpsec(lab: &mut Lab, ntpsec: &Ntpsec) -> (String, St
 /// ntpsec's server.
 #[test]
 fn our_client_rejects_ntpsec_server_with_wrong_keys() {
-    let Some(ntpsec) = ready() else { return };
+    require!(Need::Root, Need::IpNetns, Need::Ntpsec);
+    let ntpsec = ntpsec_programs();
     let mut lab = Lab::new();
     let b = lab.b.clone();
     let (peers, as_out, p1) = our_wrong_key_client_of_ntpsec(&mut lab, &ntpsec);
@@ -765,7 +761,8 @@ fn our_client_rejects_ntpsec_server_with_wrong_keys() {
 /// the same in `ntpsec_client_rejects_our_server_with_wrong_keys`.
 #[test]
 fn unreached_server_is_reported_like_the_reference() {
-    let Some(ntpsec) = ready() else { return };
+    require!(Need::Root, Need::IpNetns, Need::Ntpsec);
+    let ntpsec = ntpsec_programs();
     let mut lab = Lab::new();
     let b = lab.b.clone();
     let (peers, _, p1) = our_wrong_key_client_of_ntpsec(&mut lab, &ntpsec);

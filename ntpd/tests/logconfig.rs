@@ -4,20 +4,19 @@
 //! CAP_SYS_TIME), one with the default (every class) and one with
 //! `logconfig =sysall`: both log the `clock_sync` system event, only the
 //! first logs the peer events (`reachable`) and `mobilize` peer info.
-//! Needs root; skipped otherwise.
+//! Needs root and `ip netns` (see `prerequisite`).
 
+mod prerequisite;
 mod support;
 
 use std::time::{Duration, Instant};
 
+use prerequisite::{require, Need};
 use support::*;
 
 #[test]
 fn logconfig_selects_event_classes() {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a network namespace");
-        return;
-    }
+    require!(Need::Root, Need::IpNetns);
     let ns = Netns::new("logcfg");
     ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
     ns.run(&["ip", "addr", "add", "127.0.0.3/8", "dev", "lo"]);

@@ -4,15 +4,17 @@
 //! with `disable ntp` and without CAP_SYS_TIME. The client's solicitation
 //! must reach the server over multicast, the server's unicast answer must
 //! mobilise a client association that then synchronises. Needs root
-//! (network namespaces); skipped otherwise.
+//! and `ip netns` (see `prerequisite`).
 
 mod interop_support;
+mod prerequisite;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use interop_support::*;
+use prerequisite::{require, Need};
 
 /// The veth device of namespace `ns` (the Lab names it internally).
 fn veth_of(lab: &Lab, ns: &str) -> String {
@@ -40,10 +42,7 @@ fn multicast_route(lab: &Lab, ns: &str) {
 
 #[test]
 fn manycast_client_finds_and_synchronises_to_the_manycast_server() {
-    if !is_root() || !have_ip_netns() {
-        eprintln!("skipped: needs root and ip netns");
-        return;
-    }
+    require!(Need::Root, Need::IpNetns);
     let mut lab = Lab::new();
     let (a, b) = (lab.a.clone(), lab.b.clone());
     multicast_route(&lab, &a);

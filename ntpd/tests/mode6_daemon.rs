@@ -4,29 +4,19 @@
 //! `disable ntp` and without CAP_SYS_TIME. Checks `ntpq -p`, `-c as`,
 //! `-c rv`, `-c "rv &1"`, `-c sysstats` values, that `restrict noquery`
 //! makes mode 6 silent while time service goes on, and that mode 7 is
-//! dropped. Needs root (network namespaces); skipped otherwise.
+//! dropped. Needs root, `ip netns` and python3 (see `prerequisite`).
 
+mod prerequisite;
 mod support;
 
 use std::fs;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use prerequisite::{require, Need, PYTHON3};
 use support::*;
 
 const NTPQ: &str = env!("CARGO_BIN_EXE_ntpq");
-
-fn ready() -> bool {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a network namespace");
-        return false;
-    }
-    if !have("python3") {
-        eprintln!("skipped: python3 not installed (used to send raw datagrams)");
-        return false;
-    }
-    true
-}
 
 struct Pair {
     ns: Netns,
@@ -139,9 +129,7 @@ const MODE7: &str = "1700030000000000";
 
 #[test]
 fn ntpq_reads_our_client_and_server() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair("m6", "");
     // `ntpq -n -p`: the server becomes the system peer (`*`) with a
     // growing reach register; poll every second, bounded.
@@ -269,9 +257,7 @@ fn ntpq_reads_our_client_and_server() {
 
 #[test]
 fn noquery_makes_mode6_silent_while_time_is_served() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair(
         "m6nq",
         "restrict default noquery\nrestrict 127.0.0.2 noquery\n",
@@ -308,9 +294,7 @@ fn wait_for(p: &Pair, within: Duration) {
 /// poll interval plus the burst's 14 s (without `burst`: one or two).
 #[test]
 fn burst_sends_eight_requests_per_poll() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair_with("m6burst", "", "burst");
     wait_for(&p, Duration::from_secs(40));
     let sent = || {

@@ -2,28 +2,18 @@
 //! distinct loopback addresses 127.0.0.1 (server, a `tos orphan 5` parent)
 //! and 127.0.0.2 (client), both with `disable ntp` and without
 //! CAP_SYS_TIME. The client's state is read from its peerstats file and by
-//! querying it. Needs root; skipped otherwise.
+//! querying it. Needs root, `ip netns` and python3 (see `prerequisite`).
 
 mod interop_support;
+mod prerequisite;
 mod support;
 
 use std::fs;
 use std::time::{Duration, Instant};
 
 use interop_support::{peer_rows, rv_vars, var, PeerRow, NTPQ};
+use prerequisite::{require, Need, PYTHON3};
 use support::*;
-
-fn ready() -> bool {
-    if !is_root() {
-        eprintln!("skipped: needs root to create a network namespace");
-        return false;
-    }
-    if !have("python3") {
-        eprintln!("skipped: python3 (for raw NTP queries) not installed");
-        return false;
-    }
-    true
-}
 
 const KEYS: &str = "1 MD5 md5secret\n2 SHA1 0123456789abcdef0123456789abcdef01234567\n";
 const WRONG_KEYS: &str = "1 MD5 other\n2 SHA1 0123456789abcdef0123456789abcdef01234568\n";
@@ -170,9 +160,7 @@ fn assert_synced(p: &Pair, authenticated: bool) {
 
 #[test]
 fn our_client_syncs_to_our_server() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair(
         "sync",
         "",
@@ -184,9 +172,7 @@ fn our_client_syncs_to_our_server() {
 
 #[test]
 fn md5_and_sha1_keys_accepted_with_the_right_secret() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     for key in [1, 2] {
         let p = pair(
             &format!("key{key}"),
@@ -200,9 +186,7 @@ fn md5_and_sha1_keys_accepted_with_the_right_secret() {
 
 #[test]
 fn wrong_secret_is_refused_and_never_synchronises() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair(
         "wrongkey",
         "",
@@ -224,9 +208,7 @@ fn wrong_secret_is_refused_and_never_synchronises() {
 
 #[test]
 fn restricted_client_is_told_to_go_away() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     // The server denies 127.0.0.2 with a KoD: the client stops polling and
     // never synchronises.
     let p = pair(
@@ -242,9 +224,7 @@ fn restricted_client_is_told_to_go_away() {
 
 #[test]
 fn authenticated_symmetric_peer_mobilises_a_passive_association() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     // 127.0.0.1 (orphan stratum 5) has `peer 127.0.0.2 key 1`; 127.0.0.2
     // has no association of its own and answers with an ephemeral passive
     // one, then synchronises to its peer.
@@ -270,9 +250,7 @@ fn authenticated_symmetric_peer_mobilises_a_passive_association() {
 
 #[test]
 fn unauthenticated_symmetric_peer_is_not_mobilised() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair(
         "symnoauth",
         "peer 127.0.0.2 minpoll 4 maxpoll 4\n",
@@ -286,9 +264,7 @@ fn unauthenticated_symmetric_peer_is_not_mobilised() {
 
 #[test]
 fn broadcast_server_to_authenticated_broadcast_client() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     // Mode 5 to the loopback broadcast address every 8 s, signed with key
     // 2 (SHA1); the client listens with `broadcastclient`.
     let p = pair(
@@ -315,9 +291,7 @@ fn broadcast_server_to_authenticated_broadcast_client() {
 
 #[test]
 fn unauthenticated_broadcasts_are_ignored_while_auth_is_enabled() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair(
         "bcastnoauth",
         "broadcast 127.255.255.255 minpoll 3\n",
@@ -331,9 +305,7 @@ fn unauthenticated_broadcasts_are_ignored_while_auth_is_enabled() {
 
 #[test]
 fn multicast_server_to_multicast_client_on_224_0_1_1() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair(
         "mcast",
         "broadcast 224.0.1.1 ttl 1 key 1 minpoll 3\n",
@@ -347,9 +319,7 @@ fn multicast_server_to_multicast_client_on_224_0_1_1() {
 
 #[test]
 fn quit_option_exits_once_the_clock_would_be_set_and_pool_resolves_names() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     // `pool localhost` resolves through /etc/hosts to 127.0.0.1 (and ::1,
     // where nothing listens); with -q the client exits 0 after the first
     // clock update (`disable ntp`: the update is computed, not applied).
@@ -396,9 +366,7 @@ fn quit_option_exits_once_the_clock_would_be_set_and_pool_resolves_names() {
 
 #[test]
 fn ippeerlimit_zero_forbids_even_an_authenticated_passive_association() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair(
         "ippeerlimit",
         "peer 127.0.0.2 key 1 minpoll 3 maxpoll 3\n",
@@ -418,9 +386,7 @@ fn ippeerlimit_zero_forbids_even_an_authenticated_passive_association() {
 
 #[test]
 fn ipv6_client_and_server_on_unique_local_addresses() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let ns = Netns::new("v6");
     for a in ["fd00::1/128", "fd00::2/128"] {
         ns.run(&["ip", "-6", "addr", "add", a, "dev", "lo", "nodad"]);
@@ -523,9 +489,7 @@ fn client_rv1(p: &Pair) -> Vec<(String, String)> {
 /// `ntpq -p` shows the server selected (`*`) with reach 377.
 #[test]
 fn reach_is_377_after_eight_polls_at_minpoll_3() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair("reach", "", None, "server 127.0.0.1 minpoll 3 maxpoll 3");
     let t0 = Instant::now();
     // (seconds since start, reach) at each change of the register.
@@ -608,9 +572,7 @@ fn reach_is_377_after_eight_polls_at_minpoll_3() {
 /// (ntpsec's client, which keeps that code, shows 001 too).
 #[test]
 fn iburst_volley_counts_as_one_poll_in_reach() {
-    if !ready() {
-        return;
-    }
+    require!(Need::Root, Need::IpNetns, PYTHON3);
     let p = pair(
         "iburst",
         "",

@@ -15,14 +15,9 @@ use std::path::{Path, PathBuf};
 use pcap_file::pcap::PcapReader;
 use pcap_file::DataLink;
 
-/// The reference fixtures folder: `$AUTOKEY_FIXTURES` if set, else the copy
-/// committed in this repository.
-pub fn fixtures_dir() -> PathBuf {
-    match std::env::var_os("AUTOKEY_FIXTURES") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("data/autokey-ref"),
-    }
-}
+pub mod fixture_host;
+
+pub use fixture_host::fixtures_dir;
 
 /// Every `.pcap` file below `dir`, sorted by path.
 pub fn pcap_files(dir: &Path) -> Vec<PathBuf> {

@@ -14,7 +14,7 @@ use autokey::association::{AssocEvent, Association, AssociationConfig};
 use autokey::host::LocalHost;
 use autokey::message::{Message, Request};
 use autokey_common::{load_run, run_dirs};
-use config::conf::AssocMode;
+use ntp_tests::fixture_host::client_and_server;
 use ntp_tests::fixtures_dir;
 use proto::exten::AutokeyCode;
 use proto::{Mode, PacketRef};
@@ -57,16 +57,11 @@ fn client_sends_the_reference_request_sequence() {
         let run = load_run(&dir);
         // The client: the host with a `server … autokey` line or a multicast
         // group; symmetric runs (`peer`) are not client/server.
-        let Some(ci) = run.hosts.iter().position(|h| {
-            h.unicast.iter().any(|(m, _, _)| *m == AssocMode::Server) || !h.multicast.is_empty()
-        }) else {
+        let Some((ci, si)) = client_and_server(&run.hosts) else {
             continue;
         };
         let client_host_cfg = &run.hosts[ci];
         let caddr = client_host_cfg.addr.expect("client address");
-        let si = (0..run.hosts.len())
-            .find(|&i| i != ci)
-            .expect("server host");
         let saddr = run.hosts[si].addr.expect("server address");
         let volley = !client_host_cfg.multicast.is_empty() && client_host_cfg.unicast.is_empty();
         let group = client_host_cfg.group_for(saddr);

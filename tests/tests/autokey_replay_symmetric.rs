@@ -28,7 +28,6 @@ use autokey::association::{AssocKind, Association, AssociationConfig};
 use autokey::host::LocalHost;
 use autokey::message::{Message, Request};
 use autokey_common::{load_run, run_dirs};
-use config::conf::AssocMode;
 use ntp_tests::fixtures_dir;
 use proto::exten::AutokeyField;
 use proto::PacketRef;
@@ -83,10 +82,7 @@ fn symmetric_peers_send_the_reference_fields() {
     let mut replayed = 0;
     for dir in run_dirs(&fixtures_dir()) {
         let run = load_run(&dir);
-        let symmetric = run
-            .hosts
-            .iter()
-            .all(|h| h.unicast.iter().any(|(m, _, _)| *m == AssocMode::Peer));
+        let symmetric = run.hosts.iter().all(|h| h.is_peer());
         if !symmetric || run.hosts.len() != 2 {
             continue;
         }

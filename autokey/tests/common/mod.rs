@@ -1,16 +1,16 @@
-//! Test hosts built from the reference fixtures: each run folder's
-//! `ntp.conf` names the host, password and key folder.
+//! Test hosts built from the reference fixtures: each host folder's
+//! `ntp.conf` names the host, password, key folder and role (client,
+//! server, peer), so no test names a fixture host and `AUTOKEY_FIXTURES`
+//! can point at another fixture set of the same layout.
 
 #![allow(dead_code)]
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use autokey::association::{AssociationConfig, IdentitySource};
 use autokey::host::{HostCredentials, LocalHost};
 use autokey::session::SessionDigest;
-use config::conf::{Directive, Host as ConfHost};
-use keystore::Keysdir;
 use proto::header::{LeapIndicator, Mode, ReferenceId};
 use proto::{Header, NtpShort, NtpTimestamp};
 use rand::SeedableRng;
@@ -21,60 +21,84 @@ pub fn rng(seed: u64) -> Rng {
     Rng::seed_from_u64(seed)
 }
 
-pub fn fixtures() -> PathBuf {
-    match std::env::var_os("AUTOKEY_FIXTURES") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/autokey-ref"),
+/// The fixture reader shared with `ntp_tests` (one file, included here by
+/// path: `ntp_tests` depends on this crate).
+#[path = "../../../tests/src/fixture_host.rs"]
+mod fixture_host;
+
+pub use fixture_host::HostConf;
+
+/// A host folder of a run, as its `ntp.conf` describes it (fields through
+/// `Deref`), and the credentials and configurations our engines take.
+pub struct FixtureHost(pub HostConf);
+
+impl std::ops::Deref for FixtureHost {
+    type Target = HostConf;
+    fn deref(&self) -> &HostConf {
+        &self.0
     }
 }
 
-/// A host folder of a run: its keys and the `server` line's target/ident.
-pub struct FixtureHost {
-    pub keys: Keysdir,
-    pub name: String,
-    pub pw: Option<String>,
-    pub server: Option<(IpAddr, Option<String>)>,
-    pub ident: Option<String>,
+/// The two hosts of a client/server or broadcast run, by the role their
+/// `ntp.conf` gives them (see `fixture_host::client_and_server`).
+pub struct ClientServer {
+    pub client: FixtureHost,
+    pub server: FixtureHost,
 }
 
-pub fn fixture_host(run: &str, host: &str) -> FixtureHost {
-    let dir = fixtures().join("runs").join(run).join(host);
-    let conf = config::conf::load(&dir.join("ntp.conf"))
-        .expect("ntp.conf")
-        .config;
-    let mut out = FixtureHost {
-        keys: Keysdir::new(dir.join("keys")),
-        name: String::new(),
-        pw: None,
-        server: None,
-        ident: None,
-    };
-    for d in conf.directives() {
-        match d {
-            Directive::Crypto(c) => {
-                out.name = c.host.clone().expect("crypto host");
-                out.pw = c.pw.clone();
-            }
-            Directive::Keysdir(k) => out.keys = Keysdir::new(dir.join(k)),
-            Directive::Ident(i) => out.ident = Some(i.clone()),
-            Directive::Association(a) => {
-                if let ConfHost::Ip(ip) = a.address.host {
-                    out.server = Some((ip, a.options.ident.clone()));
-                }
-            }
-            _ => {}
-        }
+/// The client and the server of `run` (e.g. `tc`, `iff`, `p10-bcast-iff`).
+pub fn client_server(run: &str) -> ClientServer {
+    let dir = fixture_host::run_dir(run);
+    let hosts = fixture_host::run_hosts(&dir);
+    let (ci, si) = fixture_host::client_and_server(&hosts)
+        .unwrap_or_else(|| panic!("{}: no client and server hosts", dir.display()));
+    let mut hosts: Vec<Option<HostConf>> = hosts.into_iter().map(Some).collect();
+    ClientServer {
+        client: FixtureHost(hosts[ci].take().unwrap()),
+        server: FixtureHost(hosts[si].take().unwrap()),
     }
-    out
+}
+
+/// The two peers of the symmetric run `run` (`peer … autokey` on both), in
+/// folder order.
+pub fn symmetric_peers(run: &str) -> (FixtureHost, FixtureHost) {
+    let dir = fixture_host::run_dir(run);
+    let mut hosts = fixture_host::run_hosts(&dir);
+    assert!(
+        hosts.len() == 2 && hosts.iter().all(HostConf::is_peer),
+        "{}: not two symmetric peers",
+        dir.display()
+    );
+    let b = hosts.pop().unwrap();
+    (FixtureHost(hosts.pop().unwrap()), FixtureHost(b))
 }
 
 impl FixtureHost {
+    /// `crypto host`: the host's name in its certificate and key files.
+    pub fn name(&self) -> &str {
+        &self.crypto_host
+    }
+
+    /// `name@group`: the host's name under an Autokey group (RFC 5906
+    /// §4, brief §2.3).
+    pub fn in_group(&self, group: &str) -> String {
+        format!("{}@{group}", self.name())
+    }
+
+    /// The address of this client's first `server`/`peer` line.
+    pub fn server_addr(&self) -> IpAddr {
+        self.unicast
+            .first()
+            .unwrap_or_else(|| panic!("{}: no server line", self.dir.display()))
+            .1
+    }
+
     /// Host credentials with every server identity key present.
     pub fn credentials(&self) -> HostCredentials {
         let pw = self.pw.as_deref();
         let set = self
             .keys
-            .host_set(&self.name, &self.name, pw)
+            .host_set(self.name(), self.name(), pw)
             .expect("host keys");
         HostCredentials::from_host_set(set, SessionDigest::Md5)
     }
@@ -109,11 +133,7 @@ impl FixtureHost {
 
     /// The client configuration of this host's `server` line.
     pub fn client_config(&self, assoc_id: u32, local: IpAddr, remote: IpAddr) -> AssociationConfig {
-        let ident = self
-            .server
-            .as_ref()
-            .and_then(|(_, i)| i.clone())
-            .or(self.ident.clone());
+        let ident = self.client_group();
         let identities = ident
             .as_deref()
             .map(|g| self.identity_sources(g))

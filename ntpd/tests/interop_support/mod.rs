@@ -25,50 +25,6 @@ pub const KEYS: &str = "1 MD5 md5secret\n2 SHA1 0123456789abcdef0123456789abcdef
 /// The same key IDs and types with other secrets.
 pub const WRONG_KEYS: &str = "1 MD5 othersecret\n2 SHA1 0123456789abcdef0123456789abcdef01234568\n";
 
-pub fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// `ip netns` works here (iproute2 present and namespaces permitted).
-pub fn have_ip_netns() -> bool {
-    Command::new("ip")
-        .args(["netns", "list"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// ntpsec's `ntpd` and `ntpq`.
-pub struct Ntpsec {
-    pub ntpd: PathBuf,
-    pub ntpq: PathBuf,
-}
-
-fn is_ntpsec(ntpd: &Path) -> bool {
-    Command::new(ntpd)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("ntpsec"))
-}
-
-/// Finds ntpsec under `$NTPSEC_ROOT`, `/opt/ntpsec` (the Debian package
-/// unpacked by .ci/run: the package itself conflicts with chrony) or the
-/// system (`apt-get install ntpsec`).
-pub fn find_ntpsec() -> Option<Ntpsec> {
-    let mut roots: Vec<PathBuf> = Vec::new();
-    if let Some(r) = std::env::var_os("NTPSEC_ROOT") {
-        roots.push(r.into());
-    }
-    roots.push("/opt/ntpsec".into());
-    roots.push("/".into());
-    roots.into_iter().find_map(|root| {
-        let ntpd = root.join("usr/sbin/ntpd");
-        let ntpq = root.join("usr/bin/ntpq");
-        (ntpd.is_file() && ntpq.is_file() && is_ntpsec(&ntpd)).then_some(Ntpsec { ntpd, ntpq })
-    })
-}
-
 /// Two namespaces `nta-<pid><n>-a` / `nta-<pid><n>-b` (`n` counts labs), loopback up, joined by a
 /// veth pair with `<net>.1/24` in A and `<net>.2/24` in B, plus a scratch
 /// directory. Children registered with [`Lab::spawn`] are stopped first on

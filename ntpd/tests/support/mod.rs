@@ -29,14 +29,6 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-pub fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// A scratch directory removed on drop.
 pub struct Scratch(pub PathBuf);
 

@@ -1,6 +1,6 @@
 //! Shared by the Autokey replay tests: the hosts of one fixture run, learnt
-//! from their `ntp.conf` files and key folders, and the run's datagrams
-//! with each endpoint mapped to its host.
+//! from their `ntp.conf` files (`ntp_tests::fixture_host`) and key folders,
+//! and the run's datagrams with each endpoint mapped to its host.
 
 #![allow(dead_code)]
 
@@ -10,36 +10,37 @@ use std::path::{Path, PathBuf};
 
 use autokey::identity::ClientIdentity;
 use autokey::session::SessionDigest;
-use config::conf::{AssocMode, Directive, Host as ConfHost};
-use keystore::{Certificate, HostKey, KeyError, Keysdir, Scheme};
+use keystore::{Certificate, HostKey, KeyError, Scheme};
+use ntp_tests::fixture_host::{run_hosts, HostConf};
 use ntp_tests::{ntp_datagrams, Datagram};
 
-/// One host of a run.
+/// One host of a run: its `ntp.conf` (also reachable through `Deref`),
+/// the keys it loads and what the run shows of it.
 pub struct RunHost {
-    /// Folder name (`alice`, `bob`).
-    pub label: String,
-    pub dir: PathBuf,
-    /// `crypto host` (file names) and `crypto pw`.
-    pub crypto_host: String,
-    pub pw: Option<String>,
+    pub conf: HostConf,
+    /// `crypto digest`, as the session digest.
     pub digest: SessionDigest,
-    pub keys: Keysdir,
     pub host_key: HostKey,
     pub host_key_fs: u32,
     pub cert: Certificate,
-    /// `server`/`peer` targets: (mode, address, ident).
-    pub unicast: Vec<(AssocMode, IpAddr, Option<String>)>,
-    /// `broadcast` addresses.
-    pub broadcast: Vec<IpAddr>,
-    /// `multicastclient` groups.
-    pub multicast: Vec<IpAddr>,
-    /// Top-level `ident`.
-    pub ident: Option<String>,
     /// The host's unicast address (learnt from the other hosts' lines and
     /// the capture).
     pub addr: Option<IpAddr>,
     /// `stats/cryptostats`, if present.
     pub cryptostats: String,
+}
+
+impl std::ops::Deref for RunHost {
+    type Target = HostConf;
+    fn deref(&self) -> &HostConf {
+        &self.conf
+    }
+}
+
+impl AsRef<HostConf> for RunHost {
+    fn as_ref(&self) -> &HostConf {
+        &self.conf
+    }
 }
 
 impl RunHost {
@@ -227,68 +228,26 @@ pub fn run_dirs(fixtures: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn load_host(dir: &Path) -> RunHost {
-    let conf_path = dir.join("ntp.conf");
-    let conf = config::conf::load(&conf_path)
-        .unwrap_or_else(|e| panic!("{}: {e}", conf_path.display()))
-        .config;
-    let mut crypto = None;
-    let mut keysdir = None;
-    let mut unicast = Vec::new();
-    let mut broadcast = Vec::new();
-    let mut multicast = Vec::new();
-    let mut ident = None;
-    for d in conf.directives() {
-        match d {
-            Directive::Crypto(c) => crypto = Some(c.clone()),
-            Directive::Keysdir(k) => keysdir = Some(k.clone()),
-            Directive::Ident(i) => ident = Some(i.clone()),
-            Directive::MulticastClient(v) => {
-                for a in v {
-                    if let ConfHost::Ip(ip) = a.host {
-                        multicast.push(ip);
-                    }
-                }
-            }
-            Directive::Association(a) if a.options.autokey => {
-                if let ConfHost::Ip(ip) = a.address.host {
-                    match a.mode {
-                        AssocMode::Broadcast => broadcast.push(ip),
-                        m => unicast.push((m, ip, a.options.ident.clone())),
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    let crypto = crypto.unwrap_or_else(|| panic!("{}: no crypto line", conf_path.display()));
-    let crypto_host = crypto.host.clone().expect("crypto host");
-    let digest = match &crypto.digest {
+fn load_host(conf: HostConf) -> RunHost {
+    let digest = match &conf.digest_name {
         Some(n) => SessionDigest::from_name(n).expect("supported crypto digest"),
         None => SessionDigest::Md5,
     };
-    let keys = Keysdir::new(dir.join(keysdir.unwrap_or_else(|| "/usr/local/etc".into())));
-    let pw = crypto.pw.clone();
-    let hk = keys
-        .host_key(&crypto_host, pw.as_deref())
+    let dir = conf.dir.clone();
+    let hk = conf
+        .keys
+        .host_key(&conf.crypto_host, conf.pw.as_deref())
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let cert = keys
-        .certificate(&crypto_host)
+    let cert = conf
+        .keys
+        .certificate(&conf.crypto_host)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     RunHost {
-        label: dir.file_name().unwrap().to_string_lossy().into_owned(),
-        dir: dir.to_path_buf(),
-        crypto_host,
-        pw,
+        conf,
         digest,
-        keys,
         host_key: hk.value,
         host_key_fs: hk.filestamp,
         cert,
-        unicast,
-        broadcast,
-        multicast,
-        ident,
         addr: None,
         cryptostats: std::fs::read_to_string(dir.join("stats/cryptostats")).unwrap_or_default(),
     }
@@ -298,16 +257,7 @@ fn load_host(dir: &Path) -> RunHost {
 /// `server`/`peer` lines, the broadcaster's from its broadcasts, the rest
 /// from the capture's endpoints.
 pub fn load_run(dir: &Path) -> Run {
-    let mut hosts: Vec<RunHost> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("ntp.conf").exists())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|p| load_host(&p))
-        .collect();
-    hosts.sort_by(|a, b| a.label.cmp(&b.label));
+    let mut hosts: Vec<RunHost> = run_hosts(dir).into_iter().map(load_host).collect();
     let datagrams = ntp_datagrams(&dir.join("capture.pcap")).expect("capture");
     // Unicast targets named by the other host.
     let n = hosts.len();
