@@ -9,6 +9,9 @@ use std::path::Path;
 use proto::{Header, Mode, NtpTimestamp};
 
 use super::*;
+use crate::assoc::HostMode;
+use crate::cli::Options;
+use crate::net::socket::Received;
 
 const GROUP: [u8; 4] = [224, 0, 1, 1];
 
