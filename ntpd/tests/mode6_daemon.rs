@@ -6,15 +6,16 @@
 //! makes mode 6 silent while time service goes on, and that mode 7 is
 //! dropped. Needs root (network namespaces); skipped otherwise.
 
+#[path = "../ntpq/tests/ntpq_support/binary.rs"]
+mod ntpq_binary;
 mod support;
 
 use std::fs;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use ntpq_binary::ntpq_binary;
 use support::*;
-
-const NTPQ: &str = env!("CARGO_BIN_EXE_ntpq");
 
 fn ready() -> bool {
     if !is_root() {
@@ -77,7 +78,7 @@ fn pair_with(tag: &str, server_extra: &str, client_options: &str) -> Pair {
 }
 
 fn ntpq(ns: &Netns, args: &[&str]) -> Output {
-    let mut argv = vec![NTPQ];
+    let mut argv = vec![ntpq_binary()];
     argv.extend_from_slice(args);
     ns.output(&argv)
 }

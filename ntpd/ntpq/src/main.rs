@@ -26,6 +26,8 @@
 //! set by `keyid` and `passwd`/`keytype`, or taken from the keys file given
 //! with `-k` (an extension of ours).
 
+#![forbid(unsafe_code)]
+
 mod auth;
 mod cli;
 mod cmdtable;
@@ -34,6 +36,7 @@ mod cooked;
 mod lfp;
 mod mru;
 mod ordlist;
+mod socket;
 mod tables;
 mod transport;
 
