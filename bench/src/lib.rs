@@ -13,8 +13,8 @@
 //! Linux only; everything is sent to loopback addresses.
 
 pub mod floor;
+pub mod key;
 pub mod loadgen;
-pub mod mac;
 pub mod mmsg;
 pub mod poller;
 pub mod procfs;

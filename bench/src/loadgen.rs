@@ -10,7 +10,7 @@
 //! `CLOCK_MONOTONIC` wakes it for each burst (bursts that fell behind are
 //! sent at once, up to 20 ms of lag), replies wake it in between.
 
-use crate::mac::{MacCheck, MacKey};
+use crate::key::{MacCheck, MacKey};
 use crate::mmsg::Batch;
 use crate::poller::{PacingTimer, Poller};
 use crate::procfs;

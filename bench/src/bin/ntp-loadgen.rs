@@ -2,8 +2,8 @@
 //! one `ntp-loadgen key=value ...` result line (see
 //! `ntp_bench::loadgen` and `ntp_bench::report`). Loopback only.
 
+use ntp_bench::key::{parse_hex, MacAlgo, MacKey};
 use ntp_bench::loadgen::{self, LoadConfig};
-use ntp_bench::mac::{parse_hex, MacAlgo, MacKey};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::process::ExitCode;
 use std::time::Duration;
