@@ -17,8 +17,8 @@
 #![forbid(unsafe_code)]
 
 pub mod floor;
+pub mod key;
 pub mod loadgen;
-pub mod mac;
 pub mod poller;
 pub mod procfs;
 pub mod report;

@@ -11,7 +11,7 @@
 //! sent at once, up to 20 ms of lag), replies wake it in between.
 
 use crate::floor::SLOT_LEN;
-use crate::mac::{MacCheck, MacKey};
+use crate::key::{MacCheck, MacKey};
 use crate::poller::{PacingTimer, Poller};
 use crate::procfs;
 use crate::report::LoadReport;

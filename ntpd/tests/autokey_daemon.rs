@@ -16,6 +16,8 @@
 //! Also (no root needed): a key file that does not decrypt stops the
 //! daemon at start-up with a message naming the file (brief §9.2).
 
+#[path = "../ntpq/tests/ntpq_support/binary.rs"]
+mod ntpq_binary;
 mod prerequisite;
 mod support;
 
@@ -23,17 +25,16 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use ntpq_binary::ntpq_binary;
 use prerequisite::{require, Need, PYTHON3};
 use support::*;
-
-const NTPQ: &str = env!("CARGO_BIN_EXE_ntpq");
 
 fn run_keys(host: &str) -> PathBuf {
     run_dir("iff").join(host).join("keys")
 }
 
 fn ntpq(ns: &Netns, args: &[&str]) -> String {
-    let mut argv = vec![NTPQ];
+    let mut argv = vec![ntpq_binary()];
     argv.extend_from_slice(args);
     let o: Output = ns.output(&argv);
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -64,7 +64,7 @@ fn wait_for(
     what: &str,
     done: impl Fn(&str) -> bool,
 ) -> String {
-    lab.wait_ntpq(Path::new(NTPQ), ns, args, limit, what, done)
+    lab.wait_ntpq(Path::new(ntpq_binary()), ns, args, limit, what, done)
 }
 
 /// Polls `ntpq -n -p 127.0.0.1` (the given program) inside `ns` for at
@@ -136,7 +136,7 @@ fn start_orphan_server(lab: &mut Lab, ntpsec: &Ntpsec, extra: &str) {
     assert_eq!(var(&v, "peer"), "0", "no system peer");
     assert!(var(&v, "version").contains("ntpsec"), "{srv_rv}");
     // The server has no associations: the reference's wording.
-    let srv_p = lab.ntpq(&a, Path::new(NTPQ), &["-n", "-p", "127.0.0.1"]);
+    let srv_p = lab.ntpq(&a, Path::new(ntpq_binary()), &["-n", "-p", "127.0.0.1"]);
     assert_eq!(srv_p.trim(), "No association ID's returned");
 }
 
@@ -159,7 +159,7 @@ fn our_ntpq_reads_ntpsec_daemons() {
     );
     let peers = wait_selected(
         &mut lab,
-        Path::new(NTPQ),
+        Path::new(ntpq_binary()),
         &b,
         60,
         "client selecting the server (tally '*', reach != 0)",
@@ -186,15 +186,15 @@ fn compare_ntpqs(lab: &mut Lab, ntpsec: &Ntpsec) -> Vec<(String, String)> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let ours_rv1 = lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv &1", "127.0.0.1"]);
-        let ours_p = lab.ntpq(&b, Path::new(NTPQ), &["-n", "-p", "127.0.0.1"]);
-        let ours_as = lab.ntpq(&b, Path::new(NTPQ), &["-c", "as", "127.0.0.1"]);
-        let ours_rv = lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv", "127.0.0.1"]);
+        let ours_rv1 = lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "rv &1", "127.0.0.1"]);
+        let ours_p = lab.ntpq(&b, Path::new(ntpq_binary()), &["-n", "-p", "127.0.0.1"]);
+        let ours_as = lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "as", "127.0.0.1"]);
+        let ours_rv = lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "rv", "127.0.0.1"]);
         let theirs_p = lab.ntpq(&b, &ntpsec.ntpq, &["-n", "-p", "127.0.0.1"]);
         let theirs_as = lab.ntpq(&b, &ntpsec.ntpq, &["-c", "as", "127.0.0.1"]);
         let theirs_rv = lab.ntpq(&b, &ntpsec.ntpq, &["-c", "rv", "127.0.0.1"]);
         let theirs_rv1 = lab.ntpq(&b, &ntpsec.ntpq, &["-c", "rv &1", "127.0.0.1"]);
-        let ours_rv1_again = lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv &1", "127.0.0.1"]);
+        let ours_rv1_again = lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "rv &1", "127.0.0.1"]);
         let (o1, t1, o2) = (
             rv_vars(&ours_rv1),
             rv_vars(&theirs_rv1),
@@ -440,7 +440,7 @@ fn ntpsec_ntpq_reads_our_daemon() {
     lab.spawn("client", &b, &[NTPD, "-n", "-c", &conf]);
     let peers = wait_selected(
         &mut lab,
-        Path::new(NTPQ),
+        Path::new(ntpq_binary()),
         &b,
         60,
         "our daemon selecting ntpsec's server (tally '*', reach != 0)",
@@ -661,7 +661,7 @@ fn our_keyed_client_syncs_to_ntpsec(id: u8) {
     lab.spawn("client", &b, &[NTPD, "-n", "-c", &conf]);
     let peers = wait_selected(
         &mut lab,
-        Path::new(NTPQ),
+        Path::new(ntpq_binary()),
         &b,
         40,
         "our client selecting ntpsec's server with a key",
@@ -675,18 +675,18 @@ fn our_keyed_client_syncs_to_ntpsec(id: u8) {
         "{peers}"
     );
     assert!(rows[0].offset.abs() < 50.0, "{peers}");
-    let as_out = lab.ntpq(&b, Path::new(NTPQ), &["-c", "as", "127.0.0.1"]);
+    let as_out = lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "as", "127.0.0.1"]);
     let assoc = assoc_rows(&as_out);
     assert_eq!(
         &assoc[0][3..7],
         ["yes", "yes", "ok", "sys.peer"],
         "{as_out}"
     );
-    let p1 = rv_vars(&lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv &1", "127.0.0.1"]));
+    let p1 = rv_vars(&lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "rv &1", "127.0.0.1"]));
     assert_eq!(var(&p1, "keyid"), id.to_string(), "{p1:?}");
     assert_eq!(var(&p1, "flash"), "00 ok", "{p1:?}");
     assert_eq!(status_word(&p1) & 0x6000, 0x6000, "authenb, auth");
-    let sys = rv_vars(&lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv", "127.0.0.1"]));
+    let sys = rv_vars(&lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "rv", "127.0.0.1"]));
     assert_eq!(var(&sys, "stratum"), "6");
     assert_eq!(var(&sys, "refid"), addr_a);
     lab.assert_running();
@@ -721,9 +721,9 @@ fn our_wrong_key_client_of_ntpsec(lab: &mut Lab, ntpsec: &Ntpsec) -> (String, St
     lab.spawn("client", &b, &[NTPD, "-n", "-c", &conf]);
     std::thread::sleep(Duration::from_secs(16));
     lab.assert_running();
-    let peers = lab.ntpq(&b, Path::new(NTPQ), &["-n", "-p", "127.0.0.1"]);
-    let as_out = lab.ntpq(&b, Path::new(NTPQ), &["-c", "as", "127.0.0.1"]);
-    let p1 = lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv &1", "127.0.0.1"]);
+    let peers = lab.ntpq(&b, Path::new(ntpq_binary()), &["-n", "-p", "127.0.0.1"]);
+    let as_out = lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "as", "127.0.0.1"]);
+    let p1 = lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "rv &1", "127.0.0.1"]);
     eprintln!("our ntpq with the wrong SHA1 secret:\n{peers}{as_out}{p1}");
     (peers, as_out, p1)
 }
@@ -747,7 +747,7 @@ fn our_client_rejects_ntpsec_server_with_wrong_keys() {
     let p1 = rv_vars(&p1);
     assert_eq!(status_word(&p1) & 0x6000, 0x4000, "authenb, not auth");
     assert_eq!(var(&p1, "keyid"), "2");
-    let sys = rv_vars(&lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv", "127.0.0.1"]));
+    let sys = rv_vars(&lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "rv", "127.0.0.1"]));
     assert_eq!(var(&sys, "stratum"), "16", "unsynchronised");
     lab.assert_running();
 }
@@ -766,7 +766,7 @@ fn unreached_server_is_reported_like_the_reference() {
     let mut lab = Lab::new();
     let b = lab.b.clone();
     let (peers, _, p1) = our_wrong_key_client_of_ntpsec(&mut lab, &ntpsec);
-    let sys = rv_vars(&lab.ntpq(&b, Path::new(NTPQ), &["-c", "rv", "127.0.0.1"]));
+    let sys = rv_vars(&lab.ntpq(&b, Path::new(ntpq_binary()), &["-c", "rv", "127.0.0.1"]));
     assert_eq!(var(&sys, "refid"), "INIT", "system refid at stratum 16");
     let rows = peer_rows(&peers);
     assert_eq!(rows[0].refid, ".INIT.", "{peers}");

@@ -74,7 +74,7 @@ fn manycast_client_finds_and_synchronises_to_the_manycast_server() {
 
     let server = lab.addr_a.clone();
     let peers = lab.wait_ntpq(
-        Path::new(NTPQ),
+        Path::new(ntpq_binary()),
         &b,
         &["-n", "-p", "127.0.0.1"],
         Duration::from_secs(90),
@@ -103,7 +103,11 @@ fn manycast_client_finds_and_synchronises_to_the_manycast_server() {
     );
 
     // The found server's association is authenticated with key 1.
-    let assoc = lab.ntpq(&b, Path::new(NTPQ), &["-n", "-c", "as", "127.0.0.1"]);
+    let assoc = lab.ntpq(
+        &b,
+        Path::new(ntpq_binary()),
+        &["-n", "-c", "as", "127.0.0.1"],
+    );
     let row = assoc
         .lines()
         .filter(|l| l.contains("sys.peer"))

@@ -6,6 +6,8 @@
 //! makes mode 6 silent while time service goes on, and that mode 7 is
 //! dropped. Needs root, `ip netns` and python3 (see `prerequisite`).
 
+#[path = "../ntpq/tests/ntpq_support/binary.rs"]
+mod ntpq_binary;
 mod prerequisite;
 mod support;
 
@@ -13,10 +15,9 @@ use std::fs;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use ntpq_binary::ntpq_binary;
 use prerequisite::{require, Need, PYTHON3};
 use support::*;
-
-const NTPQ: &str = env!("CARGO_BIN_EXE_ntpq");
 
 struct Pair {
     ns: Netns,
@@ -67,7 +68,7 @@ fn pair_with(tag: &str, server_extra: &str, client_options: &str) -> Pair {
 }
 
 fn ntpq(ns: &Netns, args: &[&str]) -> Output {
-    let mut argv = vec![NTPQ];
+    let mut argv = vec![ntpq_binary()];
     argv.extend_from_slice(args);
     ns.output(&argv)
 }

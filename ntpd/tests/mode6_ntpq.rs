@@ -3,6 +3,7 @@
 //! what the reference ntpq printed against the reference ntpd.
 
 mod mode6_support;
+#[path = "../ntpq/tests/ntpq_support/mod.rs"]
 mod ntpq_support;
 
 use std::net::SocketAddr;

@@ -11,7 +11,7 @@ mod support;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use interop_support::{peer_rows, rv_vars, var, PeerRow, NTPQ};
+use interop_support::{ntpq_binary, peer_rows, rv_vars, var, PeerRow};
 use prerequisite::{require, Need, PYTHON3};
 use support::*;
 
@@ -466,7 +466,7 @@ fn md5_of(bytes: &[u8]) -> Vec<u8> {
 /// while the client does not answer yet.
 fn client_peer_row(p: &Pair) -> Option<PeerRow> {
     let o =
-        p.ns.output(&["timeout", "10", NTPQ, "-n", "-p", "127.0.0.2"]);
+        p.ns.output(&["timeout", "10", ntpq_binary(), "-n", "-p", "127.0.0.2"]);
     let out = String::from_utf8_lossy(&o.stdout);
     if !o.status.success() || !out.contains("====") {
         return None;
@@ -479,7 +479,7 @@ fn client_peer_row(p: &Pair) -> Option<PeerRow> {
 /// Our ntpq's `rv &1` on the client, parsed.
 fn client_rv1(p: &Pair) -> Vec<(String, String)> {
     let o =
-        p.ns.run(&["timeout", "10", NTPQ, "-c", "rv &1", "127.0.0.2"]);
+        p.ns.run(&["timeout", "10", ntpq_binary(), "-c", "rv &1", "127.0.0.2"]);
     rv_vars(&String::from_utf8_lossy(&o.stdout))
 }
 

@@ -4,8 +4,8 @@
 
 #![forbid(unsafe_code)]
 
+use ntp_bench::key::{parse_hex, MacAlgo, MacKey};
 use ntp_bench::loadgen::{self, LoadConfig};
-use ntp_bench::mac::{parse_hex, MacAlgo, MacKey};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::process::ExitCode;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! CAP_SYS_TIME.
 
 use super::netns::Netns;
-use crate::mac::{to_hex, MacAlgo, MacKey};
+use crate::key::{to_hex, MacAlgo, MacKey};
 use std::fmt;
 use std::fs;
 use std::io;

@@ -4,7 +4,7 @@
 
 use super::netns::{interrupted, Netns};
 use super::servers::{Auth, Programs, RunningServer, Sched, ServerKind};
-use crate::mac::to_hex;
+use crate::key::to_hex;
 use crate::procfs;
 use crate::report::LoadReport;
 use std::time::{Duration, Instant};

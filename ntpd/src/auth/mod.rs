@@ -2,7 +2,9 @@
 //! key set (`trustedkey`, `-t`), `requestkey`/`controlkey`, and checking or
 //! adding the MAC of a packet (RFC 5905 §7.3, reference ntp.keys(5)).
 
-pub mod mac;
+/// The MAC computation itself lives in the `ntp-mac` crate, shared with
+/// `ntpq` and the benchmark.
+pub use ntp_mac as mac;
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -125,13 +127,7 @@ impl KeyRing {
     /// `peer`, of an unbuilt type, or `buf` has no room.
     pub fn sign(&self, id: u32, buf: &mut [u8], len: usize, peer: IpAddr) -> Option<usize> {
         let key = self.usable(id, peer)?;
-        let digest = compute(key.kind, &key.secret, buf.get(..len)?).ok()?;
-        let d = digest.as_bytes();
-        let end = len + 4 + d.len();
-        let out = buf.get_mut(len..end)?;
-        out[..4].copy_from_slice(&id.to_be_bytes());
-        out[4..].copy_from_slice(d);
-        Some(end)
+        mac::append(key.kind, &key.secret, id, buf, len)
     }
 }
 

@@ -15,9 +15,13 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// Our daemon and our ntpq.
+/// Our daemon.
 pub const NTPD: &str = env!("CARGO_BIN_EXE_ntpd");
-pub const NTPQ: &str = env!("CARGO_BIN_EXE_ntpq");
+
+/// Our ntpq (a binary of the `ntpq` package).
+#[path = "../../ntpq/tests/ntpq_support/binary.rs"]
+mod ntpq_binary;
+pub use ntpq_binary::ntpq_binary;
 
 /// Symmetric keys in the reference `ntp.keys` format, which ntpsec reads
 /// too: key 1 MD5 with an ASCII secret, key 2 SHA1 with a hex secret.
@@ -196,7 +200,7 @@ impl Lab {
         let conf = conf.to_str().expect("utf-8 path").to_string();
         self.spawn("server", &a, &[NTPD, "-n", "-c", &conf]);
         let rv = self.wait_ntpq(
-            Path::new(NTPQ),
+            Path::new(ntpq_binary()),
             &a,
             &["-c", "rv", "127.0.0.1"],
             Duration::from_secs(30),

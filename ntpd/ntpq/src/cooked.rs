@@ -362,7 +362,7 @@ flags=0x87f23, signature=\"md5WithRSAEncryption\", ident=\"alice\"\r\n";
         );
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../tests/data/autokey-ref/runs/iff/bob/ntpq-c-rv-32249.txt"
+            "/../../tests/data/autokey-ref/runs/iff/bob/ntpq-c-rv-32249.txt"
         );
         let expected = std::fs::read_to_string(path).unwrap();
         let expected = expected.split_once('\n').unwrap().1;

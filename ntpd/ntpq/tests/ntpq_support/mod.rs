@@ -1,8 +1,13 @@
 //! Shared helpers of the ntpq tests: a fake mode 6 server on 127.0.0.1 (a
 //! free port), running the built `ntpq` against it, and reading the
-//! reference captures and outputs under tests/data/autokey-ref.
+//! reference captures and outputs under tests/data/autokey-ref. The
+//! daemon's `mode6_ntpq` test includes this module too (by path).
 
 #![allow(dead_code)]
+
+mod binary;
+
+pub use binary::ntpq_binary;
 
 use std::io::Read;
 use std::net::UdpSocket;
@@ -17,9 +22,21 @@ use proto::control::{
     fragment_data, ControlHeader, ControlMessage, ErrorCode, ResponseWriter, VarValue,
 };
 
-/// The reference fixtures folder.
+/// The reference fixtures folder, `tests/data/autokey-ref` at the top of
+/// the workspace (found from the manifest folder of whichever package
+/// includes this module).
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/autokey-ref")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|d| d.join("tests/data/autokey-ref"))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "no tests/data/autokey-ref above {}: the reference fixtures are missing",
+                manifest.display()
+            )
+        })
 }
 
 /// What a handler answers to one request.
@@ -97,7 +114,7 @@ pub struct Run {
 /// Runs the built ntpq with `args` (and `stdin`), killing it after 30 s.
 pub fn ntpq(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
     let start = Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ntpq"));
+    let mut cmd = Command::new(ntpq_binary());
     cmd.args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

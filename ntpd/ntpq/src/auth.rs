@@ -125,7 +125,7 @@ impl AuthState {
 /// `msg` padded to an 8-octet boundary and followed by the key id and the
 /// digest of header, data and padding.
 pub fn sign(msg: ControlMessage, key: &RequestKey) -> Result<ControlMessage, String> {
-    let digest = ntpd::auth::mac::compute(key.kind, &key.secret, &msg.authenticated_bytes())
+    let digest = ntp_mac::compute(key.kind, &key.secret, &msg.authenticated_bytes())
         .map_err(|e| e.to_string())?;
     let mac = ControlMac::new(key.id, digest.as_bytes()).map_err(|e| e.to_string())?;
     Ok(msg.with_mac(mac))
@@ -152,7 +152,7 @@ mod tests {
         let parsed = ControlMessage::parse(&bytes).unwrap();
         let mac = parsed.mac().unwrap();
         assert_eq!(mac.key_id, 7);
-        assert!(ntpd::auth::mac::verify(
+        assert!(ntp_mac::verify(
             KeyType::Md5,
             b"secret",
             &bytes[..24],

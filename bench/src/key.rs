@@ -1,12 +1,11 @@
-//! Symmetric-key MACs as NTP puts them on the wire (RFC 5905 §7.3, the
-//! reference implementation's `MD5`/`SHA1` keys): the digest of
-//! `key || packet`, sent as a 4-octet key ID followed by the whole digest
-//! (16 octets for MD5, 20 for SHA-1).
+//! The symmetric key the load generator signs its requests with and
+//! checks replies by (RFC 5905 §7.3: a 4-octet key ID followed by the
+//! digest of `key || packet`, 16 octets for MD5, 20 for SHA-1). The digests
+//! are the daemon's own, from the `ntp-mac` crate.
 
-use md5::{Digest, Md5};
-use sha1::Sha1;
+use config::keys::KeyType;
 
-/// Digest algorithm of a symmetric key.
+/// Digest algorithm of a symmetric key: the two the benchmark compares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MacAlgo {
     Md5,
@@ -14,20 +13,22 @@ pub enum MacAlgo {
 }
 
 impl MacAlgo {
-    /// Octets of the digest on the wire.
-    pub const fn digest_len(self) -> usize {
+    /// The keys file type of this algorithm.
+    pub const fn key_type(self) -> KeyType {
         match self {
-            MacAlgo::Md5 => 16,
-            MacAlgo::Sha1 => 20,
+            MacAlgo::Md5 => KeyType::Md5,
+            MacAlgo::Sha1 => KeyType::Sha1,
         }
     }
 
+    /// Octets of the digest on the wire.
+    pub fn digest_len(self) -> usize {
+        self.key_type().digest_len()
+    }
+
     /// The type name used in `ntp.keys` and chrony key files.
-    pub const fn name(self) -> &'static str {
-        match self {
-            MacAlgo::Md5 => "MD5",
-            MacAlgo::Sha1 => "SHA1",
-        }
+    pub fn name(self) -> &'static str {
+        self.key_type().name()
     }
 }
 
@@ -52,41 +53,24 @@ pub enum MacCheck {
 
 impl MacKey {
     /// Octets the MAC adds to a packet (key ID + digest).
-    pub const fn mac_len(&self) -> usize {
+    pub fn mac_len(&self) -> usize {
         4 + self.algo.digest_len()
     }
 
-    /// The full digest of `key || data`.
-    pub fn digest(&self, data: &[u8]) -> Vec<u8> {
-        match self.algo {
-            MacAlgo::Md5 => {
-                let mut h = Md5::new();
-                h.update(&self.secret);
-                h.update(data);
-                h.finalize().to_vec()
-            }
-            MacAlgo::Sha1 => {
-                let mut h = Sha1::new();
-                h.update(&self.secret);
-                h.update(data);
-                h.finalize().to_vec()
-            }
-        }
+    /// The digest of `key || data`.
+    pub fn digest(&self, data: &[u8]) -> Result<ntp_mac::Digest20, ntp_mac::MacError> {
+        ntp_mac::compute(self.algo.key_type(), &self.secret, data)
     }
 
     /// Appends the MAC over `buf[..len]` at `buf[len..]` and returns the
     /// new length, or `None` when `buf` is too short.
     pub fn append(&self, buf: &mut [u8], len: usize) -> Option<usize> {
-        let end = len.checked_add(self.mac_len())?;
-        let digest = self.digest(buf.get(..len)?);
-        let out = buf.get_mut(len..end)?;
-        out[..4].copy_from_slice(&self.id.to_be_bytes());
-        out[4..].copy_from_slice(&digest);
-        Some(end)
+        ntp_mac::append(self.algo.key_type(), &self.secret, self.id, buf, len)
     }
 
     /// Checks the MAC of a datagram made of a 48-octet header and a MAC
-    /// (no extension fields: servers answer plain requests that way).
+    /// (no extension fields: servers answer plain requests that way). The
+    /// digest is compared in constant time.
     pub fn check(&self, datagram: &[u8]) -> MacCheck {
         let Some(trailer) = datagram.get(48..) else {
             return MacCheck::Invalid;
@@ -97,7 +81,12 @@ impl MacKey {
         if trailer.len() != self.mac_len() || trailer[..4] != self.id.to_be_bytes() {
             return MacCheck::Invalid;
         }
-        if self.digest(&datagram[..48]) == trailer[4..] {
+        if ntp_mac::verify(
+            self.algo.key_type(),
+            &self.secret,
+            &datagram[..48],
+            &trailer[4..],
+        ) {
             MacCheck::Valid
         } else {
             MacCheck::Invalid

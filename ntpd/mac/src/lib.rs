@@ -1,10 +1,17 @@
 //! Symmetric-key MACs of NTP packets (RFC 5905 §7.3 and Appendix A.2 for
-//! the legacy digest MAC, RFC 8573 for AES-128-CMAC).
+//! the legacy digest MAC, RFC 8573 for AES-128-CMAC), shared by the daemon,
+//! `ntpq` (mode 6 requests, RFC 9327 §4) and the benchmark's load generator.
 //!
 //! The reference computes `digest(key ‖ packet[..authlen])` for the
 //! message digests and truncates anything longer than 20 octets to 20;
 //! AES-128-CMAC takes the packet alone, keyed with the secret padded with
 //! zeros (or cut) to 16 octets. Verification compares in constant time.
+//!
+//! Bytes in, digest out: no I/O, no key files (the key's type is the keys
+//! file's [`KeyType`]), no framing beyond [`append`], which writes the
+//! trailer (key ID, digest) after a packet.
+
+#![forbid(unsafe_code)]
 
 use cmac::{Cmac, KeyInit, Mac as _};
 use config::keys::KeyType;
@@ -93,6 +100,25 @@ pub fn compute(kind: KeyType, secret: &[u8], data: &[u8]) -> Result<Digest20, Ma
     })
 }
 
+/// Append the MAC trailer of `buf[..len]` — the key ID `key_id` (big
+/// endian) and the digest — to `buf` and return the new length. `None`
+/// when `buf` has no room or the key type is not built here.
+pub fn append(
+    kind: KeyType,
+    secret: &[u8],
+    key_id: u32,
+    buf: &mut [u8],
+    len: usize,
+) -> Option<usize> {
+    let digest = compute(kind, secret, buf.get(..len)?).ok()?;
+    let d = digest.as_bytes();
+    let end = len.checked_add(4 + d.len())?;
+    let out = buf.get_mut(len..end)?;
+    out[..4].copy_from_slice(&key_id.to_be_bytes());
+    out[4..].copy_from_slice(d);
+    Some(end)
+}
+
 /// Whether `digest` (the octets after the key ID) is the MAC of `data`.
 /// The comparison takes the same time wherever the first difference is.
 pub fn verify(kind: KeyType, secret: &[u8], data: &[u8], digest: &[u8]) -> bool {
@@ -156,6 +182,19 @@ mod tests {
         assert!(!verify(KeyType::Sha1, b"k", b"packeT", d.as_bytes()));
         assert!(!verify(KeyType::Md5, b"k", b"packet", d.as_bytes()));
         assert!(!verify(KeyType::Sha1, b"k", b"packet", &d.as_bytes()[..16]));
+    }
+
+    #[test]
+    fn append_writes_key_id_then_digest() {
+        let mut buf = [0u8; 72];
+        buf[..48].copy_from_slice(&[0x23; 48]);
+        let end = append(KeyType::Md5, b"k", 7, &mut buf, 48).unwrap();
+        assert_eq!(end, 68);
+        assert_eq!(buf[48..52], 7u32.to_be_bytes());
+        let d = compute(KeyType::Md5, b"k", &[0x23; 48]).unwrap();
+        assert_eq!(&buf[52..68], d.as_bytes());
+        assert_eq!(append(KeyType::Sha1, b"k", 7, &mut buf[..71], 48), None);
+        assert_eq!(append(KeyType::Sm3, b"k", 7, &mut buf, 48), None);
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod cooked;
 mod lfp;
 mod mru;
 mod ordlist;
+mod socket;
 mod tables;
 mod transport;
 

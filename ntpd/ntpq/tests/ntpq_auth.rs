@@ -52,7 +52,7 @@ fn verified(req: &ControlMessage) -> Option<u32> {
     let mac = req.mac()?;
     let keys = server_keys();
     let (_, kind, secret) = keys.iter().find(|k| k.0 == mac.key_id)?;
-    let ok = ntpd::auth::mac::verify(*kind, secret, &req.authenticated_bytes(), mac.digest());
+    let ok = ntp_mac::verify(*kind, secret, &req.authenticated_bytes(), mac.digest());
     ok.then_some(mac.key_id)
 }
 

@@ -7,6 +7,7 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
 use crate::auth::RequestKey;
+use crate::socket::{query_socket, readable};
 use proto::control::{
     ControlHeader, ControlMessage, ErrorCode, Opcode, Reassembler, ReassemblyError,
     ReassemblyLimits, ReassemblyProgress, HEADER_LEN, MAX_DATA_LEN,
@@ -124,32 +125,6 @@ pub enum Family {
     V6,
 }
 
-/// A non-blocking UDP socket bound to `bind` and connected to `addr`, made
-/// the daemon's way (plain `socket()`, then `fcntl`), so that `ntpq` runs
-/// under a libc-level simulator too.
-fn query_socket(bind: SocketAddr, addr: SocketAddr) -> Result<UdpSocket, String> {
-    let fd = ntpd::net::socket::udp_socket(addr.is_ipv6()).map_err(|e| format!("socket: {e}"))?;
-    ntpd::net::socket::bind_to(&fd, bind).map_err(|e| format!("bind: {e}"))?;
-    let socket = UdpSocket::from(fd);
-    socket.connect(addr).map_err(|e| format!("connect: {e}"))?;
-    Ok(socket)
-}
-
-/// Whether `socket` has a datagram (or an error) to read within `wait`.
-fn readable(socket: &UdpSocket, wait: Duration) -> bool {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    let ms = u16::try_from(wait.as_millis().max(1)).unwrap_or(u16::MAX);
-    let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
-    loop {
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(n) => return n > 0,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return false,
-        }
-    }
-}
-
 impl Session {
     /// Resolves `spec` and connects a UDP socket to it.
     pub fn open(spec: &str, family: Family) -> Result<Self, String> {
@@ -171,7 +146,7 @@ impl Session {
         } else {
             ([0u16; 8], 0).into()
         };
-        let socket = query_socket(bind, addr)?;
+        let socket = query_socket(bind, addr).map_err(|e| e.to_string())?;
         let name = if host.parse::<std::net::IpAddr>().is_ok() {
             addr.ip().to_string()
         } else {
