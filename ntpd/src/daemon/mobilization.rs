@@ -294,7 +294,7 @@ impl Core {
             autokey: autokey_broadcast,
             ..AssocConfig::new(src, host_mode)
         };
-        tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode:?} association for {src}");
+        tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode} association for {src}");
         let (socket, local) = self.sending_socket(socket, src);
         self.mobilize(cfg, socket, local);
     }

@@ -129,6 +129,8 @@ struct Run {
     privileges: Option<privileges::PrivilegeDrop>,
 }
 
+/// Bind, build the core, mobilise, drop privileges, then run the event
+/// loop until a signal or the daemon's own exit.
 fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(), DaemonError> {
     let Run {
         settings,
@@ -138,29 +140,7 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         privileges,
     } = run;
     let precision = crate::timing::measure_precision();
-    let locals = iface::local_addresses().map_err(|source| DaemonError::Io {
-        what: "cannot list the network interfaces",
-        source,
-    })?;
-    let mut sockets = Vec::new();
-    let mut last_err = None;
-    for (addr, name) in listen_addresses(&settings, &locals, port) {
-        match NtpSocket::bind(addr, &name) {
-            Ok(s) => {
-                tracing::info!("Listen normally on {} {}", name, s.local_addr());
-                sockets.push(s);
-            }
-            Err(e) => {
-                tracing::warn!("cannot bind {addr} ({name}): {e}");
-                last_err = Some(e);
-            }
-        }
-    }
-    if sockets.iter().all(|s| s.is_wildcard()) {
-        if let Some(e) = last_err {
-            return Err(DaemonError::NoSocket(e));
-        }
-    }
+    let sockets = bind_sockets(&settings, port)?;
     let flags = clockctl::LoopFlags {
         ntp: settings.switches.ntp,
         kernel: settings.switches.kernel,
@@ -189,7 +169,73 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     };
     core.peerstats = outputs.peerstats.is_some();
     core.loopstats = outputs.loopstats.is_some();
-    // Our own addresses talking from port 123 are ignored (loop guard).
+    restrict_own_addresses(&mut core, &sockets);
+    mobilize_configured(&mut core, &settings, opts, port, &sockets);
+    join_groups(&settings, &sockets);
+    // The pid file is written while still root (its directory is
+    // usually root's).
+    let _pid = settings
+        .pid_file
+        .as_deref()
+        .map(process::PidFile::create)
+        .transpose()?;
+    // -i (chroot), -u (ids), keeping CAP_SYS_TIME (and
+    // CAP_NET_BIND_SERVICE unless -U 0); what cannot be kept is logged.
+    if let Some(p) = &privileges {
+        p.apply()?;
+    }
+    // Without -w the waiting parent exits now.
+    waiter.notify_ready();
+    let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs);
+    ev.on_tick(|c| {
+        if c.sys.leap != proto::LeapIndicator::Unsynchronized {
+            // -w: the parent exits 0 now; later calls do nothing.
+            waiter.notify_synchronised();
+        }
+    });
+    let stop = ev.run();
+    ev.finish();
+    match stop? {
+        event_loop::Stop::Signal(name) => {
+            tracing::info!("ntpd exiting on {name}");
+            Ok(())
+        }
+        event_loop::Stop::Exit(0) => Ok(()),
+        event_loop::Stop::Exit(status) => Err(DaemonError::Exit(status)),
+    }
+}
+
+/// One socket per listened address (and the wildcard per family); an
+/// error only when nothing but wildcards could be bound.
+fn bind_sockets(settings: &Settings, port: u16) -> Result<Vec<NtpSocket>, DaemonError> {
+    let locals = iface::local_addresses().map_err(|source| DaemonError::Io {
+        what: "cannot list the network interfaces",
+        source,
+    })?;
+    let mut sockets = Vec::new();
+    let mut last_err = None;
+    for (addr, name) in listen_addresses(settings, &locals, port) {
+        match NtpSocket::bind(addr, &name) {
+            Ok(s) => {
+                tracing::info!("Listen normally on {} {}", name, s.local_addr());
+                sockets.push(s);
+            }
+            Err(e) => {
+                tracing::warn!("cannot bind {addr} ({name}): {e}");
+                last_err = Some(e);
+            }
+        }
+    }
+    if sockets.iter().all(|s| s.is_wildcard()) {
+        if let Some(e) = last_err {
+            return Err(DaemonError::NoSocket(e));
+        }
+    }
+    Ok(sockets)
+}
+
+/// Our own addresses talking from port 123 are ignored (loop guard).
+fn restrict_own_addresses(core: &mut Core, sockets: &[NtpSocket]) {
     for s in sockets.iter().filter(|s| !s.is_wildcard()) {
         let _ = core.access.restrict.add(
             s.local_addr().ip(),
@@ -200,6 +246,17 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
             None,
         );
     }
+}
+
+/// The configured associations, each sending from the socket towards its
+/// remote (`restrict source` entries added for them).
+fn mobilize_configured(
+    core: &mut Core,
+    settings: &Settings,
+    opts: &Options,
+    port: u16,
+    sockets: &[NtpSocket],
+) {
     let mobilized = mobilize::mobilize(
         &settings.associations,
         port,
@@ -226,18 +283,33 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         }
         if let (Some(ttl), Some(sock)) = (cfg.ttl, socket.and_then(|i| sockets.get(i))) {
             if let Err(e) = sock.set_multicast_ttl(ttl) {
-                tracing::warn!("ttl {ttl} on {}: {e}", sock.local_addr());
+                tracing::warn!(
+                    "cannot set multicast TTL {ttl} on {}: {e}",
+                    sock.local_addr()
+                );
             }
         }
-        tracing::info!(
-            target: crate::logging::PEER_INFO,
-            "mobilize {:?} association {} (from {:?})",
-            cfg.mode,
-            cfg.remote,
-            local
-        );
+        match local {
+            Some(from) => tracing::info!(
+                target: crate::logging::PEER_INFO,
+                "mobilize {} association {}, sending from {from}",
+                cfg.mode,
+                cfg.remote
+            ),
+            None => tracing::info!(
+                target: crate::logging::PEER_INFO,
+                "mobilize {} association {} (no route to it yet: sending from the wildcard socket)",
+                cfg.mode,
+                cfg.remote
+            ),
+        }
         core.mobilize(cfg, socket, local);
     }
+}
+
+/// Join the `multicastclient` and `manycastserver` groups on the
+/// wildcard sockets of their family.
+fn join_groups(settings: &Settings, sockets: &[NtpSocket]) {
     for group in settings
         .multicast_groups
         .iter()
@@ -252,38 +324,6 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         } else {
             tracing::warn!("cannot join multicast group {group}");
         }
-    }
-    // The pid file is written while still root (its directory is
-    // usually root's).
-    let _pid = settings
-        .pid_file
-        .as_deref()
-        .map(process::PidFile::create)
-        .transpose()?;
-    // -i (chroot), -u (ids), keeping CAP_SYS_TIME (and
-    // CAP_NET_BIND_SERVICE unless -U 0); what cannot be kept is logged.
-    if let Some(p) = &privileges {
-        p.apply()?;
-    }
-    // Without -w the waiting parent exits now.
-    waiter.notify_ready();
-    let mut core = core;
-    let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs);
-    ev.on_tick(|c| {
-        if c.sys.leap != proto::LeapIndicator::Unsynchronized {
-            // -w: the parent exits 0 now; later calls do nothing.
-            waiter.notify_synchronised();
-        }
-    });
-    let stop = ev.run();
-    ev.finish();
-    match stop? {
-        event_loop::Stop::Signal(name) => {
-            tracing::info!("ntpd exiting on {name}");
-            Ok(())
-        }
-        event_loop::Stop::Exit(0) => Ok(()),
-        event_loop::Stop::Exit(status) => Err(DaemonError::Exit(status)),
     }
 }
 

@@ -254,10 +254,10 @@ impl Core {
                     ttl: r.assoc.manycast_ttl(),
                 }));
             } else if r.assoc.cfg.mode != HostMode::BroadcastClient {
+                let key = r.assoc.cfg.key.map_or("none".to_owned(), |k| k.to_string());
                 tracing::warn!(
-                    "association {}: key {:?} cannot sign (not trusted or not in the keys file)",
-                    r.assoc.remote(),
-                    r.assoc.cfg.key
+                    "association {}: key {key} cannot sign its polls (the key is not in the keys file or not listed in trustedkey)",
+                    r.assoc.remote()
                 );
             }
         }

@@ -328,9 +328,15 @@ mod tests {
 
     #[test]
     fn ipv6_loopback_works() {
-        let Ok(a) = NtpSocket::bind("[::1]:0".parse().unwrap(), "lo") else {
-            eprintln!("skipped: no IPv6 loopback on this host");
-            return;
+        let a = match NtpSocket::bind("[::1]:0".parse().unwrap(), "lo") {
+            Ok(a) => a,
+            // A host without IPv6 is no failure of ours, except in CI,
+            // whose machine has ::1 (a prerequisite is never skipped there).
+            Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+                eprintln!("skipped: ipv6_loopback_works: no IPv6 loopback on this host ({e})");
+                return;
+            }
+            Err(e) => panic!("no IPv6 loopback ([::1]) under CI=true: {e}"),
         };
         let b = std::net::UdpSocket::bind("[::1]:0").unwrap();
         let mut buf = [0u8; 16];
