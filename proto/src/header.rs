@@ -252,7 +252,8 @@ pub struct Header {
     pub leap: LeapIndicator,
     /// Version number, 1..=4 once parsed.
     pub version: u8,
-    /// Association mode (3 bits; 0–5 here, 6 and 7 are parsed elsewhere).
+    /// Association mode (3 bits, RFC 5905 §3); `Packet::parse` refuses 6
+    /// (mode 6 control) and 7 (private).
     pub mode: Mode,
     /// 0 = unspecified / kiss-o'-death, 1 = primary, 2..=15 secondary,
     /// 16 = unsynchronised, 17..=255 reserved (kept as received).
