@@ -23,7 +23,9 @@ pub const SLOT_LEN: usize = 1024;
 /// Counters of a floor server.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FloorStats {
+    /// Datagrams read from the socket, NTP or not.
     pub received: u64,
+    /// Mode 4 replies the kernel accepted for sending.
     pub answered: u64,
 }
 

@@ -8,7 +8,9 @@ use config::keys::KeyType;
 /// Digest algorithm of a symmetric key: the two the benchmark compares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MacAlgo {
+    /// MD5 (type `MD5`): 16-octet digest.
     Md5,
+    /// SHA-1 (type `SHA1`): 20-octet digest.
     Sha1,
 }
 
@@ -35,8 +37,11 @@ impl MacAlgo {
 /// A symmetric key: ID, algorithm and secret octets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MacKey {
+    /// The key ID sent in front of the digest (1–65535 for symmetric keys).
     pub id: u32,
+    /// The digest algorithm.
     pub algo: MacAlgo,
+    /// The secret octets hashed in front of the packet.
     pub secret: Vec<u8>,
 }
 

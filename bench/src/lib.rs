@@ -15,6 +15,7 @@
 //! as the daemon. Linux only; everything is sent to loopback addresses.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod floor;
 pub mod key;

@@ -27,11 +27,13 @@ pub struct LoadReport {
     pub nak: u64,
     /// Answered replies that said "unsynchronised" (leap 3 / stratum 16).
     pub unsync: u64,
-    /// Leap indicator and stratum of the last answered reply.
+    /// Leap indicator (0–3) of the last answered reply.
     pub last_leap: u8,
+    /// Stratum (0–255) of the last answered reply.
     pub last_stratum: u8,
-    /// Round-trip time percentiles of answered replies, microseconds.
+    /// Median round-trip time of answered replies, microseconds.
     pub rtt_p50_us: u64,
+    /// 99th-percentile round-trip time of answered replies, microseconds.
     pub rtt_p99_us: u64,
     /// The server's CPU over the window, percent of one core.
     pub server_cpu_pct: Option<f64>,

@@ -73,9 +73,13 @@ pub fn floor_reply(req: &[u8], now: NtpTimestamp) -> Option<[u8; HEADER_LEN]> {
 /// What the load generator reads from a reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReplySummary {
+    /// Leap indicator (2 bits, 0–3; 3 = unsynchronised).
     pub leap: u8,
+    /// Version number (3 bits, 0–7).
     pub version: u8,
+    /// Mode (3 bits; 4 for a server reply).
     pub mode: u8,
+    /// Stratum (0 = kiss-o'-death, 16 = unsynchronised).
     pub stratum: u8,
     /// The origin timestamp: our transmit timestamp echoed back.
     pub origin: u64,

@@ -8,6 +8,7 @@
 //! `unsafe`.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod clock;
 pub mod cluster;

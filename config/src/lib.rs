@@ -4,6 +4,7 @@
 //! No I/O beyond reading the files it is pointed at. Errors name
 //! `FILE:LINE:COL`, say what is wrong and what was expected.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod conf;
 pub mod keys;

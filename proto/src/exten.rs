@@ -439,9 +439,12 @@ pub struct AutokeyHeader {
     pub error: bool,
     /// Version, 2 on the wire (6 bits).
     pub version: u8,
+    /// Message type (8 bits: ASSOC, CERT, COOKIE, AUTO, ...; RFC 5906 §10).
     pub code: AutokeyCode,
     /// Field length `L` in octets, header included.
     pub length: u16,
+    /// Association ID: the sender's own in requests, echoed or the
+    /// responder's in responses (brief §2.1).
     pub association_id: u32,
 }
 

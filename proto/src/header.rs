@@ -248,9 +248,12 @@ impl ReferenceId {
 /// [`Header::to_bytes`] is the exact inverse of [`Header::parse`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Header {
+    /// Leap indicator (LI, 2 bits): leap second warning or alarm.
     pub leap: LeapIndicator,
     /// Version number, 1..=4 once parsed.
     pub version: u8,
+    /// Association mode (3 bits, RFC 5905 §3); `Packet::parse` refuses 6
+    /// (mode 6 control) and 7 (private).
     pub mode: Mode,
     /// 0 = unspecified / kiss-o'-death, 1 = primary, 2..=15 secondary,
     /// 16 = unsynchronised, 17..=255 reserved (kept as received).
@@ -259,12 +262,21 @@ pub struct Header {
     pub poll: i8,
     /// Clock precision, log2 seconds.
     pub precision: i8,
+    /// Total round-trip delay to the reference clock (short format,
+    /// seconds).
     pub root_delay: NtpShort,
+    /// Total dispersion to the reference clock (short format, seconds).
     pub root_dispersion: NtpShort,
+    /// Reference ID: kiss code at stratum 0, clock source name at stratum
+    /// 1, otherwise the IPv4 address or MD5 hash of the upstream server.
     pub reference_id: ReferenceId,
+    /// When the system clock was last set or corrected.
     pub reference_timestamp: NtpTimestamp,
+    /// T1: the client's transmit time echoed by the server (RFC 5905 §8).
     pub origin_timestamp: NtpTimestamp,
+    /// T2: when the request arrived at the server.
     pub receive_timestamp: NtpTimestamp,
+    /// T3 (or T1 in a request): when this packet left its sender.
     pub transmit_timestamp: NtpTimestamp,
 }
 

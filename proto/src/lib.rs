@@ -4,6 +4,7 @@
 //! Every parser checks every length and returns a typed error; serialising
 //! is the exact inverse of parsing.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod control;
 pub mod error;

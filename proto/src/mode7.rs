@@ -22,10 +22,18 @@ pub const MODE7_HEADER_LEN: usize = 8;
 /// Why a datagram is not a decodable mode 7 header.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Mode7Error {
+    /// Fewer octets than the 8-octet mode 7 header.
     #[error("mode 7 packet of {len} octets is shorter than the 8-octet header")]
-    TooShort { len: usize },
+    TooShort {
+        /// Datagram length in octets.
+        len: usize,
+    },
+    /// The mode field of the first octet is not 7.
     #[error("mode field is {mode}, not 7")]
-    WrongMode { mode: u8 },
+    WrongMode {
+        /// The 3-bit mode field as received.
+        mode: u8,
+    },
 }
 
 /// Whether a datagram is a mode 7 packet: the low three bits of its first

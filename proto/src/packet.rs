@@ -131,6 +131,7 @@ impl<'a> PacketRef<'a> {
 /// An owned mode 0–5 datagram.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Packet {
+    /// The 48-octet NTP header (RFC 5905 §7.3).
     pub header: Header,
     /// Extension fields in wire order.
     pub fields: Vec<ExtensionField>,

@@ -47,6 +47,8 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Converts nanoseconds (clamped to 0..=999 999 999) to the 32-bit binary
+/// fraction of an NTP timestamp (units of 2^-32 s), rounding to nearest.
 pub fn nanos_to_fraction(nanos: u32) -> u32 {
     let nanos = u64::from(nanos.min(999_999_999));
     (((nanos << 32) + 500_000_000) / 1_000_000_000) as u32

@@ -7,6 +7,7 @@
 //! without code changes.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -47,7 +48,9 @@ pub struct Datagram {
     pub frame: usize,
     /// Capture time, seconds since the Unix epoch.
     pub time: f64,
+    /// IP source address and UDP source port.
     pub src: SocketAddr,
+    /// IP destination address and UDP destination port.
     pub dst: SocketAddr,
     /// The UDP payload, exactly as captured.
     pub payload: Vec<u8>,

@@ -3,6 +3,7 @@
 //! (port 0 picks a free port) and serves until killed.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::io::Write;
 use std::net::UdpSocket;

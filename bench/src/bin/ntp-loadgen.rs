@@ -3,6 +3,7 @@
 //! `ntp_bench::loadgen` and `ntp_bench::report`). Loopback only.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use ntp_bench::key::{parse_hex, MacAlgo, MacKey};
 use ntp_bench::loadgen::{self, LoadConfig};

@@ -4,6 +4,7 @@
 //! CPU 1 at stepped rates, and prints a markdown table (see README.md).
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use ntp_bench::runner::netns::{catch_signals, interrupted, Netns};
 use ntp_bench::runner::servers::{Auth, Programs, RunningServer, Sched, ServerKind};

@@ -30,6 +30,7 @@ pub enum ServerKind {
 }
 
 impl ServerKind {
+    /// Every server, in the order the runner measures them.
     pub const ALL: [ServerKind; 4] = [Self::Floor, Self::Ours, Self::Chronyd, Self::Ntpsec];
 
     /// The name used on the command line and in the table.
@@ -42,6 +43,8 @@ impl ServerKind {
         }
     }
 
+    /// The server of a `--servers` name (`floor`, `ours`, `chronyd`,
+    /// `ntpsec`).
     pub fn from_name(s: &str) -> Option<ServerKind> {
         Self::ALL.into_iter().find(|k| k.name() == s)
     }
@@ -50,14 +53,19 @@ impl ServerKind {
 /// Request authentication in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Auth {
+    /// Unauthenticated mode 3 requests.
     None,
+    /// Requests with an MD5 MAC under key 1 (RFC 5905 §7.3).
     Md5,
+    /// Requests with a SHA-1 MAC under key 1.
     Sha1,
 }
 
 impl Auth {
+    /// Every mode, in the order the runner measures them.
     pub const ALL: [Auth; 3] = [Auth::None, Auth::Md5, Auth::Sha1];
 
+    /// The name used on the command line and in the table.
     pub fn name(self) -> &'static str {
         match self {
             Auth::None => "none",
@@ -66,6 +74,7 @@ impl Auth {
         }
     }
 
+    /// The mode of an `--auth` name (`none`, `md5`, `sha1`).
     pub fn from_name(s: &str) -> Option<Auth> {
         Self::ALL.into_iter().find(|a| a.name() == s)
     }
@@ -132,10 +141,15 @@ impl fmt::Display for Sched {
 /// Paths of the programs the runner uses.
 #[derive(Clone, Debug)]
 pub struct Programs {
+    /// `ntp-loadgen`, next to the runner.
     pub loadgen: PathBuf,
+    /// `ntp-echo-floor`, next to the runner.
     pub floor: PathBuf,
+    /// This project's `ntpd`, if built next to the runner.
     pub ours: Option<PathBuf>,
+    /// chrony's `chronyd`, if installed.
     pub chronyd: Option<PathBuf>,
+    /// ntpsec's `ntpd`, if installed.
     pub ntpsec: Option<PathBuf>,
 }
 
@@ -259,7 +273,9 @@ fn configure(kind: ServerKind, auth: Auth, dir: &Path) -> io::Result<Vec<String>
 
 /// A server started by the runner; stopped (by its PID) on drop.
 pub struct RunningServer {
+    /// Which server program runs.
     pub kind: ServerKind,
+    /// The authentication it was configured for (key 1 in its keys file).
     pub auth: Auth,
     child: Child,
     log: PathBuf,

@@ -53,8 +53,11 @@ impl StepPlan {
 /// Everything measured for one server and authentication mode.
 #[derive(Clone, Debug)]
 pub struct ServerResult {
+    /// The server measured.
     pub kind: ServerKind,
+    /// The authentication of the requests.
     pub auth: Auth,
+    /// One load generator report per offered-rate step, in order.
     pub steps: Vec<LoadReport>,
     /// VmRSS once synchronised, before any load, kB.
     pub rss_idle_kb: Option<u64>,
@@ -70,6 +73,7 @@ pub struct ServerResult {
 }
 
 impl ServerResult {
+    /// A result with no steps or memory figures yet.
     pub fn new(kind: ServerKind, auth: Auth) -> ServerResult {
         ServerResult {
             kind,

@@ -2,6 +2,7 @@
 //! simulator and print `key=value` results.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::io::Write;
 use std::process::ExitCode;

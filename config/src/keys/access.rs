@@ -14,6 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// use the key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KeyAccess {
+    /// The address (or network, with `prefix_len`) allowed to use the key.
     pub addr: IpAddr,
     /// IPv6 zone (`fe80::1%eth0` gives `eth0`), kept as written.
     pub scope: Option<String>,

@@ -12,19 +12,33 @@ use std::fmt;
 /// (RFC 5905 §7.3, RFC 8573 for AES-CMAC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum KeyType {
+    /// MD5 (RFC 1321), written `MD5`: 16-octet digest, the NTPv4 default.
     Md5,
+    /// SHA-1, written `SHA1`: 20-octet digest.
     Sha1,
+    /// SHA-224, written `SHA224`: 28-octet digest.
     Sha224,
+    /// SHA-256, written `SHA256`: 32-octet digest.
     Sha256,
+    /// SHA-384, written `SHA384`: 48-octet digest.
     Sha384,
+    /// SHA-512, written `SHA512`: 64-octet digest.
     Sha512,
+    /// SHA-512/224, written `SHA512-224`: 28-octet digest.
     Sha512_224,
+    /// SHA-512/256, written `SHA512-256`: 32-octet digest.
     Sha512_256,
+    /// SHA3-224, written `SHA3-224`: 28-octet digest.
     Sha3_224,
+    /// SHA3-256, written `SHA3-256`: 32-octet digest.
     Sha3_256,
+    /// SHA3-384, written `SHA3-384`: 48-octet digest.
     Sha3_384,
+    /// SHA3-512, written `SHA3-512`: 64-octet digest.
     Sha3_512,
+    /// RIPEMD-160, written `RIPEMD160`: 20-octet digest.
     Ripemd160,
+    /// SM3 (GB/T 32905), written `SM3`: 32-octet digest.
     Sm3,
     /// AES-128-CMAC (RFC 8573), written `AES128CMAC`.
     Aes128Cmac,

@@ -47,9 +47,11 @@ const REFERENCE_LINE_LIMIT: usize = 511;
 pub struct KeyId(NonZeroU16);
 
 impl KeyId {
+    /// The key id `id`; `None` for 0, which means "no key".
     pub fn new(id: u16) -> Option<KeyId> {
         NonZeroU16::new(id).map(KeyId)
     }
+    /// The id as a number, 1..=65535.
     pub fn get(self) -> u16 {
         self.0.get()
     }
@@ -64,7 +66,10 @@ impl fmt::Display for KeyId {
 /// One key of the keys file.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SymmetricKey {
+    /// The key id (KEYID column), carried in the MAC of every packet
+    /// signed with this key.
     pub id: KeyId,
+    /// The digest the MAC is computed with (TYPE column).
     pub kind: KeyType,
     /// The secret octets the MAC is computed with.
     pub secret: Vec<u8>,
@@ -98,7 +103,9 @@ impl SymmetricKey {
 /// of an id wins, as in the reference), and the warnings found.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KeysFile {
+    /// The keys in file order, one per id.
     pub keys: Vec<SymmetricKey>,
+    /// Lines accepted that probably do not mean what they look like.
     pub warnings: Vec<KeysWarning>,
 }
 

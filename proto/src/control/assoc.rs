@@ -8,7 +8,9 @@ use super::status::PeerStatus;
 /// One entry of the association list that `ntpq -c as` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AssociationEntry {
+    /// The association ID (1–65535) to address READVAR requests to.
     pub association_id: u16,
+    /// The association's peer status word (RFC 9327 §2.2).
     pub status: PeerStatus,
 }
 

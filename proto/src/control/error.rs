@@ -13,37 +13,69 @@ use super::reassembly::FragmentKey;
 pub enum ControlError {
     /// Fewer octets than the 12-octet control header (RFC 9327 §2).
     #[error("mode 6 message of {len} octets is shorter than the 12-octet header")]
-    TooShort { len: usize },
+    TooShort {
+        /// Datagram length in octets.
+        len: usize,
+    },
     /// The mode field of the first octet is not 6.
     #[error("mode field is {mode}, not 6 (control message)")]
-    WrongMode { mode: u8 },
+    WrongMode {
+        /// The 3-bit mode field as received.
+        mode: u8,
+    },
     /// The count field claims more data than the datagram holds.
     #[error("count field says {count} data octets but only {available} follow the header")]
-    CountBeyondDatagram { count: usize, available: usize },
+    CountBeyondDatagram {
+        /// The 16-bit Count field: data octets in this fragment.
+        count: usize,
+        /// Octets after the 12-octet header.
+        available: usize,
+    },
     /// More data than one mode 6 fragment can carry (468 octets in the reference).
     #[error("{len} data octets exceed the maximum of {max} per mode 6 fragment")]
-    DataTooLong { len: usize, max: usize },
+    DataTooLong {
+        /// Data octets offered for one fragment.
+        len: usize,
+        /// Largest data size of one fragment, in octets.
+        max: usize,
+    },
     /// A response whose fragments would need offsets beyond 65535.
     #[error("response of {len} octets does not fit the 16-bit offset and count fields")]
-    ResponseTooLong { len: usize },
+    ResponseTooLong {
+        /// Total response data length in octets.
+        len: usize,
+    },
     /// A MAC digest that is neither 16 (MD5, AES-CMAC) nor 20 (SHA1) octets.
     #[error("MAC digest of {len} octets; expected 16 (MD5, AES-CMAC) or 20 (SHA1)")]
-    BadDigestLength { len: usize },
+    BadDigestLength {
+        /// Digest length in octets, key ID excluded.
+        len: usize,
+    },
     /// A READSTAT association list whose length is not a multiple of 4.
     #[error(
         "association list of {len} octets is not a whole number of 4-octet (id, status) pairs"
     )]
-    AssociationListLength { len: usize },
+    AssociationListLength {
+        /// Data length of the READSTAT response, in octets.
+        len: usize,
+    },
     /// A variable list (`name=value, ...`) that the reference ntpq would stop at.
     #[error("variable list: {reason} at offset {offset}")]
     VarList {
+        /// Octet offset in the message data where the problem starts.
         offset: usize,
+        /// What is wrong there.
         reason: VarListProblem,
     },
     /// A variable name or value that the writer cannot represent so that it
     /// reads back the same.
     #[error("variable {name:?} cannot be written: {reason}")]
-    Unwritable { name: String, reason: &'static str },
+    Unwritable {
+        /// The variable's name, as given.
+        name: String,
+        /// Why it would not read back the same (for the operator).
+        reason: &'static str,
+    },
 }
 
 /// What is wrong in a variable list (see [`ControlError::VarList`]).
@@ -82,62 +114,108 @@ impl std::fmt::Display for VarListProblem {
 pub enum ReassemblyError {
     /// A request (R bit clear) was offered as a response fragment (fragment dropped).
     #[error("{key}: not a response (R bit clear)")]
-    NotResponse { key: FragmentKey },
+    NotResponse {
+        /// The response the fragment claims to belong to.
+        key: FragmentKey,
+    },
     /// A non-final fragment (M bit set) without data (fragment dropped).
     #[error("{key}: empty fragment at offset {offset} with the more bit set")]
-    EmptyMoreFragment { key: FragmentKey, offset: usize },
+    EmptyMoreFragment {
+        /// The response the fragment belongs to.
+        key: FragmentKey,
+        /// The fragment's Offset field, in octets of response data.
+        offset: usize,
+    },
     /// Two fragments at the same offset with different contents (fragment dropped).
     #[error("{key}: fragment at offset {offset} repeats an earlier offset with different data")]
-    ConflictingDuplicate { key: FragmentKey, offset: usize },
+    ConflictingDuplicate {
+        /// The response the fragment belongs to.
+        key: FragmentKey,
+        /// The Offset field both fragments share, in octets.
+        offset: usize,
+    },
     /// The fragment overlaps data already received (fragment dropped).
     #[error("{key}: fragment {offset}..{end} overlaps received data {other_offset}..{other_end}")]
     Overlap {
+        /// The response the fragment belongs to.
         key: FragmentKey,
+        /// First octet of the new fragment in the response data.
         offset: usize,
+        /// One past the new fragment's last octet (`offset + count`).
         end: usize,
+        /// First octet of the fragment already held.
         other_offset: usize,
+        /// One past the last octet of the fragment already held.
         other_end: usize,
     },
     /// A second final fragment (M bit clear) ending elsewhere (fragment dropped).
     #[error("{key}: second final fragment ends at {end}, first ended at {first_end}")]
     SecondFinal {
+        /// The response the fragment belongs to.
         key: FragmentKey,
+        /// Where the new final fragment ends, in octets of response data.
         end: usize,
+        /// Where the first final fragment ended.
         first_end: usize,
     },
     /// Data beyond the end that the final fragment announced (fragment dropped).
     #[error("{key}: data up to {end} lies beyond the end {final_end} set by the final fragment")]
     BeyondFinal {
+        /// The response the fragment belongs to.
         key: FragmentKey,
+        /// Where the fragment ends, in octets of response data.
         end: usize,
+        /// Response length announced by the final fragment.
         final_end: usize,
     },
     /// The response would exceed the configured total size (response discarded).
     #[error("{key}: response would reach {end} octets, above the limit of {max}")]
     TooLarge {
+        /// The response that was discarded.
         key: FragmentKey,
+        /// Where the refused fragment ends, in octets of response data.
         end: usize,
+        /// The configured limit on one response, in octets.
         max: usize,
     },
     /// The response would need more fragments than allowed (response discarded).
     #[error("{key}: more than {max} fragments")]
-    TooManyFragments { key: FragmentKey, max: usize },
+    TooManyFragments {
+        /// The response that was discarded.
+        key: FragmentKey,
+        /// The configured limit on fragments per response.
+        max: usize,
+    },
     /// Too many different responses are being collected at once (fragment dropped).
     #[error("{key}: already collecting {max} other responses")]
-    TooManyPending { key: FragmentKey, max: usize },
+    TooManyPending {
+        /// The response the refused fragment would have started.
+        key: FragmentKey,
+        /// The configured limit on responses collected at once.
+        max: usize,
+    },
     /// [`super::Reassembler::finish`] found a hole in the data.
     #[error("{key}: incomplete, octets {offset}..{end} missing")]
     Gap {
+        /// The incomplete response.
         key: FragmentKey,
+        /// First missing octet of response data.
         offset: usize,
+        /// One past the last missing octet.
         end: usize,
     },
     /// [`super::Reassembler::finish`] found no final fragment.
     #[error("{key}: incomplete, final fragment (more bit clear) not received")]
-    NoFinalFragment { key: FragmentKey },
+    NoFinalFragment {
+        /// The incomplete response.
+        key: FragmentKey,
+    },
     /// [`super::Reassembler::finish`] was asked about a key it holds nothing for.
     #[error("{key}: nothing received")]
-    NothingReceived { key: FragmentKey },
+    NothingReceived {
+        /// The response asked about.
+        key: FragmentKey,
+    },
 }
 
 impl std::fmt::Display for FragmentKey {

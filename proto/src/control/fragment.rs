@@ -65,6 +65,7 @@ pub struct ResponseWriter {
 }
 
 impl ResponseWriter {
+    /// A writer with no data yet; the first fragment starts at offset 0.
     pub fn new() -> Self {
         Self::default()
     }

@@ -151,6 +151,7 @@ pub struct ControlHeader {
     pub error: bool,
     /// M: set in every fragment of a response but the last.
     pub more: bool,
+    /// The command (5 bits).
     pub opcode: Opcode,
     /// Chosen by the requester, echoed in every response fragment.
     pub sequence: u16,

@@ -27,6 +27,8 @@ pub const DIGEST_LEN_SHA1: usize = 20;
 /// The authenticator of a mode 6 message: key id and digest.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ControlMac {
+    /// The 32-bit key ID of the symmetric key (ntp.keys(5)) that made the
+    /// digest; the server accepts only its `controlkey`.
     pub key_id: u32,
     digest: Vec<u8>,
 }
@@ -63,6 +65,7 @@ impl ControlMac {
 /// `parse(b)?.serialize() == b`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ControlMessage {
+    /// The 12-octet header (RFC 9327 §2).
     pub header: ControlHeader,
     data: Vec<u8>,
     padding: Vec<u8>,

@@ -21,12 +21,16 @@ use super::status::ErrorCode;
 /// number, opcode and association id, echoed in every fragment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FragmentKey {
+    /// The 16-bit Sequence field the request was sent with.
     pub sequence: u16,
+    /// The 5-bit Opcode field (RFC 9327 §2).
     pub opcode: Opcode,
+    /// The 16-bit Association ID field; 0 addresses the system.
     pub association_id: u16,
 }
 
 impl FragmentKey {
+    /// The key a fragment with this header belongs to.
     pub fn of(header: &ControlHeader) -> Self {
         Self {
             sequence: header.sequence,
@@ -60,6 +64,7 @@ impl Default for ReassemblyLimits {
 /// A complete response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReassembledResponse {
+    /// Which request this answers.
     pub key: FragmentKey,
     /// The status word of the final fragment (ntpq reports that one).
     pub status: u16,
@@ -78,7 +83,12 @@ pub enum ReassemblyProgress {
     Complete(ReassembledResponse),
     /// An error response (E bit): the server's error code. Anything
     /// collected under the same key is dropped.
-    ServerError { key: FragmentKey, code: ErrorCode },
+    ServerError {
+        /// The response the error fragment belongs to.
+        key: FragmentKey,
+        /// The error code from the status word (RFC 9327 §2.4).
+        code: ErrorCode,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -125,6 +135,7 @@ pub struct Reassembler {
 }
 
 impl Reassembler {
+    /// An empty reassembler that enforces `limits`.
     pub fn new(limits: ReassemblyLimits) -> Self {
         Self {
             limits,
@@ -132,6 +143,7 @@ impl Reassembler {
         }
     }
 
+    /// The bounds this reassembler enforces.
     pub fn limits(&self) -> ReassemblyLimits {
         self.limits
     }

@@ -53,6 +53,7 @@ pub enum ClockSource {
 }
 
 impl ClockSource {
+    /// Decodes the low six bits (the source field of the system status).
     pub fn from_code(code: u8) -> Self {
         match code & 0x3f {
             0 => Self::Unspecified,
@@ -69,6 +70,7 @@ impl ClockSource {
         }
     }
 
+    /// The 6-bit code (0–63).
     pub fn code(self) -> u8 {
         match self {
             Self::Unspecified => 0,
@@ -107,21 +109,38 @@ impl ClockSource {
 /// System event codes (system status bits 0–3, `EVNT_*` in the reference).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SystemEvent {
+    /// 0: no event.
     Unspecified,
+    /// 1: no frequency file; the frequency is being measured.
     FreqNotSet,
+    /// 2: frequency set from the drift file.
     FreqSet,
+    /// 3: an offset above the step threshold was seen once (SPIK state of
+    /// the clock discipline, RFC 5905 §11.3).
     SpikeDetect,
+    /// 4: initial frequency measurement (FREQ state).
     FreqMode,
+    /// 5: the clock is synchronised.
     ClockSync,
+    /// 6: the daemon (re)started.
     Restart,
+    /// 7: offset above the panic threshold (1000 s); the daemon exits.
     PanicStop,
+    /// 8: no system peer any more.
     NoSysPeer,
+    /// 9: a leap second is armed for the end of the month.
     LeapArmed,
+    /// 10: an armed leap second was cancelled.
     LeapDisarmed,
+    /// 11: the leap second happened.
     LeapEvent,
+    /// 12: the clock was stepped.
     ClockStep,
+    /// 13: kernel discipline status changed (`kern`).
     Kernel,
+    /// 14: TAI offset or leap-second table updated (`TAI`).
     Tai,
+    /// 15: the leap-second file has expired.
     StaleLeapsecondValues,
 }
 
@@ -153,6 +172,7 @@ impl SystemEvent {
         SYSTEM_EVENTS[usize::from(code & 0x0f)].0
     }
 
+    /// The 4-bit event code (0–15).
     pub fn code(self) -> u8 {
         // The table is in code order; the position is the code.
         SYSTEM_EVENTS
@@ -182,6 +202,7 @@ pub struct SystemStatus {
 }
 
 impl SystemStatus {
+    /// Decodes a status word; every word decodes.
     pub fn from_word(word: u16) -> Self {
         let [hi, lo] = word.to_be_bytes();
         Self {
@@ -248,14 +269,17 @@ impl PeerStatusFlags {
         Self(bits & 0xf8)
     }
 
+    /// The flag bits as they sit in the high octet (bits 3–7).
     pub const fn bits(self) -> u8 {
         self.0
     }
 
+    /// Whether every bit of `other` is set here.
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
 
+    /// The bits set in either.
     pub const fn union(self, other: Self) -> Self {
         Self(self.0 | other.0)
     }
@@ -318,6 +342,7 @@ impl PeerSelection {
         SELECTIONS[usize::from(code & 0x07)].0
     }
 
+    /// The 3-bit selection code (0–7).
     pub fn code(self) -> u8 {
         self as u8
     }
@@ -343,20 +368,35 @@ impl PeerSelection {
 pub enum PeerEvent {
     /// 0: no event.
     Unspecified,
+    /// 1: association mobilised.
     Mobilize,
+    /// 2: association demobilised.
     Demobilize,
+    /// 3: the reach register became zero (RFC 5905 §13).
     Unreachable,
+    /// 4: the first reply after unreachable.
     Reachable,
+    /// 5: association restarted (e.g. after an Autokey error).
     Restart,
+    /// 6: no server replied (one-shot `-q` mode).
     NoReply,
+    /// 7: rate exceeded: a RATE kiss-o'-death was received (RFC 5905 §7.4).
     RateExceeded,
+    /// 8: access denied: a DENY or RSTR kiss-o'-death was received.
     AccessDenied,
+    /// 9: the server announced a leap second (LI 1 or 2).
     LeapArmed,
+    /// 10: became the system peer.
     SysPeer,
+    /// 11: reference clock event (`clock_alarm` in `ntpq -c as`).
     ClockEvent,
+    /// 12: a packet failed authentication.
     BadAuth,
+    /// 13: a popcorn spike was suppressed by the clock filter.
     Popcorn,
+    /// 14: switched to interleaved mode.
     InterleaveMode,
+    /// 15: an interleaved-mode timestamp mismatch.
     InterleaveError,
 }
 
@@ -387,6 +427,7 @@ impl PeerEvent {
         PEER_EVENTS[usize::from(code & 0x0f)].0
     }
 
+    /// The 4-bit event code (0–15).
     pub fn code(self) -> u8 {
         PEER_EVENTS
             .iter()
@@ -411,14 +452,18 @@ impl PeerEvent {
 /// counter and last event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PeerStatus {
+    /// Status bits (high five bits of the high octet).
     pub flags: PeerStatusFlags,
+    /// Selection code (low three bits of the high octet).
     pub selection: PeerSelection,
     /// Number of events (4 bits, saturates at 15).
     pub event_count: u8,
+    /// Last event (4 bits).
     pub last_event: PeerEvent,
 }
 
 impl PeerStatus {
+    /// Decodes a status word; every word decodes.
     pub fn from_word(word: u16) -> Self {
         let [hi, lo] = word.to_be_bytes();
         Self {
@@ -491,6 +536,7 @@ impl ClockCode {
         }
     }
 
+    /// The 4-bit code (0–15).
     pub fn code(self) -> u8 {
         match self {
             Self::Nominal => 0,
@@ -527,11 +573,14 @@ impl ClockCode {
 pub struct ClockStatus {
     /// The high octet (0 from the reference; kept for a lossless round trip).
     pub high: u8,
+    /// The last reference clock event (bits 4–7).
     pub last_event: ClockCode,
+    /// The reference clock's current status (bits 0–3).
     pub current: ClockCode,
 }
 
 impl ClockStatus {
+    /// Decodes a status word; every word decodes.
     pub fn from_word(word: u16) -> Self {
         let [hi, lo] = word.to_be_bytes();
         Self {
@@ -541,6 +590,7 @@ impl ClockStatus {
         }
     }
 
+    /// Encodes the word.
     pub fn to_word(self) -> u16 {
         u16::from_be_bytes([
             self.high,
@@ -585,6 +635,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Decodes an 8-bit error code; every value decodes.
     pub fn from_code(code: u8) -> Self {
         match code {
             0 => Self::Unspecified,
@@ -599,6 +650,7 @@ impl ErrorCode {
         }
     }
 
+    /// The 8-bit error code (0–255).
     pub fn code(self) -> u8 {
         match self {
             Self::Unspecified => 0,
@@ -650,13 +702,19 @@ impl std::fmt::Display for ErrorCode {
 /// system status for association 0 and a peer status otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusWord {
+    /// System status (association ID 0, RFC 9327 §2.1).
     System(SystemStatus),
+    /// Peer status (a non-zero association ID, RFC 9327 §2.2).
     Peer(PeerStatus),
+    /// Clock status (READCLOCK/WRITECLOCK responses, RFC 9327 §2.3).
     Clock(ClockStatus),
+    /// Error code (E bit set, RFC 9327 §2.4).
     Error(ErrorCode),
 }
 
 impl StatusWord {
+    /// Reads the status word of `header` by its E bit, opcode and
+    /// association ID.
     pub fn of(header: &super::ControlHeader) -> Self {
         use super::Opcode;
         let w = header.status;

@@ -39,7 +39,9 @@ impl VarValue {
 /// One `name=value` item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Variable {
+    /// The variable name (`stratum`, `offset`, ...; at most 255 octets).
     pub name: String,
+    /// Its value, bare, quoted or absent (at most 2047 octets).
     pub value: VarValue,
 }
 
@@ -47,6 +49,7 @@ pub struct Variable {
 /// cert=...`), and the order is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct VarList {
+    /// The variables in the order they appear on the wire.
     pub vars: Vec<Variable>,
 }
 
