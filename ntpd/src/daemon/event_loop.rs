@@ -157,8 +157,10 @@ async fn readable(sockets: &[NtpSocket], next: &mut usize) -> (usize, io::Result
     .await
 }
 
-/// The event loop's buffers and sockets.
+/// The event loop's runtime, buffers and sockets.
 pub struct EventLoop<'a> {
+    runtime: Option<tokio::runtime::Runtime>,
+    signals: Signals,
     core: &'a mut Core,
     sockets: Vec<NtpSocket>,
     outputs: Outputs,
@@ -176,10 +178,39 @@ type TickHook<'a> = Box<dyn FnMut(&Core) + 'a>;
 
 impl<'a> EventLoop<'a> {
     /// A loop over `sockets` driving `core`, writing statistics to
-    /// `outputs`; the first tick is due at once (initial polls and iburst
-    /// leave immediately).
-    pub fn new(core: &'a mut Core, sockets: Vec<NtpSocket>, outputs: Outputs) -> EventLoop<'a> {
-        EventLoop {
+    /// `outputs`. The runtime is built, the sockets registered with its
+    /// reactor and the signals caught here, so that once this returns a
+    /// SIGTERM is handled (the caller then reports the daemon ready). The
+    /// first tick is due at once (initial polls and iburst leave
+    /// immediately).
+    pub fn new(
+        core: &'a mut Core,
+        sockets: Vec<NtpSocket>,
+        outputs: Outputs,
+    ) -> Result<EventLoop<'a>, DaemonError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|source| DaemonError::Io {
+                what: "cannot start the event loop",
+                source,
+            })?;
+        let (sockets, signals) = {
+            let _context = runtime.enter();
+            let sockets = sockets
+                .into_iter()
+                .map(NtpSocket::register)
+                .collect::<io::Result<Vec<_>>>()
+                .map_err(|source| DaemonError::Io {
+                    what: "cannot register the sockets with the event loop",
+                    source,
+                })?;
+            (sockets, Signals::install())
+        };
+        Ok(EventLoop {
+            runtime: Some(runtime),
+            signals,
             core,
             sockets,
             outputs,
@@ -189,7 +220,7 @@ impl<'a> EventLoop<'a> {
             deferred: Vec::new(),
             exit: None,
             on_tick: None,
-        }
+        })
     }
 
     /// Call `f` after every system tick (e.g. to tell a waiting parent
@@ -198,18 +229,16 @@ impl<'a> EventLoop<'a> {
         self.on_tick = Some(Box::new(f));
     }
 
-    /// Run on a tokio `current_thread` runtime until a signal or the
+    /// Run on the tokio `current_thread` runtime until a signal or the
     /// daemon's own exit.
     pub fn run(&mut self) -> Result<Stop, DaemonError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(|source| DaemonError::Io {
-                what: "cannot start the event loop",
-                source,
-            })?;
-        runtime.block_on(self.serve())
+        let runtime = self.runtime.take().ok_or(DaemonError::Io {
+            what: "the event loop ran twice",
+            source: io::ErrorKind::Other.into(),
+        })?;
+        let stop = runtime.block_on(self.serve());
+        self.runtime = Some(runtime);
+        Ok(stop)
     }
 
     /// Save the drift file on the way out (and whatever else the core
@@ -219,16 +248,7 @@ impl<'a> EventLoop<'a> {
         self.perform_queued();
     }
 
-    async fn serve(&mut self) -> Result<Stop, DaemonError> {
-        self.sockets = std::mem::take(&mut self.sockets)
-            .into_iter()
-            .map(NtpSocket::register)
-            .collect::<io::Result<Vec<_>>>()
-            .map_err(|source| DaemonError::Io {
-                what: "cannot register the sockets with the event loop",
-                source,
-            })?;
-        let mut signals = Signals::install();
+    async fn serve(&mut self) -> Stop {
         let mut timer = tokio::time::interval(TICK);
         // Suspended or starved: do not catch up in a burst.
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -236,8 +256,8 @@ impl<'a> EventLoop<'a> {
         loop {
             tokio::select! {
                 biased;
-                arrived = signals.recv() => match arrived {
-                    Arrived::Stop(name) => return Ok(Stop::Signal(name)),
+                arrived = self.signals.recv() => match arrived {
+                    Arrived::Stop(name) => return Stop::Signal(name),
                     Arrived::Hangup => tracing::info!(
                         "SIGHUP received: the daemon keeps running with the configuration and keys it loaded at start"
                     ),
@@ -252,7 +272,7 @@ impl<'a> EventLoop<'a> {
                 },
             }
             if let Some(code) = self.exit {
-                return Ok(Stop::Exit(code));
+                return Stop::Exit(code);
             }
         }
     }

@@ -184,9 +184,9 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     if let Some(p) = &privileges {
         p.apply()?;
     }
-    // Without -w the waiting parent exits now.
+    let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs)?;
+    // Signals are caught now: without -w the waiting parent exits.
     waiter.notify_ready();
-    let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs);
     ev.on_tick(|c| {
         if c.sys.leap != proto::LeapIndicator::Unsynchronized {
             // -w: the parent exits 0 now; later calls do nothing.
