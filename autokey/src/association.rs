@@ -121,6 +121,11 @@ pub struct Association {
     tc_only: bool,
     /// The untrusted-trail event was reported.
     untrusted_reported: bool,
+    /// The server was synchronised when it answered ASSOC (its value
+    /// timestamp is not 0), so an empty CERT answer is not "not ready".
+    server_synced: bool,
+    /// Empty CERT responses in a row.
+    empty_certs: u8,
     /// Our per-association random cookie (symmetric mode).
     hcookie: u32,
     /// The peer's request waiting for our answer (one at a time).
@@ -160,6 +165,8 @@ impl Association {
             offered: 0,
             tc_only: false,
             untrusted_reported: false,
+            server_synced: false,
+            empty_certs: 0,
             hcookie: 0,
             queued: None,
             auto_signed: None,
@@ -764,7 +771,10 @@ impl Association {
         }
         match r {
             Response::Error { code, .. } => Err(AutokeyError::ErrorResponse { code }),
-            Response::EmptyCert { .. } => Ok(()),
+            Response::EmptyCert { .. } => {
+                self.on_empty_cert(events);
+                Ok(())
+            }
             Response::Cert { value, .. } => self.on_cert(host, &value, now, events),
             Response::Identity { scheme, value, .. } => {
                 if self.challenge.is_none() {
@@ -881,6 +891,7 @@ impl Association {
         self.offered = peer.0 & scheme_bits;
         self.flags = peer.0 & 0xffff_00ff & !scheme_bits;
         self.peer_assoc = assoc_id;
+        self.server_synced = value.timestamp != 0;
         self.trail = Some(Trail::new(&name, host.name()));
         self.server_name = Some(name);
         if self.cfg.kind == AssocKind::Client {
@@ -926,25 +937,50 @@ impl Association {
         if let Some(c) = trail.last_accepted() {
             host.install_cert(c, now);
         }
+        self.empty_certs = 0;
         match step {
             TrailStep::Continue => return Ok(()),
             TrailStep::Untrusted => {
-                if !self.untrusted_reported {
-                    self.untrusted_reported = true;
-                    events.push(AssocEvent::UntrustedTrail {
-                        server: self.server_name.clone().unwrap_or_default(),
-                        root: trail
-                            .last_accepted()
-                            .map(|c| c.subject.clone())
-                            .unwrap_or_default(),
-                    });
-                }
+                let root = trail
+                    .last_accepted()
+                    .map(|c| c.subject.clone())
+                    .unwrap_or_default();
+                self.report_untrusted(root, events);
                 return Ok(());
             }
             TrailStep::Complete => {}
         }
         self.flags |= status::CERT;
         self.choose_identity(events)
+    }
+
+    /// A synchronised server that answers our CERT request with an empty
+    /// response holds no certificate it may serve for that subject: a
+    /// self-signed one that is not trusted is never served (brief §7.2),
+    /// so the trail cannot start. Reported after two such answers.
+    fn on_empty_cert(&mut self, events: &mut Vec<AssocEvent>) {
+        if !self.server_synced || self.lit(status::CERT) {
+            return;
+        }
+        self.empty_certs = self.empty_certs.saturating_add(1);
+        if self.empty_certs >= 2 {
+            let root = self
+                .trail
+                .as_ref()
+                .map(|t| t.next_subject().to_string())
+                .unwrap_or_default();
+            self.report_untrusted(root, events);
+        }
+    }
+
+    fn report_untrusted(&mut self, root: String, events: &mut Vec<AssocEvent>) {
+        if !self.untrusted_reported {
+            self.untrusted_reported = true;
+            events.push(AssocEvent::UntrustedTrail {
+                server: self.server_name.clone().unwrap_or_default(),
+                root,
+            });
+        }
     }
 
     /// After the trail completed: the identity parameters for the first

@@ -42,8 +42,10 @@ pub enum AssocEvent {
         offered: Vec<Scheme>,
     },
     /// The server's certificate trail ends at a self-signed certificate
-    /// that is not trusted (no trustRoot extension): the trail can never
-    /// complete (brief §7.3). Once.
+    /// that is not trusted (no trustRoot extension), or a synchronised
+    /// server serves no certificate for the subject asked (it serves no
+    /// untrusted self-signed one): the trail can never complete (brief
+    /// §7.2, §7.3). Once per association.
     UntrustedTrail { server: String, root: String },
 }
 
@@ -94,7 +96,7 @@ impl fmt::Display for AssocEvent {
             ),
             AssocEvent::UntrustedTrail { server, root } => write!(
                 f,
-                "server {server}: its certificate trail ends at the self-signed certificate of {root}, which is not trusted (no trustRoot): the trail cannot complete; regenerate with -T on the trusted host (ntp-keygen -T ...)"
+                "server {server}: the certificate trail cannot complete at {root}: its certificate is self-signed and not trusted (no trustRoot), and not signed by a trusted host; regenerate with -T on the trusted host (ntp-keygen -T ...)"
             ),
         }
     }

@@ -55,6 +55,20 @@ pub enum HostMode {
     ManycastClient,
 }
 
+/// The reference's names of the modes (`ntpq` and event lines).
+impl std::fmt::Display for HostMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HostMode::Client => "client",
+            HostMode::SymmetricActive => "symmetric active",
+            HostMode::SymmetricPassive => "symmetric passive",
+            HostMode::BroadcastServer => "broadcast server",
+            HostMode::BroadcastClient => "broadcast client",
+            HostMode::ManycastClient => "manycast client",
+        })
+    }
+}
+
 impl HostMode {
     /// The mode of the packets we send.
     pub fn send_mode(self) -> Option<Mode> {

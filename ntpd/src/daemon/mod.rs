@@ -551,10 +551,9 @@ impl Core {
             ));
         };
         let group = cfg.ident.clone().or_else(|| ak.ident.clone());
-        let identities = match &group {
-            Some(g) => ak.identity_sources(g).map_err(|e| e.to_string())?,
-            None => Vec::new(),
-        };
+        let (identities, named) = ak
+            .client_identities(group.as_deref())
+            .map_err(|e| e.to_string())?;
         let kind = match cfg.mode {
             HostMode::Client => autokey::association::AssocKind::Client,
             HostMode::SymmetricActive | HostMode::SymmetricPassive => {
@@ -575,7 +574,8 @@ impl Core {
                 kind,
             },
             timing::now_ntp().seconds(),
-        );
+        )
+        .with_named_identities(named);
         Ok(Some(AutokeyPeer { engine, local }))
     }
 
@@ -885,7 +885,7 @@ impl Core {
             autokey: autokey_broadcast,
             ..AssocConfig::new(src, host_mode)
         };
-        tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode:?} association for {src}");
+        tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode} association for {src}");
         let (socket, local) = self.sending_socket(socket, src);
         self.mobilize(cfg, socket, local);
     }
@@ -1216,9 +1216,12 @@ impl Core {
                 });
             } else if r.assoc.cfg.mode != HostMode::BroadcastClient {
                 tracing::warn!(
-                    "association {}: key {:?} cannot sign (not trusted or not in the keys file)",
+                    "association {}: key {} cannot sign (not trusted or not in the keys file)",
                     r.assoc.remote(),
-                    r.assoc.cfg.key
+                    r.assoc
+                        .cfg
+                        .key
+                        .map_or("none".to_string(), |k| k.to_string())
                 );
             }
         }
@@ -1306,8 +1309,8 @@ fn autokey_receive(
                 && !ak.engine.is_complete();
             match result {
                 Ok(events) => {
-                    for e in events {
-                        tracing::info!(target: crate::logging::PEER_INFO, "{peer}: Autokey {e:?}");
+                    for e in &events {
+                        host.log_event(peer, &ak.engine, e);
                     }
                     assoc.proventic = ak.engine.is_proventic();
                     auth
@@ -1403,10 +1406,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             .iter()
             .filter(|(a, _)| a.options.autokey)
         {
-            if let Some(g) = a.options.ident.as_ref().or(ak.ident.as_ref()) {
-                ak.identity_sources(g)
-                    .map_err(crypto::CryptoSetupError::Keys)?;
-            }
+            let group = a.options.ident.as_ref().or(ak.ident.as_ref());
+            ak.client_identities(group.map(String::as_str))
+                .map_err(crypto::CryptoSetupError::Keys)?;
         }
     }
     let port = crate::net::service_port();
@@ -1540,10 +1542,10 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         }
         tracing::info!(
             target: crate::logging::PEER_INFO,
-            "mobilize {:?} association {} (from {:?})",
+            "mobilize {} association {}{}",
             cfg.mode,
             cfg.remote,
-            local
+            local.map(|l| format!(" from {l}")).unwrap_or_default()
         );
         core.mobilize(cfg, socket, local);
     }

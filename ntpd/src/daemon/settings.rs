@@ -145,6 +145,8 @@ pub struct AutokeySettings {
     pub crypto: Option<config::conf::Crypto>,
     /// `keysdir` (default [`DEFAULT_KEYSDIR`]).
     pub keysdir: Option<PathBuf>,
+    /// Where the `keysdir` line is (for messages).
+    pub keysdir_origin: Option<Origin>,
     /// `automax N` (key-list lifetime, log2 s).
     pub automax: Option<u8>,
     /// `revoke N` (private-value refresh, log2 s).
@@ -444,7 +446,10 @@ impl Settings {
                 }
             }
             Directive::Setvar(v) => self.set_sys_var(format!("{}={}", v.name, v.value), v.default),
-            Directive::Keysdir(d) => self.autokey.keysdir = Some(PathBuf::from(d)),
+            Directive::Keysdir(d) => {
+                self.autokey.keysdir = Some(PathBuf::from(d));
+                self.autokey.keysdir_origin = Some(at.clone());
+            }
             Directive::Automax(n) => self.autokey.automax = Some(*n),
             Directive::Revoke(n) => self.autokey.revoke = Some(*n),
             Directive::Ident(g) => self.autokey.ident = Some(g.clone()),
