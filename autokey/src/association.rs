@@ -959,7 +959,9 @@ impl Association {
     /// self-signed one that is not trusted is never served (brief §7.2),
     /// so the trail cannot start. Reported after two such answers.
     fn on_empty_cert(&mut self, events: &mut Vec<AssocEvent>) {
-        if !self.server_synced || self.lit(status::CERT) {
+        // A private-certificate server never serves its certificate
+        // (brief §7.6): that is a PC mismatch, not an untrusted trail.
+        if !self.server_synced || self.lit(status::CERT) || self.lit(status::PRIV) {
             return;
         }
         self.empty_certs = self.empty_certs.saturating_add(1);
