@@ -121,8 +121,8 @@ pub struct Association {
     tc_only: bool,
     /// The untrusted-trail event was reported.
     untrusted_reported: bool,
-    /// The server was synchronised when it answered ASSOC (its value
-    /// timestamp is not 0), so an empty CERT answer is not "not ready".
+    /// The server is synchronised (leap indicator of its last reply, or a
+    /// non-zero ASSOC timestamp), so an empty CERT answer is not "not ready".
     server_synced: bool,
     /// Empty CERT responses in a row.
     empty_certs: u8,
@@ -555,6 +555,9 @@ impl Association {
         };
         SessionKey::derive(host.digest(), src, dst, key_id, cookie)?
             .verify(pkt.authenticated_bytes(), mac)?;
+        // An empty CERT answer from a synchronised server means it has no
+        // certificate to serve (`on_empty_cert`).
+        self.server_synced = pkt.header().leap != proto::LeapIndicator::Unsynchronized;
         let fields: Vec<&[u8]> = pkt.fields().map(|f| f.as_bytes()).collect();
         let mut events = self.receive_fields(host, &fields, now, rng);
         if !server_reply {
@@ -891,7 +894,7 @@ impl Association {
         self.offered = peer.0 & scheme_bits;
         self.flags = peer.0 & 0xffff_00ff & !scheme_bits;
         self.peer_assoc = assoc_id;
-        self.server_synced = value.timestamp != 0;
+        self.server_synced |= value.timestamp != 0;
         self.trail = Some(Trail::new(&name, host.name()));
         self.server_name = Some(name);
         if self.cfg.kind == AssocKind::Client {
