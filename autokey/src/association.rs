@@ -81,6 +81,17 @@ pub enum AssocKind {
     BroadcastClient,
 }
 
+/// `client`, `symmetric`, `broadcast client`.
+impl std::fmt::Display for AssocKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AssocKind::Client => "client",
+            AssocKind::Symmetric => "symmetric",
+            AssocKind::BroadcastClient => "broadcast client",
+        })
+    }
+}
+
 /// What to put into the next packet.
 #[derive(Debug)]
 pub struct Transmit {

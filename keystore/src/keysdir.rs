@@ -337,3 +337,36 @@ pub struct HostSet {
     pub gq: Option<Loaded<GqKey>>,
     pub mv: Option<Loaded<MvServerKey>>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_links_are_told_from_server_keys_and_dated_files() {
+        assert_eq!(
+            parse_client_link("ntpkey_iff_server"),
+            Some((Scheme::Iff, "server"))
+        );
+        assert_eq!(
+            parse_client_link("ntpkey_gqpar_ntp.example.com"),
+            Some((Scheme::Gq, "ntp.example.com"))
+        );
+        assert_eq!(
+            parse_client_link("ntpkey_mv_alice@grp"),
+            Some((Scheme::Mv, "alice@grp"))
+        );
+        for not in [
+            "ntpkey_iffkey_server",
+            "ntpkey_gqkey_server",
+            "ntpkey_mvkey_server",
+            "ntpkey_mvta_server",
+            "ntpkey_host_server",
+            "ntpkey_iffpar_server.3301264563",
+            "ntpkey_MVkey1_server.3301144193",
+            "ntpkey_iff_",
+        ] {
+            assert_eq!(parse_client_link(not), None, "{not}");
+        }
+    }
+}

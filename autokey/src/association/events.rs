@@ -62,13 +62,7 @@ impl fmt::Display for AssocEvent {
         match self {
             AssocEvent::Proventic => f.write_str("proventic: the server's packets are authenticated"),
             AssocEvent::Cookie(c) => write!(f, "cookie {c:08x} installed"),
-            AssocEvent::Leap(l) => {
-                write!(f, "leap values: TAI offset {} s", l.tai_offset)?;
-                if l.expiry != 0 {
-                    write!(f, ", era start {}, expiry {} (NTP seconds)", l.era_start, l.expiry)?;
-                }
-                Ok(())
-            }
+            AssocEvent::Leap(l) => write!(f, "leap values: {l}"),
             AssocEvent::CertificateSigned { issuer } => {
                 write!(f, "our certificate was signed by {issuer}")
             }
@@ -98,6 +92,55 @@ impl fmt::Display for AssocEvent {
                 f,
                 "server {server}: the certificate trail cannot complete at {root}: its certificate is self-signed and not trusted (no trustRoot), and not signed by a trusted host; regenerate with -T on the trusted host (ntp-keygen -T ...)"
             ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_as_sentences() {
+        let leap = AssocEvent::Leap(LeapValues {
+            tai_offset: 37,
+            era_start: 3_692_217_600,
+            expiry: 3_960_057_600,
+        });
+        assert_eq!(
+            leap.to_string(),
+            "leap values: TAI offset 37 s, era start 3692217600, expiry 3960057600 (NTP seconds)"
+        );
+        let none = AssocEvent::Leap(LeapValues {
+            tai_offset: 0,
+            era_start: 0,
+            expiry: 0,
+        });
+        assert_eq!(
+            none.to_string(),
+            "leap values: TAI offset 0 s (no leap table)"
+        );
+        assert_eq!(
+            AssocEvent::Cookie(0xf93c_2a49).to_string(),
+            "cookie f93c2a49 installed"
+        );
+        let rejected = AssocEvent::Rejected(AutokeyError::ErrorResponse {
+            code: proto::exten::AutokeyCode::Cook,
+        });
+        assert_eq!(
+            rejected.to_string(),
+            "field refused: COOK error response from the peer"
+        );
+        let tc = AssocEvent::TcOnly {
+            server: "server".into(),
+            offered: vec![Scheme::Iff, Scheme::Mv],
+            looked_for: vec!["server".into()],
+        };
+        let text = tc.to_string();
+        assert!(text.contains("offers identity scheme IFF, MV"), "{text}");
+        for e in [leap, none, rejected, tc] {
+            let t = e.to_string();
+            assert!(!t.contains('{') && !t.contains("Some("), "{t}");
         }
     }
 }

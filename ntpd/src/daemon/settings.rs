@@ -511,8 +511,11 @@ impl Settings {
                     return Err(SettingsError::Restrict {
                         at: at.clone(),
                         message: format!(
-                            "restrict {:?}: the name does not resolve; expected an address or a resolvable host name",
-                            address.host
+                            "restrict {}: the name does not resolve; expected an address or a resolvable host name",
+                            match &address.host {
+                                config::conf::Host::Ip(ip) => ip.to_string(),
+                                config::conf::Host::Name(n) => n.clone(),
+                            }
                         ),
                     });
                 }
