@@ -323,6 +323,39 @@ mod tests {
     }
 
     #[test]
+    fn without_ident_the_parameter_links_are_loaded_by_server_name() {
+        let mut rng: rand::rngs::StdRng = rand::make_rng();
+        let bob = load(&settings("bob", "clientpassword"), 0xeeb3_c000, &mut rng)
+            .unwrap()
+            .unwrap();
+        let (own, named) = bob.client_identities(None).unwrap();
+        assert!(own.is_empty());
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0].name, "alice");
+        assert!(
+            named[0].file.ends_with("ntpkey_iffpar_alice"),
+            "{}",
+            named[0].file
+        );
+        assert!(matches!(named[0].source, IdentitySource::Iff { .. }));
+        // With `ident alice` the same file is the group's.
+        let (own, named) = bob.client_identities(Some("alice")).unwrap();
+        assert!(matches!(own.as_slice(), [IdentitySource::Iff { .. }]) && named.is_empty());
+    }
+
+    #[test]
+    fn a_missing_keysdir_names_itself() {
+        let mut rng: rand::rngs::StdRng = rand::make_rng();
+        let mut s = settings("bob", "clientpassword");
+        s.keysdir = Some(PathBuf::from("/nonexistent/keys"));
+        let e = load(&s, 0, &mut rng).unwrap_err().to_string();
+        assert!(
+            e.contains("keysdir /nonexistent/keys") && e.contains("does not exist"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn no_crypto_line_no_autokey_and_bad_files_name_themselves() {
         let mut rng: rand::rngs::StdRng = rand::make_rng();
         assert!(load(&AutokeySettings::default(), 0, &mut rng)
