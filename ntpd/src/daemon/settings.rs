@@ -365,7 +365,14 @@ impl Settings {
                         TosOption::MaxClock(v) => self.tos.maxclock = Some(*v),
                         TosOption::MinDist(v) => self.tos.mindist = Some(*v),
                         TosOption::MaxDist(v) => self.tos.maxdist = Some(*v),
-                        other => self.skip(at, &format!("tos {other:?}")),
+                        TosOption::BcPollBStep(v) => self.skip(at, &format!("tos bcpollbstep {v}")),
+                        TosOption::Beacon(v) => self.skip(at, &format!("tos beacon {v}")),
+                        TosOption::Ceiling(v) => self.skip(at, &format!("tos ceiling {v}")),
+                        TosOption::Cohort(v) => {
+                            self.skip(at, &format!("tos cohort {}", u8::from(*v)))
+                        }
+                        TosOption::Floor(v) => self.skip(at, &format!("tos floor {v}")),
+                        TosOption::BaseDate(v) => self.skip(at, &format!("tos basedate {v}")),
                     }
                 }
             }
