@@ -435,3 +435,42 @@ fn mv_without_trusted_certificate_warns_and_the_trail_is_reported() {
     );
     assert_eq!(l.client.flags() & status::CERT, 0);
 }
+
+#[test]
+fn ident_without_parameters_waits_and_says_so_once() {
+    let (s, c) = hosts();
+    let now = ntp_now();
+    let mut cfg = client_config();
+    cfg.ident = Some("server".into());
+    let mut l = Link::new(
+        creds(&c.0, "client", "clientpassword"),
+        creds(&s.0, "server", "serverpassword"),
+        cfg,
+        now,
+        23,
+    );
+    // Until the association has nothing left to ask (it waits for VRFY).
+    let mut ev = Vec::new();
+    for _ in 0..8 {
+        let (code, req) = l.request();
+        if code.is_none() {
+            break;
+        }
+        let reply = l.serve(&req).expect("server reply");
+        ev.extend(l.deliver(&reply).expect("reply accepted"));
+        l.now += 16;
+    }
+    let waits: Vec<String> = ev
+        .iter()
+        .filter(|e| matches!(e, AssocEvent::NoIdentityParameters { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(waits.len(), 1, "{ev:?}");
+    assert!(
+        waits[0].contains("no parameters for group server")
+            && waits[0].contains("ntpkey_iffpar_server"),
+        "{waits:?}"
+    );
+    assert_eq!(l.client.flags() & (status::VRFY | status::PROV), 0);
+    assert!(!l.client.is_tc_only());
+}
