@@ -13,13 +13,19 @@ use proto::PacketRef;
 use crate::cert::{check_signed_certificate, Trail, TrailStep};
 use crate::cookie::decrypt_cookie;
 use crate::error::{AutokeyError, Result};
-use crate::host::{advertised_scheme, LocalHost, RespondContext};
+use crate::host::{LocalHost, RespondContext};
 use crate::identity::{Challenge, ClientIdentity};
 use crate::keylist::{chain_check, KeyList, KeyListParams};
 use crate::message::{AutokeyValues, LeapValues, Message, Request, Response};
 use crate::session::SessionKey;
 use crate::status::{self, StatusWord};
 use crate::value::{check_monotonic, PeerKey, SignedValue};
+
+mod choice;
+mod events;
+
+pub use choice::{lookup_names, offered_schemes, NamedIdentity};
+pub use events::AssocEvent;
 
 /// Protocol restart interval, log2 seconds (`NTP_REFRESH`).
 pub const NTP_REFRESH: u8 = 19;
@@ -34,7 +40,8 @@ pub enum IdentitySource {
 }
 
 impl IdentitySource {
-    fn scheme(&self) -> Scheme {
+    /// The scheme these parameters are for.
+    pub fn scheme(&self) -> Scheme {
         match self {
             IdentitySource::Iff { .. } => Scheme::Iff,
             IdentitySource::Gq { .. } => Scheme::Gq,
@@ -74,23 +81,15 @@ pub enum AssocKind {
     BroadcastClient,
 }
 
-/// Something the caller should know about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AssocEvent {
-    /// The association just became proventic (PROV lit).
-    Proventic,
-    /// A cookie was installed.
-    Cookie(u32),
-    /// Leap values received (feed the TAI offset to the leap module).
-    Leap(LeapValues),
-    /// The server signed our certificate; the host installed it.
-    CertificateSigned { issuer: String },
-    /// Identity verified.
-    IdentityVerified(Scheme),
-    /// A protocol error restarted the dance (brief §2.10).
-    Restarted(AutokeyError),
-    /// A field was rejected; the packet is dropped, state unchanged.
-    Rejected(AutokeyError),
+/// `client`, `symmetric`, `broadcast client`.
+impl std::fmt::Display for AssocKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AssocKind::Client => "client",
+            AssocKind::Symmetric => "symmetric",
+            AssocKind::BroadcastClient => "broadcast client",
+        })
+    }
 }
 
 /// What to put into the next packet.
@@ -122,7 +121,22 @@ pub struct Association {
     auto: Option<(AutokeyValues, u32, u32)>,
     leap: Option<LeapValues>,
     cleared_at: u32,
-    no_identity_logged: bool,
+    /// Parameters installed under server names (used without `ident`).
+    named: Vec<NamedIdentity>,
+    /// Name and file of the named parameters in use.
+    identity_origin: Option<(String, String)>,
+    /// The identity scheme bits the server's status word offers; they
+    /// are lit in `flags` only once a proof verified.
+    offered: u32,
+    /// The association runs without an identity proof (TC only).
+    tc_only: bool,
+    /// The untrusted-trail event was reported.
+    untrusted_reported: bool,
+    /// The server is synchronised (leap indicator of its last reply, or a
+    /// non-zero ASSOC timestamp), so an empty CERT answer is not "not ready".
+    server_synced: bool,
+    /// Empty CERT responses in a row.
+    empty_certs: u8,
     /// Our per-association random cookie (symmetric mode).
     hcookie: u32,
     /// The peer's request waiting for our answer (one at a time).
@@ -157,7 +171,13 @@ impl Association {
             auto: None,
             leap: None,
             cleared_at: now,
-            no_identity_logged: false,
+            named: Vec::new(),
+            identity_origin: None,
+            offered: 0,
+            tc_only: false,
+            untrusted_reported: false,
+            server_synced: false,
+            empty_certs: 0,
             hcookie: 0,
             queued: None,
             auto_signed: None,
@@ -167,6 +187,29 @@ impl Association {
             signature_ok: false,
             peer_synchronised: true,
         }
+    }
+
+    /// Adds client identity parameters installed under server names, for
+    /// an association without `ident` (the guide's `ntpkey_iff_<server>`
+    /// links, brief §6.5): the identity exchange runs when the server
+    /// offers one of their schemes under one of its names
+    /// ([`lookup_names`]).
+    pub fn with_named_identities(mut self, named: Vec<NamedIdentity>) -> Self {
+        self.named = named;
+        self
+    }
+
+    /// True when the server offers identity schemes this host has no
+    /// parameters for, and the association runs on the certificate trail
+    /// only.
+    pub fn is_tc_only(&self) -> bool {
+        self.tc_only
+    }
+
+    /// The file the identity parameters in use came from, when they were
+    /// found under a server name.
+    pub fn identity_file(&self) -> Option<&str> {
+        self.identity_origin.as_ref().map(|(_, f)| f.as_str())
     }
 
     /// A crypto-NAK the caller has validated (brief §11.3 rule 12: exactly
@@ -241,25 +284,23 @@ impl Association {
             },
             now,
         );
-        // A GQ identity built from the trail goes back to its source form.
-        if let Some(ClientIdentity::Gq {
-            params, filestamp, ..
-        }) = identity
-        {
-            fresh
-                .cfg
-                .identities
-                .push(IdentitySource::Gq { params, filestamp });
-        } else if let Some(ClientIdentity::Iff { params, filestamp }) = identity {
-            fresh
-                .cfg
-                .identities
-                .push(IdentitySource::Iff { params, filestamp });
-        } else if let Some(ClientIdentity::Mv { key, filestamp }) = identity {
-            fresh
-                .cfg
-                .identities
-                .push(IdentitySource::Mv { key, filestamp });
+        fresh.named = std::mem::take(&mut self.named);
+        fresh.untrusted_reported = self.untrusted_reported;
+        // The identity in use goes back to its source form (a GQ identity
+        // drops the v it took from the trail), under its name if it had one.
+        let source = identity.map(|i| match i {
+            ClientIdentity::Gq {
+                params, filestamp, ..
+            } => IdentitySource::Gq { params, filestamp },
+            ClientIdentity::Iff { params, filestamp } => IdentitySource::Iff { params, filestamp },
+            ClientIdentity::Mv { key, filestamp } => IdentitySource::Mv { key, filestamp },
+        });
+        match (source, self.identity_origin.take()) {
+            (Some(source), Some((name, file))) => {
+                fresh.named.push(NamedIdentity { name, file, source })
+            }
+            (Some(source), None) => fresh.cfg.identities.push(source),
+            _ => {}
         }
         *self = fresh;
     }
@@ -349,11 +390,9 @@ impl Association {
             }));
         }
         if !self.lit(status::VRFY) {
+            // Without parameters (reported once by `on_cert`) the
+            // association waits: nothing to ask.
             let Some(ident) = &self.identity else {
-                if !self.no_identity_logged {
-                    tracing::warn!(server = ?self.server_name, "no identity parameters found");
-                    self.no_identity_logged = true;
-                }
                 return Ok(None);
             };
             let ch = ident.challenge(rng)?;
@@ -527,6 +566,9 @@ impl Association {
         };
         SessionKey::derive(host.digest(), src, dst, key_id, cookie)?
             .verify(pkt.authenticated_bytes(), mac)?;
+        // An empty CERT answer from a synchronised server means it has no
+        // certificate to serve (`on_empty_cert`).
+        self.server_synced = pkt.header().leap != proto::LeapIndicator::Unsynchronized;
         let fields: Vec<&[u8]> = pkt.fields().map(|f| f.as_bytes()).collect();
         let mut events = self.receive_fields(host, &fields, now, rng);
         if !server_reply {
@@ -646,11 +688,11 @@ impl Association {
             }
             if let Err(e) = result {
                 if e.restarts() {
-                    tracing::info!(error = %e, "Autokey protocol error, restarting");
+                    tracing::debug!("Autokey protocol error, restarting: {e}");
                     self.clear(now);
                     events.push(AssocEvent::Restarted(e));
                 } else {
-                    tracing::debug!(error = %e, "Autokey field rejected");
+                    tracing::debug!("Autokey field refused: {e}");
                     events.push(AssocEvent::Rejected(e));
                 }
                 break;
@@ -743,8 +785,11 @@ impl Association {
         }
         match r {
             Response::Error { code, .. } => Err(AutokeyError::ErrorResponse { code }),
-            Response::EmptyCert { .. } => Ok(()),
-            Response::Cert { value, .. } => self.on_cert(host, &value, now),
+            Response::EmptyCert { .. } => {
+                self.on_empty_cert(events);
+                Ok(())
+            }
+            Response::Cert { value, .. } => self.on_cert(host, &value, now, events),
             Response::Identity { scheme, value, .. } => {
                 if self.challenge.is_none() {
                     return Err(AutokeyError::NoChallenge {
@@ -759,7 +804,8 @@ impl Association {
                     scheme: crate::identity::scheme_name(scheme),
                 })?;
                 ident.verify(ch, value.filestamp, &value.value)?;
-                self.flags |= status::VRFY;
+                // Only a verified proof lights the scheme bit and VRFY.
+                self.flags |= status::VRFY | scheme_bit(scheme);
                 events.push(AssocEvent::IdentityVerified(scheme));
                 Ok(())
             }
@@ -854,8 +900,12 @@ impl Association {
             });
         }
         self.hcookie = rng.next_u32();
-        self.flags = peer.0 & 0xffff_00ff;
+        // The scheme bits wait for a verified proof (`on_response`).
+        let scheme_bits = status::IFF | status::GQ | status::MV;
+        self.offered = peer.0 & scheme_bits;
+        self.flags = peer.0 & 0xffff_00ff & !scheme_bits;
         self.peer_assoc = assoc_id;
+        self.server_synced |= value.timestamp != 0;
         self.trail = Some(Trail::new(&name, host.name()));
         self.server_name = Some(name);
         if self.cfg.kind == AssocKind::Client {
@@ -876,7 +926,13 @@ impl Association {
         Ok(())
     }
 
-    fn on_cert(&mut self, host: &mut LocalHost, value: &SignedValue, now: u32) -> Result<()> {
+    fn on_cert(
+        &mut self,
+        host: &mut LocalHost,
+        value: &SignedValue,
+        now: u32,
+        events: &mut Vec<AssocEvent>,
+    ) -> Result<()> {
         crate::value::check_timestamps(AutokeyCode::Cert, value)?;
         if self.lit(status::CERT) {
             return Ok(());
@@ -895,32 +951,114 @@ impl Association {
         if let Some(c) = trail.last_accepted() {
             host.install_cert(c, now);
         }
-        if step != TrailStep::Complete {
-            return Ok(());
+        self.empty_certs = 0;
+        match step {
+            TrailStep::Continue => return Ok(()),
+            TrailStep::Untrusted => {
+                let root = trail
+                    .last_accepted()
+                    .map(|c| c.subject.clone())
+                    .unwrap_or_default();
+                self.report_untrusted(root, events);
+                return Ok(());
+            }
+            TrailStep::Complete => {}
         }
         self.flags |= status::CERT;
-        let peer = StatusWord(self.flags);
-        let scheme = advertised_scheme(peer);
-        match (scheme, &self.cfg.ident) {
-            (Some(s), Some(_)) => {
-                let pos = self.cfg.identities.iter().position(|i| i.scheme() == s);
-                let trusted = trail.trusted();
-                self.identity = match (pos.map(|p| self.cfg.identities.remove(p)), trusted) {
-                    (Some(IdentitySource::Iff { params, filestamp }), _) => {
-                        Some(ClientIdentity::Iff { params, filestamp })
-                    }
-                    (Some(IdentitySource::Mv { key, filestamp }), _) => {
-                        Some(ClientIdentity::Mv { key, filestamp })
-                    }
-                    (Some(IdentitySource::Gq { params, filestamp }), Some(t)) => {
-                        Some(ClientIdentity::gq(params, t, filestamp)?)
-                    }
-                    _ => None,
-                };
-            }
-            _ => self.flags |= status::VRFY,
+        self.choose_identity(events)
+    }
+
+    /// A synchronised server that answers our CERT request with an empty
+    /// response holds no certificate it may serve for that subject: a
+    /// self-signed one that is not trusted is never served (brief §7.2),
+    /// so the trail cannot start. Reported after two such answers.
+    fn on_empty_cert(&mut self, events: &mut Vec<AssocEvent>) {
+        // A private-certificate server never serves its certificate
+        // (brief §7.6): that is a PC mismatch, not an untrusted trail.
+        if !self.server_synced || self.lit(status::CERT) || self.lit(status::PRIV) {
+            return;
         }
+        self.empty_certs = self.empty_certs.saturating_add(1);
+        if self.empty_certs >= 2 {
+            let root = self
+                .trail
+                .as_ref()
+                .map(|t| t.next_subject().to_string())
+                .unwrap_or_default();
+            self.report_untrusted(root, events);
+        }
+    }
+
+    fn report_untrusted(&mut self, root: String, events: &mut Vec<AssocEvent>) {
+        if !self.untrusted_reported {
+            self.untrusted_reported = true;
+            events.push(AssocEvent::UntrustedTrail {
+                server: self.server_name.clone().unwrap_or_default(),
+                root,
+            });
+        }
+    }
+
+    /// After the trail completed: the identity parameters for the first
+    /// scheme the server offers that we hold parameters for; TC when the
+    /// server offers none (the trail is the proof, RFC 5906 §6.2) or, without
+    /// `ident`, when we hold none for it (reported as TC-only).
+    fn choose_identity(&mut self, events: &mut Vec<AssocEvent>) -> Result<()> {
+        let offered = offered_schemes(self.offered);
+        if offered.is_empty() {
+            self.flags |= status::VRFY;
+            return Ok(());
+        }
+        let server = self.server_name.clone().unwrap_or_default();
+        let trusted = self.trail.as_ref().and_then(Trail::trusted);
+        let (source, origin) = match &self.cfg.ident {
+            Some(group) => match choice::take_own(&offered, &mut self.cfg.identities) {
+                Some(s) => (s, None),
+                None => {
+                    events.push(AssocEvent::NoIdentityParameters {
+                        server,
+                        group: group.clone(),
+                        offered,
+                    });
+                    return Ok(());
+                }
+            },
+            None => {
+                let names = lookup_names(&server, trusted.map(|c| c.subject.as_str()));
+                match choice::take_named(&offered, &names, &mut self.named) {
+                    Some(n) => (n.source, Some((n.name, n.file))),
+                    None => {
+                        self.tc_only = true;
+                        self.flags |= status::VRFY;
+                        events.push(AssocEvent::TcOnly {
+                            server,
+                            offered,
+                            looked_for: names,
+                        });
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        self.identity = Some(match source {
+            IdentitySource::Iff { params, filestamp } => ClientIdentity::Iff { params, filestamp },
+            IdentitySource::Mv { key, filestamp } => ClientIdentity::Mv { key, filestamp },
+            IdentitySource::Gq { params, filestamp } => {
+                let t = trusted.ok_or(AutokeyError::MissingGroupKey { scheme: "GQ" })?;
+                ClientIdentity::gq(params, t, filestamp)?
+            }
+        });
+        self.identity_origin = origin;
         Ok(())
+    }
+}
+
+/// The status bit of an identity scheme (brief §3).
+fn scheme_bit(s: Scheme) -> u32 {
+    match s {
+        Scheme::Iff => status::IFF,
+        Scheme::Gq => status::GQ,
+        Scheme::Mv => status::MV,
     }
 }
 

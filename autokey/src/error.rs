@@ -89,30 +89,30 @@ pub enum AutokeyError {
     #[error("Autokey field version {version}, expected 2")]
     Version { version: u8 },
     /// A response with the E bit set (brief §2.10).
-    #[error("{code:?} error response from the peer")]
+    #[error("{} error response from the peer", code_name(*.code))]
     ErrorResponse { code: AutokeyCode },
     /// A code outside 1..=9 (brief §2.2, NULL row).
     #[error("unknown Autokey message code {code}")]
     UnknownCode { code: u8 },
     /// A message that needs a value structure came without one (rule 4).
-    #[error("{code:?} {dir} of {len} octets has no value structure (needs at least 24)")]
+    #[error("{} {dir} of {len} octets has no value structure (needs at least 24)", code_name(*.code))]
     MissingValue {
         code: AutokeyCode,
         dir: &'static str,
         len: usize,
     },
     /// An 8-octet message (AUTO/LEAP request) came with a value.
-    #[error("{code:?} request must be 8 octets, got {len}")]
+    #[error("{} request must be 8 octets, got {len}", code_name(*.code))]
     UnexpectedValue { code: AutokeyCode, len: usize },
     /// Wrong association ID in a response (rule 4, brief §2.1).
-    #[error("association ID {got} in {code:?} response, expected {expected}")]
+    #[error("association ID {got} in {} response, expected {expected}", code_name(*.code))]
     AssociationId {
         code: AutokeyCode,
         expected: u32,
         got: u32,
     },
     /// `vallen` outside what this message allows (rules 6–9).
-    #[error("{code:?} value of {got} octets, allowed {min}..={max}")]
+    #[error("{} value of {got} octets, allowed {min}..={max}", code_name(*.code))]
     ValueLength {
         code: AutokeyCode,
         got: usize,
@@ -124,19 +124,19 @@ pub enum AutokeyError {
     #[error("bad host name in ASSOC: {reason}")]
     HostName { reason: &'static str },
     /// A signed message without signature (rule 4).
-    #[error("{code:?} response is not signed")]
+    #[error("{} response is not signed", code_name(*.code))]
     Unsigned { code: AutokeyCode },
     /// Signature length differs from the verifying key's size (rule 4).
     #[error("signature of {got} octets, the key signs {expected}")]
     SignatureLength { expected: usize, got: usize },
     /// The signature does not verify.
-    #[error("{code:?} signature does not verify")]
+    #[error("{} signature does not verify", code_name(*.code))]
     BadSignature { code: AutokeyCode },
     /// `ts == 0` (sender unsynchronised), rule 5.
-    #[error("{code:?} value has timestamp 0 (sender not synchronised)")]
+    #[error("{} value has timestamp 0 (sender not synchronised)", code_name(*.code))]
     ZeroTimestamp { code: AutokeyCode },
     /// `ts < fs`, or not monotonic against the stored values (rule 5).
-    #[error("{code:?} timestamp {ts} / filestamp {fs} not monotonic (reference ts {ref_ts}, fs {ref_fs})")]
+    #[error("{} timestamp {ts} / filestamp {fs} not monotonic (reference ts {ref_ts}, fs {ref_fs})", code_name(*.code))]
     Timestamp {
         code: AutokeyCode,
         ts: u32,
@@ -146,7 +146,7 @@ pub enum AutokeyError {
     },
     /// Filestamp relation of an identity response fails (brief §6.1).
     #[error(
-        "{scheme} response filestamp {got} does not match the local parameter filestamp {local}"
+        "{scheme} response filestamp {got} does not match the filestamp {local} of our {scheme} parameters: they are another group's or another generation's key; install the server's current group key"
     )]
     Filestamp {
         scheme: &'static str,
@@ -175,7 +175,7 @@ pub enum AutokeyError {
     #[error("malformed identity response: {reason}")]
     IdentityFormat { reason: &'static str },
     /// The identity proof does not verify (brief §6).
-    #[error("{scheme} identity not verified")]
+    #[error("{scheme} identity not verified: the server's proof does not match our {scheme} parameters (another group's key, or parameters from before the server's keys were regenerated); install the server's current group key")]
     Identity { scheme: &'static str },
     /// Identity keys missing (e.g. no GQ public key in the certificate).
     #[error("{scheme}: bad or missing group key")]
@@ -202,14 +202,14 @@ pub enum AutokeyError {
     #[error("key ID {key_id:#010x} does not hash to the last accepted key or the AUTO anchor")]
     KeyChain { key_id: u32 },
     /// A message that makes no sense in the current state.
-    #[error("unexpected {code:?} {dir}: {reason}")]
+    #[error("unexpected {} {dir}: {reason}", code_name(*.code))]
     Unexpected {
         code: AutokeyCode,
         dir: &'static str,
         reason: &'static str,
     },
     /// The local host cannot sign (not synchronised) or lacks keys.
-    #[error("cannot build {code:?}: {reason}")]
+    #[error("cannot build {}: {reason}", code_name(*.code))]
     NotReady {
         code: AutokeyCode,
         reason: &'static str,
@@ -269,6 +269,24 @@ impl AutokeyError {
                 | AutokeyError::UnknownCode { .. }
                 | AutokeyError::AssociationId { .. }
         )
+    }
+}
+
+/// The message name an operator reads in the reference's documentation
+/// (`ASSOC`, `CERT`, `COOK`, ...; brief §2.2).
+pub fn code_name(code: AutokeyCode) -> String {
+    match code {
+        AutokeyCode::Null => "NULL".into(),
+        AutokeyCode::Assoc => "ASSOC".into(),
+        AutokeyCode::Cert => "CERT".into(),
+        AutokeyCode::Cook => "COOK".into(),
+        AutokeyCode::Auto => "AUTO".into(),
+        AutokeyCode::Leap => "LEAP".into(),
+        AutokeyCode::Sign => "SIGN".into(),
+        AutokeyCode::Iff => "IFF".into(),
+        AutokeyCode::Gq => "GQ".into(),
+        AutokeyCode::Mv => "MV".into(),
+        AutokeyCode::Unknown(n) => format!("code {n}"),
     }
 }
 

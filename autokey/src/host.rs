@@ -363,7 +363,10 @@ impl LocalHost {
         match self.try_respond(req, ctx, rng) {
             Ok(r) => r,
             Err(e) => {
-                tracing::debug!(code = ?req.code(), error = %e, "Autokey error response");
+                tracing::debug!(
+                    "Autokey {} request answered with an error response: {e}",
+                    crate::error::code_name(req.code())
+                );
                 Response::Error {
                     code: req.code(),
                     assoc_id: ctx.assoc_id,

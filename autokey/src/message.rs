@@ -75,6 +75,22 @@ pub struct LeapValues {
     pub expiry: u32,
 }
 
+/// `TAI offset 37 s, era start 3692217600, expiry 3960057600` (NTP
+/// seconds), or `TAI offset 0 s (no leap table)` when nothing is known.
+impl std::fmt::Display for LeapValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TAI offset {} s", self.tai_offset)?;
+        if self.expiry == 0 && self.era_start == 0 {
+            return f.write_str(" (no leap table)");
+        }
+        write!(
+            f,
+            ", era start {}, expiry {} (NTP seconds)",
+            self.era_start, self.expiry
+        )
+    }
+}
+
 impl LeapValues {
     /// The 12 value octets.
     pub fn to_bytes(self) -> Vec<u8> {

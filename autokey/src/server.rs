@@ -90,7 +90,7 @@ pub fn fast_path<R: rand::CryptoRng + ?Sized>(
             }
             Ok(Message::Response(_)) => None,
             Err(e) => {
-                tracing::debug!(error = %e, "malformed request field");
+                tracing::debug!("malformed Autokey request field: {e}");
                 first.as_bytes().get(..8).and_then(|h| {
                     let hdr = proto::exten::AutokeyHeader::from_bytes(h.try_into().ok()?);
                     Some(Response::Error {

@@ -42,11 +42,22 @@ pub enum KeyError {
     #[error("{path}: no filestamp in the first line (expected \"# ntpkey_<type>_<name>.<filestamp>\"); regenerate it with ntp-keygen")]
     NoFilestamp { path: PathBuf },
     /// The text after the last `.` of the first line is not a number.
-    #[error("{path}: invalid filestamp in the first line {line:?}; regenerate it with ntp-keygen")]
+    #[error(
+        "{path}: invalid filestamp in the first line \"{line}\"; regenerate it with ntp-keygen"
+    )]
     InvalidFilestamp { path: PathBuf, line: String },
     /// An encrypted private key did not decrypt with the password given.
     #[error("{path}: wrong password or corrupt file; give the password it was written with (ntp-keygen -p PW, ntp.conf crypto pw PW)")]
     WrongPassword { path: PathBuf },
+    /// Client identity parameters that do not decrypt with this host's
+    /// `crypto pw` (nor load unencrypted).
+    #[error("{path}: the {scheme} client parameters do not decrypt with this host's `crypto pw`: they were exported for another password; on the server export them for this client's password (ntp-keygen -e -q SERVERPASSWORD -p CLIENTPASSWORD) or unencrypted (ntp-keygen -e -p SERVERPASSWORD){gq}")]
+    ClientPassword {
+        path: PathBuf,
+        scheme: Scheme,
+        /// A hint for a copied GQ key file.
+        gq: &'static str,
+    },
     /// The file does not contain what its name says.
     #[error("{path}: corrupt or unreadable key file ({detail}); regenerate it with ntp-keygen")]
     Corrupt { path: PathBuf, detail: String },

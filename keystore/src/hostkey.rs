@@ -19,7 +19,7 @@ impl HostKey {
             return Err(KeyError::WrongKeyType {
                 path: path.to_path_buf(),
                 expected: "RSA host",
-                found: format!("{:?}", pkey.id()),
+                found: key_type_name(pkey.id()),
             });
         }
         let rsa = pkey
@@ -48,11 +48,36 @@ impl HostKey {
     }
 }
 
+/// The algorithm of a key as OpenSSL names it (for messages).
+fn key_type_name(id: Id) -> String {
+    match id {
+        Id::RSA => "RSA".into(),
+        Id::DSA => "DSA".into(),
+        Id::EC => "EC".into(),
+        Id::ED25519 => "Ed25519".into(),
+        Id::ED448 => "Ed448".into(),
+        Id::DH => "DH".into(),
+        other => openssl::nid::Nid::from_raw(other.as_raw())
+            .short_name()
+            .map(str::to_string)
+            .unwrap_or_else(|_| format!("unknown (NID {})", other.as_raw())),
+    }
+}
+
 /// Sign key algorithm (`ntp-keygen -S`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignKeyType {
     Rsa,
     Dsa,
+}
+
+impl std::fmt::Display for SignKeyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SignKeyType::Rsa => "RSA",
+            SignKeyType::Dsa => "DSA",
+        })
+    }
 }
 
 /// A separate sign key (`ntpkey_sign_<host>`).
@@ -72,7 +97,7 @@ impl SignKey {
                 return Err(KeyError::WrongKeyType {
                     path: path.to_path_buf(),
                     expected: "RSA or DSA sign",
-                    found: format!("{other:?}"),
+                    found: key_type_name(other),
                 })
             }
         };

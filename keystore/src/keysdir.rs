@@ -57,6 +57,50 @@ pub fn client_links(scheme: Scheme, group: &str) -> [String; 2] {
     ]
 }
 
+/// A client parameter link found in a keys directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientLink {
+    pub scheme: Scheme,
+    /// The server or group name after the scheme (`server` of
+    /// `ntpkey_iff_server`).
+    pub name: String,
+}
+
+/// `ntpkey_iffpar_NAME`, `ntpkey_iff_NAME`, ... (not the server keys
+/// `ntpkey_iffkey_NAME`, nor dated file names `ntpkey_IFFpar_NAME.FS`).
+pub fn parse_client_link(file: &str) -> Option<(Scheme, &str)> {
+    let rest = file.strip_prefix("ntpkey_")?;
+    [("iff", Scheme::Iff), ("gq", Scheme::Gq), ("mv", Scheme::Mv)]
+        .into_iter()
+        .find_map(|(s, scheme)| {
+            let tail = rest.strip_prefix(s)?;
+            let name = tail
+                .strip_prefix("par_")
+                .or_else(|| tail.strip_prefix('_'))?;
+            let dated = name
+                .rsplit_once('.')
+                .is_some_and(|(_, fs)| !fs.is_empty() && fs.bytes().all(|b| b.is_ascii_digit()));
+            (!name.is_empty() && !dated).then_some((scheme, name))
+        })
+}
+
+/// A parameter file that does not decrypt with the password given says
+/// which password it needs.
+fn client_password(e: KeyError, scheme: Scheme) -> KeyError {
+    match e {
+        KeyError::WrongPassword { path } => KeyError::ClientPassword {
+            path,
+            scheme,
+            gq: if scheme == Scheme::Gq {
+                "; a copied ntpkey_GQkey file needs the same crypto pw on all members of the group"
+            } else {
+                ""
+            },
+        },
+        other => other,
+    }
+}
+
 /// Reads a key file; `Ok(None)` when no such directory entry exists.
 pub fn read_file(path: &Path) -> Result<Option<String>> {
     match fs::read(path) {
@@ -198,6 +242,7 @@ impl Keysdir {
         let (path, text) =
             self.require("IFF client parameters", &client_links(Scheme::Iff, group))?;
         Self::load(path, &text, pw, |p, k| IffParams::from_pkey(p, &k))
+            .map_err(|e| client_password(e, Scheme::Iff))
     }
 
     /// Client GQ parameters for `group`.
@@ -205,12 +250,38 @@ impl Keysdir {
         let (path, text) =
             self.require("GQ client parameters", &client_links(Scheme::Gq, group))?;
         Self::load(path, &text, pw, |p, k| GqParams::from_pkey(p, &k))
+            .map_err(|e| client_password(e, Scheme::Gq))
     }
 
     /// Client MV key for `group`.
     pub fn mv_client(&self, group: &str, pw: Option<&str>) -> Result<Loaded<MvClientKey>> {
         let (path, text) = self.require("MV client key", &client_links(Scheme::Mv, group))?;
         Self::load(path, &text, pw, |p, k| MvClientKey::from_pkey(p, &k))
+            .map_err(|e| client_password(e, Scheme::Mv))
+    }
+
+    /// Every client parameter link in the directory (`ntpkey_<x>par_<name>`
+    /// and the guide's `ntpkey_<x>_<name>`), one per scheme and name, sorted.
+    /// The name is the server (or group) the parameters are for.
+    pub fn client_parameter_links(&self) -> Result<Vec<ClientLink>> {
+        let entries = fs::read_dir(&self.dir).map_err(|e| KeyError::io(&self.dir, e))?;
+        let mut out: Vec<ClientLink> = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| KeyError::io(&self.dir, e))?;
+            let file = entry.file_name();
+            let Some(file) = file.to_str() else { continue };
+            let Some((scheme, name)) = parse_client_link(file) else {
+                continue;
+            };
+            if !out.iter().any(|l| l.scheme == scheme && l.name == name) {
+                out.push(ClientLink {
+                    scheme,
+                    name: name.to_string(),
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.name, a.scheme as u8).cmp(&(&b.name, b.scheme as u8)));
+        Ok(out)
     }
 
     /// Everything `ntpd` loads at start-up for `host` (brief §9.2), checked:
@@ -265,4 +336,37 @@ pub struct HostSet {
     pub iff: Option<Loaded<IffKey>>,
     pub gq: Option<Loaded<GqKey>>,
     pub mv: Option<Loaded<MvServerKey>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_links_are_told_from_server_keys_and_dated_files() {
+        assert_eq!(
+            parse_client_link("ntpkey_iff_server"),
+            Some((Scheme::Iff, "server"))
+        );
+        assert_eq!(
+            parse_client_link("ntpkey_gqpar_ntp.example.com"),
+            Some((Scheme::Gq, "ntp.example.com"))
+        );
+        assert_eq!(
+            parse_client_link("ntpkey_mv_alice@grp"),
+            Some((Scheme::Mv, "alice@grp"))
+        );
+        for not in [
+            "ntpkey_iffkey_server",
+            "ntpkey_gqkey_server",
+            "ntpkey_mvkey_server",
+            "ntpkey_mvta_server",
+            "ntpkey_host_server",
+            "ntpkey_iffpar_server.3301264563",
+            "ntpkey_MVkey1_server.3301144193",
+            "ntpkey_iff_",
+        ] {
+            assert_eq!(parse_client_link(not), None, "{not}");
+        }
+    }
 }

@@ -30,4 +30,4 @@ pub use identity::iff::{IffKey, IffParams};
 pub use identity::mv::{MvAuthority, MvClientKey, MvServerKey};
 pub use identity::proof::{MvResponse, SchnorrResponse};
 pub use identity::{Protection, Scheme};
-pub use keysdir::{HostSet, Keysdir, Loaded};
+pub use keysdir::{ClientLink, HostSet, Keysdir, Loaded};

@@ -158,21 +158,31 @@ fn guide_walkthrough_server_and_client() {
             format!("ntpkey_mvpar_{h}")
         ]
     );
-    for (block, saved_as) in blocks.iter().zip([
-        "ntpkey_GQpar_server.3301145293",
-        "ntpkey_IFFkey_server.3301264563",
-        "ntpkey_MVkey1_server.3301144193",
-    ]) {
+    // Saved under their header names (the real file names), then the
+    // guide's links to them; MV: the client key file -V wrote, copied.
+    for block in &blocks {
         assert!(
             block.text.contains("ENCRYPTED"),
             "the guide's export is encrypted"
         );
-        fs::write(client.keys.join(saved_as), &block.text).unwrap();
+        fs::write(client.keys.join(&block.file_name), &block.text).unwrap();
     }
-    client.ok("cd /etc/ntp\nln -s ntpkey_IFFkey_server.3301264563 ntpkey_iff_server");
+    let iff_file = blocks[1].file_name.clone();
+    let gq_file = blocks[0].file_name.clone();
+    let mut mvkeys: Vec<String> = fs::read_dir(&server.keys)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&format!("ntpkey_MVkey1_{h}.")))
+        .collect();
+    mvkeys.sort();
+    let mv_file = mvkeys
+        .pop()
+        .expect("-V 5 writes ntpkey_MVkey1_<host>.<filestamp>");
+    fs::copy(server.keys.join(&mv_file), client.keys.join(&mv_file)).unwrap();
+    client.ok(&format!("cd /etc/ntp\nln -s {iff_file} ntpkey_iff_server"));
     client.ok("cd /etc/ntp\nln -s ntpkey_host_client ntpkey_iff_client");
-    client.ok("cd /etc/ntp\nln -s ntpkey_GQpar_server.3301145293 ntpkey_gq_server");
-    client.ok("cd /etc/ntp\nln -s ntpkey_MVkey1_server.3301144193 ntpkey_mv_server");
+    client.ok(&format!("cd /etc/ntp\nln -s {gq_file} ntpkey_gq_server"));
+    client.ok(&format!("cd /etc/ntp\nln -s {mv_file} ntpkey_mv_server"));
     // 6.7.2.6 Client Parameter Update
     let host_before = client.read(&format!("ntpkey_host_{h}"));
     client.ok("cd /etc/ntp\nntp-keygen -q `awk '/crypto pw/ { print $3 }' </etc/ntp.conf`");
@@ -194,8 +204,5 @@ fn guide_walkthrough_server_and_client() {
     let mv = cdir.mv_client("server", pw).unwrap();
     assert!(set.mv.as_ref().unwrap().value.accepts(&mv.value).unwrap());
     // The guide's links are relative, as printed.
-    assert_eq!(
-        link_target(&client.keys, "ntpkey_iff_server"),
-        "ntpkey_IFFkey_server.3301264563"
-    );
+    assert_eq!(link_target(&client.keys, "ntpkey_iff_server"), iff_file);
 }

@@ -43,9 +43,9 @@ pub fn verify(p: &GqParams, v: &BigNumRef, r: &BigNumRef, response: &[u8]) -> Re
     let vals = der::decode_integers(response, 2)?;
     let (y, hx) = (&vals[0], &vals[1]);
     if y >= &p.n {
-        return Err(AutokeyError::IdentityFormat {
-            reason: "GQ y not below n",
-        });
+        // Out of range for our parameters (y not below n): a proof made with
+        // another group's key, not a malformed field.
+        return Err(AutokeyError::Identity { scheme: "GQ" });
     }
     let mut ctx = BigNumContext::new().map_err(bn_err)?;
     let mut vr = BigNum::new().map_err(bn_err)?;

@@ -47,9 +47,9 @@ pub fn verify(p: &IffParams, r: &BigNumRef, response: &[u8]) -> Result<()> {
     let v = der::decode_integers(response, 2)?;
     let (y, hx) = (&v[0], &v[1]);
     if y >= &p.q {
-        return Err(AutokeyError::IdentityFormat {
-            reason: "IFF y not below q",
-        });
+        // Out of range for our parameters (y not below q): a proof made with
+        // another group's key, not a malformed field.
+        return Err(AutokeyError::Identity { scheme: "IFF" });
     }
     let mut ctx = BigNumContext::new().map_err(bn_err)?;
     let mut gy = BigNum::new().map_err(bn_err)?;

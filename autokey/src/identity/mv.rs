@@ -58,9 +58,9 @@ pub fn verify(key: &MvClientKey, r: &BigNumRef, response: &[u8]) -> Result<()> {
     let vals = der::decode_integers(response, 3)?;
     let (y, gbar_k, ghat_k) = (&vals[0], &vals[1], &vals[2]);
     if y >= &key.p || gbar_k >= &key.p || ghat_k >= &key.p {
-        return Err(AutokeyError::IdentityFormat {
-            reason: "MV value not below p",
-        });
+        // Out of range for our parameters (a value not below p): a proof made with
+        // another group's key, not a malformed field.
+        return Err(AutokeyError::Identity { scheme: "MV" });
     }
     let mut ctx = BigNumContext::new().map_err(bn_err)?;
     let mut a = BigNum::new().map_err(bn_err)?;

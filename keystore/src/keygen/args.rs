@@ -254,7 +254,7 @@ where
                 apply(&mut o, short, None)?;
             }
         } else {
-            return Err(UsageError(format!("unexpected argument {arg:?}")));
+            return Err(UsageError(format!("unexpected argument `{arg}`")));
         }
     }
     Ok(o)

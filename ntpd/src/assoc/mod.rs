@@ -55,8 +55,8 @@ pub enum HostMode {
     ManycastClient,
 }
 
+/// The reference's names of the modes (`ntpq` and event lines).
 impl std::fmt::Display for HostMode {
-    /// The association kind as the reference's event log names it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             HostMode::Client => "client",
@@ -209,6 +209,46 @@ pub enum Event {
     /// An Autokey source not yet proventic: authenticated and on-wire
     /// checked, but not a sample (the reference's TEST8).
     NotProventic,
+}
+
+impl std::fmt::Display for Event {
+    /// What became of a received packet, for the association's debug log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use clock::filter::FilterUpdate;
+        match self {
+            Event::Sample(FilterUpdate::Updated(o)) => write!(
+                f,
+                "sample used: offset {:+.6} s, delay {:.6} s, jitter {:.6} s",
+                o.offset, o.delay, o.jitter
+            ),
+            Event::Sample(FilterUpdate::NotNewer) => {
+                f.write_str("sample kept; the filter's best sample is not newer")
+            }
+            Event::Sample(FilterUpdate::Spike { offset }) => write!(
+                f,
+                "sample (offset {offset:+.6} s) rejected by the popcorn spike suppressor"
+            ),
+            Event::AuthRefused(_) => f.write_str("refused: authentication failed"),
+            Event::Rejected(onwire::Reject::Duplicate) => {
+                f.write_str("refused: duplicate or zero transmit timestamp")
+            }
+            Event::Rejected(onwire::Reject::Bogus) => {
+                f.write_str("refused: origin timestamp is not our last request's")
+            }
+            Event::Rejected(onwire::Reject::Unsynchronized) => {
+                f.write_str("refused: the source is not synchronised")
+            }
+            Event::Kiss(code) => {
+                write!(
+                    f,
+                    "kiss-o'-death {}",
+                    String::from_utf8_lossy(&code.to_bytes())
+                )
+            }
+            Event::Calibrated(delay) => write!(f, "broadcast delay calibrated: {delay:.6} s"),
+            Event::NotProventic => f.write_str("authentic, but Autokey is not proventic yet"),
+        }
+    }
 }
 
 /// Client-mode exchanges a broadcast client makes with its server to

@@ -387,12 +387,25 @@ pub fn usage() -> String {
     }
     out.push_str(
         "\nLong options may be abbreviated to a unique prefix; short flags may be\n\
-         combined (-nx) and take their value attached or separate (-cFILE, -c FILE).\n\
-         \n\
-         This build implements --saveconfigquit (with -c, -k, -d, -D); every other\n\
-         option is refused with a message until the daemon supports it.\n",
+         combined (-nx) and take their value attached or separate (-cFILE, -c FILE).\n",
     );
+    out.push_str(&format!(
+        "\nNot built in this version, refused with a message naming the option: {}, and -U/--updateinterval above 0 (interfaces are listed once, at start-up).\n",
+        not_built().join(", ")
+    ));
     out
+}
+
+/// The options of the table this build refuses (`-G/--force-step-once`, ...).
+fn not_built() -> Vec<String> {
+    OPTIONS
+        .iter()
+        .filter(|s| !super::support::SUPPORTED.contains(&s.id))
+        .map(|s| match s.short {
+            Some(c) => format!("-{c}/--{}", s.long),
+            None => format!("--{}", s.long),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -408,6 +421,17 @@ mod tests {
                 assert!(a.short.is_none() || a.short != b.short, "{:?}", a.short);
             }
         }
+    }
+
+    #[test]
+    fn usage_names_exactly_the_refused_options() {
+        let text = usage();
+        assert!(!text.contains("every other"), "{text}");
+        assert!(
+            text.contains("-G/--force-step-once") && text.contains("-m/--mdns"),
+            "{text}"
+        );
+        assert!(!text.contains("-n/--nofork"), "{text}");
     }
 
     #[test]

@@ -570,7 +570,7 @@ impl Core {
                 }
             }
             Response::Drop(why) => {
-                tracing::debug!("mode 6 from {source} not answered: {why:?}");
+                tracing::debug!("mode 6 from {source} not answered: {why}");
             }
         }
     }

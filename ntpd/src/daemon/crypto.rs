@@ -1,19 +1,28 @@
 //! Autokey in the daemon (RFC 5906; brief §9.2): the host's key files
-//! loaded at start-up into an [`autokey::host::LocalHost`], and the client
-//! identity parameters (`ntpkey_<scheme>par_<group>`) of `… autokey ident
-//! GROUP` associations.
+//! loaded at start-up into an [`autokey::host::LocalHost`], the client
+//! identity parameters of associations — `ntpkey_<scheme>par_<group>` for
+//! `… autokey ident GROUP`, and without `ident` every parameter link of
+//! the keys directory by the name of the server it is for (the
+//! "Configuring Autokey" guide's `ntpkey_iff_<server>`), so that identity
+//! runs as the guide promises — and the log lines of engine events.
+//!
+//! Client parameter files load with `crypto pw` (the guide's encrypted
+//! `-e -q SERVERPW -p CLIENTPW` export, a copied GQ key) or unencrypted
+//! (4.2.8's `-e -p SERVERPW` export).
 //!
 //! A key file that is missing, undecryptable or malformed stops the
 //! daemon at start-up with a message naming the file (brief §9.2: the
 //! reference exits there too). At run time nothing here aborts (brief
 //! §11.3 rule 16): protocol errors are the engine's, logged and survived.
 
+use std::collections::HashSet;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
-use autokey::association::IdentitySource;
+use autokey::association::{AssocEvent, Association, IdentitySource, NamedIdentity};
 use autokey::host::{HostCredentials, LocalHost};
 use autokey::SessionDigest;
-use keystore::{KeyError, Keysdir};
+use keystore::{KeyError, Keysdir, Scheme};
 
 use super::settings::{AutokeySettings, DEFAULT_KEYSDIR};
 
@@ -35,6 +44,9 @@ pub enum CryptoSetupError {
         dir: PathBuf,
         source: autokey::AutokeyError,
     },
+    /// The keys directory does not exist.
+    #[error("crypto: keysdir {dir} ({at}) does not exist; create it and run ntp-keygen there (see the Configuring Autokey guide), or correct the keysdir line")]
+    Keysdir { dir: PathBuf, at: String },
     /// No `crypto host` and the host name is unknown.
     #[error("crypto: cannot read the host name ({0}); give it with `crypto host NAME`")]
     HostName(std::io::Error),
@@ -51,6 +63,12 @@ pub struct AutokeyHost {
     pub automax: u8,
     /// Top-level `ident GROUP`.
     pub ident: Option<String>,
+    /// This host's name (`crypto host` or the host name).
+    pub host_name: String,
+    /// `crypto pw`: the password client parameter files are tried with.
+    pw: String,
+    /// Events already logged at notice level (once per server and kind).
+    announced: HashSet<String>,
 }
 
 /// The host name `crypto host` defaults to (`gethostname()`).
@@ -90,6 +108,14 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
         .keysdir
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_KEYSDIR));
+    if !dir.is_dir() {
+        let at = match &s.keysdir_origin {
+            Some(o) => format!("keysdir line at {o}"),
+            None if s.keysdir.is_some() => "keysdir line".to_string(),
+            None => "the default; ntp.conf has no keysdir line".to_string(),
+        };
+        return Err(CryptoSetupError::Keysdir { dir, at });
+    }
     let keysdir = Keysdir::new(dir.clone());
     let set = keysdir.host_set(&host, &ident, Some(&pw))?;
     let creds = HostCredentials::from_host_set(set, digest);
@@ -97,8 +123,7 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
     let local = LocalHost::new(creds, now, revoke, rng)
         .map_err(|source| CryptoSetupError::Host { dir, source })?;
     tracing::info!(
-        "crypto: host {} (certificate subject {:?}), status 0x{:x}",
-        host,
+        "crypto: host {host} (certificate subject {}), status 0x{:x}",
         local.name(),
         local.status().0
     );
@@ -107,42 +132,150 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
         keysdir,
         automax: s.automax.unwrap_or(DEFAULT_AUTOMAX),
         ident: s.ident.clone(),
+        host_name: host,
+        pw,
+        announced: HashSet::new(),
     }))
 }
 
 impl AutokeyHost {
     /// The client identity parameters of `group` that exist in the keys
-    /// directory (IFF, GQ, MV; unencrypted, brief §9.2). A missing file is
-    /// skipped; a present one that does not load is an error naming it.
+    /// directory (IFF, GQ, MV; with `crypto pw`, or unencrypted). A missing
+    /// file is skipped; a present one that does not load is an error
+    /// naming it and the fix.
     pub fn identity_sources(&self, group: &str) -> Result<Vec<IdentitySource>, KeyError> {
         let mut out = Vec::new();
-        let missing = |e: &KeyError| matches!(e, KeyError::NotFound { .. });
-        match self.keysdir.iff_params(group, None) {
-            Ok(l) => out.push(IdentitySource::Iff {
-                params: l.value,
-                filestamp: l.filestamp,
-            }),
-            Err(e) if missing(&e) => {}
-            Err(e) => return Err(e),
-        }
-        match self.keysdir.gq_params(group, None) {
-            Ok(l) => out.push(IdentitySource::Gq {
-                params: l.value,
-                filestamp: l.filestamp,
-            }),
-            Err(e) if missing(&e) => {}
-            Err(e) => return Err(e),
-        }
-        match self.keysdir.mv_client(group, None) {
-            Ok(l) => out.push(IdentitySource::Mv {
-                key: l.value,
-                filestamp: l.filestamp,
-            }),
-            Err(e) if missing(&e) => {}
-            Err(e) => return Err(e),
+        for scheme in [Scheme::Iff, Scheme::Gq, Scheme::Mv] {
+            match self.load_params(scheme, group) {
+                Ok(source) => out.push(source),
+                Err(KeyError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(out)
     }
+
+    fn load_params(&self, scheme: Scheme, name: &str) -> Result<IdentitySource, KeyError> {
+        let pw = Some(self.pw.as_str());
+        Ok(match scheme {
+            Scheme::Iff => {
+                let l = self.keysdir.iff_params(name, pw)?;
+                IdentitySource::Iff {
+                    params: l.value,
+                    filestamp: l.filestamp,
+                }
+            }
+            Scheme::Gq => {
+                let l = self.keysdir.gq_params(name, pw)?;
+                IdentitySource::Gq {
+                    params: l.value,
+                    filestamp: l.filestamp,
+                }
+            }
+            Scheme::Mv => {
+                let l = self.keysdir.mv_client(name, pw)?;
+                IdentitySource::Mv {
+                    key: l.value,
+                    filestamp: l.filestamp,
+                }
+            }
+        })
+    }
+
+    /// Every client parameter link of the keys directory, loaded, by the
+    /// server name it is for (used by associations without `ident`). Links
+    /// under this host's own name are skipped: the guide's optional
+    /// `ln -s ntpkey_host_client ntpkey_iff_client` names no server.
+    pub fn named_identities(&self) -> Result<Vec<NamedIdentity>, KeyError> {
+        let mut out = Vec::new();
+        for link in self.keysdir.client_parameter_links()? {
+            if link.name == self.host_name {
+                continue;
+            }
+            let source = self.load_params(link.scheme, &link.name)?;
+            let file = keystore::keysdir::client_links(link.scheme, &link.name)
+                .into_iter()
+                .map(|n| self.keysdir.path().join(n))
+                .find(|p| p.symlink_metadata().is_ok())
+                .unwrap_or_default();
+            out.push(NamedIdentity {
+                name: link.name,
+                file: file.display().to_string(),
+                source,
+            });
+        }
+        Ok(out)
+    }
+
+    /// What an association of group `ident` (or, without one, of the
+    /// servers named by the parameter links) verifies the server with.
+    pub fn client_identities(
+        &self,
+        ident: Option<&str>,
+    ) -> Result<(Vec<IdentitySource>, Vec<NamedIdentity>), KeyError> {
+        match ident {
+            Some(g) => Ok((self.identity_sources(g)?, Vec::new())),
+            None => Ok((Vec::new(), self.named_identities()?)),
+        }
+    }
+
+    /// Logs an engine event of the association with `peer`: what the
+    /// operator must act on (TC-only, no parameters, untrusted trail,
+    /// identity refused) once per server at notice level, the rest at the
+    /// reference's event level.
+    pub fn log_event(&mut self, peer: IpAddr, engine: &Association, event: &AssocEvent) {
+        let server = engine.server_name().unwrap_or("?");
+        let once = |kind: &str| format!("{peer} {server} {kind}");
+        match event {
+            AssocEvent::TcOnly { .. }
+            | AssocEvent::NoIdentityParameters { .. }
+            | AssocEvent::UntrustedTrail { .. } => {
+                if self.announced.insert(once(&event_kind(event))) {
+                    tracing::warn!("{peer}: Autokey {event}");
+                }
+            }
+            AssocEvent::Rejected(e) if is_identity_refusal(e) => {
+                if self.announced.insert(once("identity")) {
+                    let file = engine
+                        .identity_file()
+                        .map(|f| format!(" (parameters {f})"))
+                        .unwrap_or_default();
+                    tracing::warn!("{peer}: Autokey server {server} refused{file}: {e}");
+                }
+            }
+            AssocEvent::Rejected(_) => tracing::debug!("{peer}: Autokey {event}"),
+            AssocEvent::IdentityVerified(_) => {
+                self.announced.remove(&once("identity"));
+                let file = engine
+                    .identity_file()
+                    .map(|f| format!(" with {f}"))
+                    .unwrap_or_default();
+                tracing::info!(target: crate::logging::PEER_INFO, "{peer}: Autokey server {server}: {event}{file}");
+            }
+            _ => tracing::info!(target: crate::logging::PEER_INFO, "{peer}: Autokey {event}"),
+        }
+    }
+}
+
+fn event_kind(e: &AssocEvent) -> String {
+    match e {
+        AssocEvent::TcOnly { .. } => "tc-only".into(),
+        AssocEvent::NoIdentityParameters { .. } => "no-parameters".into(),
+        AssocEvent::UntrustedTrail { .. } => "untrusted".into(),
+        _ => "other".into(),
+    }
+}
+
+/// An identity proof that did not verify (wrong group, old parameters).
+fn is_identity_refusal(e: &autokey::AutokeyError) -> bool {
+    use autokey::AutokeyError as E;
+    matches!(
+        e,
+        E::Identity { .. }
+            | E::Filestamp { .. }
+            | E::MissingGroupKey { .. }
+            | E::IdentityFormat { .. }
+    )
 }
 
 #[cfg(test)]
@@ -187,6 +320,39 @@ mod tests {
         let ids = bob.identity_sources("alice").unwrap();
         assert!(matches!(ids.as_slice(), [IdentitySource::Iff { .. }]));
         assert!(bob.identity_sources("nosuchgroup").unwrap().is_empty());
+    }
+
+    #[test]
+    fn without_ident_the_parameter_links_are_loaded_by_server_name() {
+        let mut rng: rand::rngs::StdRng = rand::make_rng();
+        let bob = load(&settings("bob", "clientpassword"), 0xeeb3_c000, &mut rng)
+            .unwrap()
+            .unwrap();
+        let (own, named) = bob.client_identities(None).unwrap();
+        assert!(own.is_empty());
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0].name, "alice");
+        assert!(
+            named[0].file.ends_with("ntpkey_iffpar_alice"),
+            "{}",
+            named[0].file
+        );
+        assert!(matches!(named[0].source, IdentitySource::Iff { .. }));
+        // With `ident alice` the same file is the group's.
+        let (own, named) = bob.client_identities(Some("alice")).unwrap();
+        assert!(matches!(own.as_slice(), [IdentitySource::Iff { .. }]) && named.is_empty());
+    }
+
+    #[test]
+    fn a_missing_keysdir_names_itself() {
+        let mut rng: rand::rngs::StdRng = rand::make_rng();
+        let mut s = settings("bob", "clientpassword");
+        s.keysdir = Some(PathBuf::from("/nonexistent/keys"));
+        let e = load(&s, 0, &mut rng).unwrap_err().to_string();
+        assert!(
+            e.contains("keysdir /nonexistent/keys") && e.contains("does not exist"),
+            "{e}"
+        );
     }
 
     #[test]

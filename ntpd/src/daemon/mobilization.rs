@@ -38,10 +38,9 @@ impl Core {
             ));
         };
         let group = cfg.ident.clone().or_else(|| ak.ident.clone());
-        let identities = match &group {
-            Some(g) => ak.identity_sources(g).map_err(|e| e.to_string())?,
-            None => Vec::new(),
-        };
+        let (identities, named) = ak
+            .client_identities(group.as_deref())
+            .map_err(|e| e.to_string())?;
         let kind = match cfg.mode {
             HostMode::Client => autokey::association::AssocKind::Client,
             HostMode::SymmetricActive | HostMode::SymmetricPassive => {
@@ -62,7 +61,8 @@ impl Core {
                 kind,
             },
             self.env.wall().seconds(),
-        );
+        )
+        .with_named_identities(named);
         Ok(Some(AutokeyPeer { engine, local }))
     }
 

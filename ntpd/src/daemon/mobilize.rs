@@ -91,8 +91,11 @@ pub fn mobilize(
             .collect();
         if addrs.is_empty() {
             out.not_built.push(format!(
-                "{at}: `{kw} {:?}` does not resolve to a usable address",
-                a.address.host
+                "{at}: `{kw} {}` does not resolve to a usable address",
+                match &a.address.host {
+                    Host::Ip(ip) => ip.to_string(),
+                    Host::Name(n) => n.clone(),
+                }
             ));
             continue;
         }

@@ -367,7 +367,7 @@ impl Core {
             );
         }
         let id = r.assoc.id;
-        tracing::debug!("association {id} ({}): {ev:?}", r.assoc.remote());
+        tracing::debug!("association {id} ({}): {ev}", r.assoc.remote());
         if let Event::Sample(clock::filter::FilterUpdate::Updated(out)) = ev {
             self.update_system(now);
             self.record_peerstats(id, &out);
@@ -443,8 +443,8 @@ pub(super) fn autokey_receive(
                 && !ak.engine.is_complete();
             match result {
                 Ok(events) => {
-                    for e in events {
-                        tracing::info!(target: crate::logging::PEER_INFO, "{peer}: Autokey {e:?}");
+                    for e in &events {
+                        host.log_event(peer, &ak.engine, e);
                     }
                     assoc.proventic = ak.engine.is_proventic();
                     auth

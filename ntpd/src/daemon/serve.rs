@@ -83,10 +83,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             .iter()
             .filter(|(a, _)| a.options.autokey)
         {
-            if let Some(g) = a.options.ident.as_ref().or(ak.ident.as_ref()) {
-                ak.identity_sources(g)
-                    .map_err(crypto::CryptoSetupError::Keys)?;
-            }
+            let group = a.options.ident.as_ref().or(ak.ident.as_ref());
+            ak.client_identities(group.map(String::as_str))
+                .map_err(crypto::CryptoSetupError::Keys)?;
         }
     }
     let port = crate::net::service_port();

@@ -145,6 +145,8 @@ pub struct AutokeySettings {
     pub crypto: Option<config::conf::Crypto>,
     /// `keysdir` (default [`DEFAULT_KEYSDIR`]).
     pub keysdir: Option<PathBuf>,
+    /// Where the `keysdir` line is (for messages).
+    pub keysdir_origin: Option<Origin>,
     /// `automax N` (key-list lifetime, log2 s).
     pub automax: Option<u8>,
     /// `revoke N` (private-value refresh, log2 s).
@@ -363,7 +365,14 @@ impl Settings {
                         TosOption::MaxClock(v) => self.tos.maxclock = Some(*v),
                         TosOption::MinDist(v) => self.tos.mindist = Some(*v),
                         TosOption::MaxDist(v) => self.tos.maxdist = Some(*v),
-                        other => self.skip(at, &format!("tos {other:?}")),
+                        TosOption::BcPollBStep(v) => self.skip(at, &format!("tos bcpollbstep {v}")),
+                        TosOption::Beacon(v) => self.skip(at, &format!("tos beacon {v}")),
+                        TosOption::Ceiling(v) => self.skip(at, &format!("tos ceiling {v}")),
+                        TosOption::Cohort(v) => {
+                            self.skip(at, &format!("tos cohort {}", u8::from(*v)))
+                        }
+                        TosOption::Floor(v) => self.skip(at, &format!("tos floor {v}")),
+                        TosOption::BaseDate(v) => self.skip(at, &format!("tos basedate {v}")),
                     }
                 }
             }
@@ -444,7 +453,10 @@ impl Settings {
                 }
             }
             Directive::Setvar(v) => self.set_sys_var(format!("{}={}", v.name, v.value), v.default),
-            Directive::Keysdir(d) => self.autokey.keysdir = Some(PathBuf::from(d)),
+            Directive::Keysdir(d) => {
+                self.autokey.keysdir = Some(PathBuf::from(d));
+                self.autokey.keysdir_origin = Some(at.clone());
+            }
             Directive::Automax(n) => self.autokey.automax = Some(*n),
             Directive::Revoke(n) => self.autokey.revoke = Some(*n),
             Directive::Ident(g) => self.autokey.ident = Some(g.clone()),
@@ -506,8 +518,11 @@ impl Settings {
                     return Err(SettingsError::Restrict {
                         at: at.clone(),
                         message: format!(
-                            "restrict {:?}: the name does not resolve; expected an address or a resolvable host name",
-                            address.host
+                            "restrict {}: the name does not resolve; expected an address or a resolvable host name",
+                            match &address.host {
+                                config::conf::Host::Ip(ip) => ip.to_string(),
+                                config::conf::Host::Name(n) => n.clone(),
+                            }
                         ),
                     });
                 }

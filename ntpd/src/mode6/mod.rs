@@ -103,6 +103,21 @@ pub enum DropReason {
     Empty,
 }
 
+impl std::fmt::Display for DropReason {
+    /// Why a mode 6 request went unanswered, for the debug log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DropReason::NoQuery => f.write_str("the source is restricted with noquery"),
+            DropReason::RateLimited => f.write_str("the source is over its request rate"),
+            DropReason::Ignored(_) => f.write_str("not a usable mode 6 request"),
+            DropReason::NoNonce => {
+                f.write_str("READ_MRU without a valid nonce or with a malformed parameter")
+            }
+            DropReason::Empty => f.write_str("SAVECONFIG without a file name"),
+        }
+    }
+}
+
 /// The outcome of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
