@@ -1,7 +1,7 @@
 //! The daemon's event loop on a tokio `current_thread` runtime: one thread
-//! waits on every NTP socket (registered with tokio's reactor as a
-//! `tokio::net::UdpSocket`, which needs no `unsafe`, unlike `AsyncFd`
-//! registration), the one-second system
+//! waits on every NTP socket (registered with tokio's reactor as an
+//! `AsyncFd` that owns the descriptor: `ntp_sys::reactor`), the one-second
+//! system
 //! timer and the signals, and carries out the [`Action`]s the core queues
 //! (RFC 5905 §9 "peer process" for datagrams, §11 "system process" and the
 //! clock-adjust process once a second).
@@ -31,11 +31,11 @@
 use std::future::poll_fn;
 use std::io;
 use std::net::IpAddr;
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::Interest;
+use tokio::io::unix::AsyncFdReadyGuard;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use super::{clockctl, Action, Core, DaemonError};
@@ -138,8 +138,11 @@ impl Signals {
 
 /// Wait until one of the registered `sockets` is readable, starting the
 /// search at `*next` (which then moves on, so that a flooded socket
-/// cannot starve the others).
-async fn readable(sockets: &[NtpSocket], next: &mut usize) -> (usize, io::Result<()>) {
+/// cannot starve the others); its index and readiness guard.
+async fn readable<'s>(
+    sockets: &'s [NtpSocket],
+    next: &mut usize,
+) -> (usize, io::Result<AsyncFdReadyGuard<'s, OwnedFd>>) {
     poll_fn(|cx| {
         let n = sockets.len();
         for k in 0..n {
@@ -147,7 +150,7 @@ async fn readable(sockets: &[NtpSocket], next: &mut usize) -> (usize, io::Result
             let Some(r) = sockets[i].reactor() else {
                 continue;
             };
-            if let Poll::Ready(r) = r.poll_recv_ready(cx) {
+            if let Poll::Ready(r) = r.poll_read_ready(cx) {
                 *next = (i + 1) % n;
                 return Poll::Ready((i, r));
             }
@@ -157,6 +160,16 @@ async fn readable(sockets: &[NtpSocket], next: &mut usize) -> (usize, io::Result
     .await
 }
 
+/// The receive path's buffers: datagrams in, replies out, and the core's
+/// actions for each datagram.
+struct ReceivePath {
+    rx: RecvBatch,
+    tx: SendBatch,
+    actions: Vec<Action>,
+    /// Actions other than replies, carried out after the drain.
+    deferred: Vec<Action>,
+}
+
 /// The event loop's runtime, buffers and sockets.
 pub struct EventLoop<'a> {
     runtime: Option<tokio::runtime::Runtime>,
@@ -164,11 +177,9 @@ pub struct EventLoop<'a> {
     core: &'a mut Core,
     sockets: Vec<NtpSocket>,
     outputs: Outputs,
-    rx: RecvBatch,
-    tx: SendBatch,
+    path: ReceivePath,
+    /// Actions taken from the core outside the receive path.
     actions: Vec<Action>,
-    /// Actions queued while the receive path borrows the sockets.
-    deferred: Vec<Action>,
     exit: Option<u8>,
     on_tick: Option<TickHook<'a>>,
 }
@@ -214,10 +225,13 @@ impl<'a> EventLoop<'a> {
             core,
             sockets,
             outputs,
-            rx: RecvBatch::new(),
-            tx: SendBatch::new(),
-            actions: Vec::with_capacity(BATCH),
-            deferred: Vec::new(),
+            path: ReceivePath {
+                rx: RecvBatch::new(),
+                tx: SendBatch::new(),
+                actions: Vec::with_capacity(BATCH),
+                deferred: Vec::new(),
+            },
+            actions: Vec::new(),
             exit: None,
             on_tick: None,
         })
@@ -264,7 +278,13 @@ impl<'a> EventLoop<'a> {
                 },
                 _ = timer.tick() => self.tick(),
                 (index, ready) = readable(&self.sockets, &mut next) => match ready {
-                    Ok(()) => self.drain(index),
+                    Ok(mut guard) => {
+                        if self.path.drain(&self.sockets[index], index, self.core) {
+                            guard.clear_ready();
+                        }
+                        drop(guard);
+                        self.perform_deferred();
+                    }
                     Err(e) => {
                         tracing::warn!("waiting for datagrams failed: {e}");
                         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -333,31 +353,29 @@ impl<'a> EventLoop<'a> {
         }
     }
 
-    /// Read, answer and send what waits on socket `index`, up to
-    /// [`DRAIN`] batches; the reactor's readiness is cleared once the
-    /// socket has nothing more.
-    fn drain(&mut self, index: usize) {
-        let Some(sock) = self.sockets.get(index) else {
-            return;
-        };
-        let Some(reactor) = sock.reactor() else {
-            return;
-        };
+    /// Carry out what the receive path queued besides replies.
+    fn perform_deferred(&mut self) {
+        let mut deferred = std::mem::take(&mut self.path.deferred);
+        for a in deferred.drain(..) {
+            self.perform(a);
+        }
+        self.path.deferred = deferred;
+    }
+}
+
+impl ReceivePath {
+    /// Read, answer and send what waits on `sock` (index `index`), up to
+    /// [`DRAIN`] batches; whether the socket is now empty (a batch came
+    /// back short, or nothing was waiting).
+    fn drain(&mut self, sock: &NtpSocket, index: usize, core: &mut Core) -> bool {
         let fd = sock.raw_fd();
         let wildcard = sock.is_wildcard();
-        let local = sock.local_addr();
-        let mut actions = std::mem::take(&mut self.actions);
         for _ in 0..DRAIN {
-            let rx = &mut self.rx;
-            let n = match reactor.try_io(Interest::READABLE, || match rx.receive(fd) {
-                Ok(0) => Err(io::ErrorKind::WouldBlock.into()),
-                other => other,
-            }) {
+            let n = match self.rx.receive(fd) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
-                    tracing::debug!("receive on {local} failed: {e}");
-                    break;
+                    tracing::debug!("receive on {} failed: {e}", sock.local_addr());
+                    return true;
                 }
             };
             for i in 0..n {
@@ -366,14 +384,14 @@ impl<'a> EventLoop<'a> {
                 };
                 let from = if wildcard { reply_source(&r) } else { None };
                 if self.tx.is_full() {
-                    flush(&mut self.tx, self.core, fd);
+                    flush(&mut self.tx, core, fd);
                 }
                 let Some(out) = self.tx.next_buffer() else {
                     continue;
                 };
-                self.core.handle(index, wildcard, data, &r, out);
-                self.core.actions.take_into(&mut actions);
-                for a in actions.drain(..) {
+                core.handle(index, wildcard, data, &r, out);
+                core.actions.take_into(&mut self.actions);
+                for a in self.actions.drain(..) {
                     match a {
                         // The core writes a reply in place only when it
                         // queues nothing else for the datagram.
@@ -382,7 +400,7 @@ impl<'a> EventLoop<'a> {
                         // address the request came to.
                         Action::Reply(d) => {
                             if self.tx.is_full() {
-                                flush(&mut self.tx, self.core, fd);
+                                flush(&mut self.tx, core, fd);
                             }
                             self.tx.push(&d, r.src, from);
                         }
@@ -390,17 +408,12 @@ impl<'a> EventLoop<'a> {
                     }
                 }
             }
-            flush(&mut self.tx, self.core, fd);
+            flush(&mut self.tx, core, fd);
             if n < BATCH {
-                break;
+                return true;
             }
         }
-        self.actions = actions;
-        let mut deferred = std::mem::take(&mut self.deferred);
-        for a in deferred.drain(..) {
-            self.perform(a);
-        }
-        self.deferred = deferred;
+        false
     }
 }
 

@@ -57,7 +57,7 @@ enum SocketFd {
     /// Made and configured, not yet waited on.
     Plain(OwnedFd),
     /// Registered with the tokio reactor of the event loop.
-    Reactor(tokio::net::UdpSocket),
+    Reactor(tokio::io::unix::AsyncFd<OwnedFd>),
 }
 
 impl AsFd for SocketFd {
@@ -190,17 +190,15 @@ impl NtpSocket {
     /// [`NtpSocket::reactor`] can wait for it.
     pub fn register(self) -> io::Result<NtpSocket> {
         let fd = match self.fd {
-            SocketFd::Plain(fd) => SocketFd::Reactor(tokio::net::UdpSocket::from_std(
-                std::net::UdpSocket::from(fd),
-            )?),
+            SocketFd::Plain(fd) => SocketFd::Reactor(ntp_sys::reactor::register_readable(fd)?),
             registered => registered,
         };
         Ok(NtpSocket { fd, ..self })
     }
 
     /// The reactor's handle of a [registered](NtpSocket::register)
-    /// socket: readiness, and `try_io` to clear it.
-    pub fn reactor(&self) -> Option<&tokio::net::UdpSocket> {
+    /// socket: its readiness guard.
+    pub fn reactor(&self) -> Option<&tokio::io::unix::AsyncFd<OwnedFd>> {
         match &self.fd {
             SocketFd::Reactor(s) => Some(s),
             SocketFd::Plain(_) => None,

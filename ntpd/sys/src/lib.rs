@@ -21,6 +21,9 @@
 //! * [`signal`]: `sigaction(2)` with a handler that only raises a flag.
 //! * [`adjtime`]: `clock_adjtime(2)` with a `struct timex` (the NTP kernel
 //!   interface of RFC 1589), for the kernel clock discipline.
+//! * [`reactor`]: tokio's `AsyncFd` registration of the daemon's sockets,
+//!   `unsafe` since tokio 1.54; sound here because the registration owns
+//!   the descriptor.
 //!
 //! Each `unsafe` block carries a `// SAFETY:` comment (enforced by
 //! `clippy::undocumented_unsafe_blocks`). Where a safe crate covers a call
@@ -33,5 +36,6 @@ pub mod adjtime;
 pub mod caps;
 pub mod mmsg;
 pub mod process;
+pub mod reactor;
 pub mod sched;
 pub mod signal;
