@@ -303,6 +303,7 @@ pub struct CertificateSpec<'a> {
     pub issuer: &'a str,
     /// Serial number and notBefore, NTP seconds / Unix seconds.
     pub serial: u32,
+    /// notBefore of the certificate, Unix seconds; notAfter is this plus `lifetime_days`.
     pub not_before_unix: i64,
     /// Lifetime in days (`-l`).
     pub lifetime_days: u32,

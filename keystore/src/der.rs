@@ -8,7 +8,9 @@
 /// One tag-length-value element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tlv<'a> {
+    /// Identifier octet (single-octet tags only; class, constructed bit and number).
     pub tag: u8,
+    /// Content octets, after the length octets.
     pub content: &'a [u8],
 }
 
@@ -49,8 +51,11 @@ pub fn children(mut content: &[u8]) -> Option<Vec<Tlv<'_>>> {
 
 /// DER tags used here.
 pub const SEQUENCE: u8 = 0x30;
+/// Object identifier tag (universal 6).
 pub const OID: u8 = 0x06;
+/// BOOLEAN tag (universal 1), e.g. the `critical` flag of an extension.
 pub const BOOLEAN: u8 = 0x01;
+/// OCTET STRING tag (universal 4), e.g. the `extnValue` of an extension.
 pub const OCTET_STRING: u8 = 0x04;
 /// `[3] EXPLICIT` wrapper of a TBSCertificate's extensions.
 pub const EXTENSIONS: u8 = 0xa3;
@@ -60,6 +65,7 @@ pub const EXTENSIONS: u8 = 0xa3;
 pub struct Extension<'a> {
     /// Encoded OID content octets.
     pub oid: &'a [u8],
+    /// Whether the extension is marked critical (DEFAULT FALSE when absent).
     pub critical: bool,
     /// Content of the extnValue OCTET STRING (itself DER).
     pub value: &'a [u8],

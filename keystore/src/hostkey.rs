@@ -9,6 +9,7 @@ use crate::error::{KeyError, Result};
 /// The host key: RSA, decrypts cookies and signs unless a sign key exists.
 #[derive(Debug, Clone)]
 pub struct HostKey {
+    /// The RSA private key (`ntpkey_host_<host>`, brief §8.2).
     pub pkey: PKey<Private>,
 }
 
@@ -67,7 +68,9 @@ fn key_type_name(id: Id) -> String {
 /// Sign key algorithm (`ntp-keygen -S`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignKeyType {
+    /// RSA, the default; also the only type that can decrypt cookies.
     Rsa,
+    /// DSA (signing only, brief §7.5).
     Dsa,
 }
 
@@ -83,7 +86,9 @@ impl std::fmt::Display for SignKeyType {
 /// A separate sign key (`ntpkey_sign_<host>`).
 #[derive(Debug, Clone)]
 pub struct SignKey {
+    /// The RSA or DSA private key.
     pub pkey: PKey<Private>,
+    /// Its algorithm, matching `pkey`.
     pub kind: SignKeyType,
 }
 

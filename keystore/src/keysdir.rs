@@ -21,6 +21,7 @@ use crate::pem;
 /// A value read from a key file, with the file's filestamp.
 #[derive(Debug)]
 pub struct Loaded<T> {
+    /// The parsed key, certificate or parameters.
     pub value: T,
     /// Filestamp from the first line of the file (brief §8.3).
     pub filestamp: u32,
@@ -60,6 +61,7 @@ pub fn client_links(scheme: Scheme, group: &str) -> [String; 2] {
 /// A client parameter link found in a keys directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientLink {
+    /// IFF, GQ or MV, from the `ntpkey_<scheme>_…` or `ntpkey_<scheme>par_…` name.
     pub scheme: Scheme,
     /// The server or group name after the scheme (`server` of
     /// `ntpkey_iff_server`).
@@ -119,10 +121,12 @@ pub fn read_file(path: &Path) -> Result<Option<String>> {
 }
 
 impl Keysdir {
+    /// A keys directory at `dir` (`crypto keysdir`); nothing is read yet.
     pub fn new(dir: impl Into<PathBuf>) -> Keysdir {
         Keysdir { dir: dir.into() }
     }
 
+    /// The directory searched.
     pub fn path(&self) -> &Path {
         &self.dir
     }
@@ -330,11 +334,17 @@ impl Keysdir {
 /// The keys a server or client host loads at start-up.
 #[derive(Debug)]
 pub struct HostSet {
+    /// The RSA host key (`ntpkey_host_<host>`); decrypts cookies (brief §5.3).
     pub host_key: Loaded<HostKey>,
+    /// The separate sign key (`ntpkey_sign_<host>`), if any; else the host key signs.
     pub sign_key: Option<Loaded<SignKey>>,
+    /// The host certificate (`ntpkey_cert_<host>`, brief §7.1).
     pub cert: Certificate,
+    /// The IFF server key (group key b), if present (brief §6.2).
     pub iff: Option<Loaded<IffKey>>,
+    /// The GQ server key (private key u), if present (brief §6.3).
     pub gq: Option<Loaded<GqKey>>,
+    /// The MV server key (`ntpkey_mvkey_<group>`), if present (brief §6.4).
     pub mv: Option<Loaded<MvServerKey>>,
 }
 

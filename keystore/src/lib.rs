@@ -7,6 +7,7 @@
 //! README for the reference defects this crate detects and avoids.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub(crate) mod bn;
 pub mod cert;

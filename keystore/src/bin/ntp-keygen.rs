@@ -2,6 +2,7 @@
 //! parameters, file-compatible with the reference ntp-keygen 4.2.8p18.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};

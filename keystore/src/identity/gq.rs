@@ -38,21 +38,26 @@ pub enum GqLayout {
 /// trusted certificate.
 #[derive(Debug)]
 pub struct GqParams {
+    /// RSA modulus n (brief §6.3; 512 bits by default, `-b`).
     pub n: BigNum,
     /// Group key b.
     pub b: BigNum,
+    /// Which RSA fields hold u and b in the file.
     pub layout: GqLayout,
 }
 
 /// Server-side GQ key (`ntpkey_GQkey_<group>` / `ntpkey_gqkey_<group>`).
 #[derive(Debug)]
 pub struct GqKey {
+    /// RSA modulus n.
     pub n: BigNum,
+    /// Group key b, random mod n.
     pub b: BigNum,
     /// Private key u.
     pub u: BigNum,
     /// Public key v = (u^−1)^b mod n.
     pub v: BigNum,
+    /// Which RSA fields hold u and b in the file.
     pub layout: GqLayout,
 }
 

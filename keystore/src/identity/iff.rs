@@ -21,8 +21,11 @@ const REGEN: &str =
 /// Client-side IFF parameters: what `ntpkey_iffpar_<group>` holds.
 #[derive(Debug)]
 pub struct IffParams {
+    /// Prime modulus p (512 bits by default, `-b`; brief §6.2).
     pub p: BigNum,
+    /// Prime q dividing p − 1 (160 bits), the order of g.
     pub q: BigNum,
+    /// Generator g of the order-q subgroup mod p.
     pub g: BigNum,
     /// Public key v = g^(q−b) mod p.
     pub v: BigNum,
@@ -31,6 +34,7 @@ pub struct IffParams {
 /// Server-side IFF key: the parameters plus the group key b.
 #[derive(Debug)]
 pub struct IffKey {
+    /// The public parameters p, q, g, v.
     pub params: IffParams,
     /// Group key b, 0 < b < q.
     pub b: BigNum,

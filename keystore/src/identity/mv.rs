@@ -28,7 +28,9 @@ const REGEN: &str = "ntp-keygen -V N -p PW on the trusted host, then ntp-keygen 
 /// The MV server key (`ntpkey_mvkey_<group>`).
 #[derive(Debug)]
 pub struct MvServerKey {
+    /// Prime modulus p = 2q + 1 (brief §6.4).
     pub p: BigNum,
+    /// q = ∏ sⱼ, the product of the N small primes.
     pub q: BigNum,
     /// E = A^s mod p.
     pub e: BigNum,
@@ -41,6 +43,7 @@ pub struct MvServerKey {
 /// One MV client key (`ntpkey_mvpar_<group>`).
 #[derive(Debug)]
 pub struct MvClientKey {
+    /// Prime modulus p.
     pub p: BigNum,
     /// x̄ⱼ (private slot).
     pub xbar: BigNum,
@@ -51,13 +54,17 @@ pub struct MvClientKey {
 /// The trusted authority's parameters and all keys derived from them.
 #[derive(Debug)]
 pub struct MvAuthority {
+    /// Prime modulus p = 2q + 1 (brief §6.4).
     pub p: BigNum,
+    /// q = ∏ sⱼ, the product of the N small primes.
     pub q: BigNum,
+    /// Generator g, with g^q ≡ 1 (mod p).
     pub g: BigNum,
     /// A = g^(−Σ xⱼ^N) mod p (private slot).
     pub a: BigNum,
     /// Group key b (public slot).
     pub b: BigNum,
+    /// The server key, with enabling key s = q / s_N (revokes client N).
     pub server: MvServerKey,
     /// Client keys 1..=N; key N is revoked.
     pub clients: Vec<MvClientKey>,

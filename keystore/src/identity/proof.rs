@@ -35,11 +35,14 @@ fn decode(der: &[u8], n: usize) -> Option<Vec<BigNum>> {
 /// IFF and GQ response: `SEQUENCE { INTEGER y, INTEGER H(x) }`.
 #[derive(Debug)]
 pub struct SchnorrResponse {
+    /// IFF: y = (k + b·r) mod q; GQ: y = k·u^r mod n (brief §6.2, §6.3).
     pub y: BigNum,
+    /// H(x), the digest of the commitment x, as an unsigned integer.
     pub hx: BigNum,
 }
 
 impl SchnorrResponse {
+    /// The DER encoding, the value of an IFF or GQ response (codes 7, 8).
     pub fn to_der(&self) -> Vec<u8> {
         der::encode_unsigned_sequence(&[&self.y.to_vec(), &self.hx.to_vec()])
     }
@@ -56,12 +59,16 @@ impl SchnorrResponse {
 /// MV response: `SEQUENCE { INTEGER r·E^k, INTEGER ḡ^k, INTEGER ĝ^k }`.
 #[derive(Debug)]
 pub struct MvResponse {
+    /// y = r·E^k mod p (brief §6.4).
     pub y: BigNum,
+    /// ḡ^k mod p.
     pub gbar_k: BigNum,
+    /// ĝ^k mod p.
     pub ghat_k: BigNum,
 }
 
 impl MvResponse {
+    /// The DER encoding (OpenSSL "DSAparams" layout), the value of an MV response (code 9).
     pub fn to_der(&self) -> Vec<u8> {
         der::encode_unsigned_sequence(&[
             &self.y.to_vec(),
@@ -70,6 +77,7 @@ impl MvResponse {
         ])
     }
 
+    /// `None` for anything but a SEQUENCE of three non-negative INTEGERs.
     pub fn from_der(der: &[u8]) -> Option<MvResponse> {
         let mut v = decode(der, 3)?;
         let ghat_k = v.pop()?;

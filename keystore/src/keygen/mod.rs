@@ -69,10 +69,13 @@ pub struct Env {
 /// Why a run failed; renders as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum KeygenError {
+    /// A key file could not be read, generated or written.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The command line is invalid.
     #[error(transparent)]
     Usage(#[from] UsageError),
+    /// Printing exported parameters or a key to stdout failed.
     #[error("writing to stdout: {0}")]
     Stdout(std::io::Error),
 }
