@@ -34,9 +34,27 @@ pub const NTP_REFRESH: u8 = 19;
 /// `ntpkey_<scheme>par_<group>` (brief §6.5).
 #[derive(Debug)]
 pub enum IdentitySource {
-    Iff { params: IffParams, filestamp: u32 },
-    Gq { params: GqParams, filestamp: u32 },
-    Mv { key: MvClientKey, filestamp: u32 },
+    /// IFF parameters p, q, g, v (brief §6.2).
+    Iff {
+        /// The client parameters (`ntpkey_iffpar_<group>`).
+        params: IffParams,
+        /// Filestamp of the parameter file, NTP seconds; must match the server's (brief §6.1).
+        filestamp: u32,
+    },
+    /// GQ parameters n, b; v comes from the trusted certificate (brief §6.3).
+    Gq {
+        /// The client parameters (`ntpkey_gqpar_<group>`).
+        params: GqParams,
+        /// Filestamp of the parameter file, NTP seconds; must match the server's (brief §6.1).
+        filestamp: u32,
+    },
+    /// An MV client key (brief §6.4).
+    Mv {
+        /// The client key x̄ⱼ, x̂ⱼ (`ntpkey_mvpar_<group>`).
+        key: MvClientKey,
+        /// Filestamp of the key file, NTP seconds; must match the server's (brief §6.1).
+        filestamp: u32,
+    },
 }
 
 impl IdentitySource {
@@ -57,6 +75,7 @@ pub struct AssociationConfig {
     pub assoc_id: u32,
     /// Our address and the server's (session keys).
     pub local: IpAddr,
+    /// The server's (or peer's) address; for a broadcast client the broadcast server.
     pub remote: IpAddr,
     /// `ident GROUP` of the association (identity runs only with one).
     pub ident: Option<String>,
@@ -64,6 +83,7 @@ pub struct AssociationConfig {
     pub identities: Vec<IdentitySource>,
     /// Poll exponent and `automax` (key lists).
     pub poll: u8,
+    /// Lifetime of a key list, log2 s (`automax`, default 12; brief §5.4).
     pub automax: u8,
     /// Client, symmetric or broadcast client.
     pub kind: AssocKind,

@@ -17,6 +17,7 @@ use crate::value::SignedValue;
 /// What one broadcast carries.
 #[derive(Debug)]
 pub struct BroadcastTransmit {
+    /// The extension fields to send (ASSOC/AUTO/… as due), in order, before the MAC.
     pub fields: Vec<ExtensionField>,
     /// MAC key: (our unicast address, group address, key ID, cookie 0).
     pub key: SessionKey,

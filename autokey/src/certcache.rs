@@ -22,12 +22,18 @@ pub const MAX_CACHED_CERTS: usize = 32;
 /// One cached certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedCert {
+    /// Subject CN (`host` or `host@group`).
     pub subject: String,
+    /// Issuer CN; equal to `subject` when self-signed.
     pub issuer: String,
+    /// `CERT_*` bits: trusted, signed, private, error (brief §7.2).
     pub flags: u8,
     /// notAfter, Unix seconds.
     pub not_after: i64,
+    /// The certificate, DER-encoded as sent in CERT responses.
     pub der: Vec<u8>,
+    /// Filestamp of the CERT value or key file it came from, NTP seconds; a
+    /// newer one replaces an older entry (brief §7.2).
     pub filestamp: u32,
 }
 

@@ -87,61 +87,107 @@ pub enum AutokeyError {
     Field(#[from] proto::ParseError),
     /// A field whose version is not 2 (rule 2): protocol error.
     #[error("Autokey field version {version}, expected 2")]
-    Version { version: u8 },
+    Version {
+        /// The version field of the header.
+        version: u8,
+    },
     /// A response with the E bit set (brief §2.10).
     #[error("{} error response from the peer", code_name(*.code))]
-    ErrorResponse { code: AutokeyCode },
+    ErrorResponse {
+        /// The message code of the error response.
+        code: AutokeyCode,
+    },
     /// A code outside 1..=9 (brief §2.2, NULL row).
     #[error("unknown Autokey message code {code}")]
-    UnknownCode { code: u8 },
+    UnknownCode {
+        /// The code as received (0 or 10..=255).
+        code: u8,
+    },
     /// A message that needs a value structure came without one (rule 4).
     #[error("{} {dir} of {len} octets has no value structure (needs at least 24)", code_name(*.code))]
     MissingValue {
+        /// The message code.
         code: AutokeyCode,
+        /// "request" or "response".
         dir: &'static str,
+        /// Length of the field, octets.
         len: usize,
     },
     /// An 8-octet message (AUTO/LEAP request) came with a value.
     #[error("{} request must be 8 octets, got {len}", code_name(*.code))]
-    UnexpectedValue { code: AutokeyCode, len: usize },
+    UnexpectedValue {
+        /// AUTO or LEAP.
+        code: AutokeyCode,
+        /// Length of the field, octets.
+        len: usize,
+    },
     /// Wrong association ID in a response (rule 4, brief §2.1).
     #[error("association ID {got} in {} response, expected {expected}", code_name(*.code))]
     AssociationId {
+        /// The message code of the response.
         code: AutokeyCode,
+        /// The association ID we sent.
         expected: u32,
+        /// The association ID in the response.
         got: u32,
     },
     /// `vallen` outside what this message allows (rules 6–9).
     #[error("{} value of {got} octets, allowed {min}..={max}", code_name(*.code))]
     ValueLength {
+        /// The message code.
         code: AutokeyCode,
+        /// `vallen` as received, octets.
         got: usize,
+        /// Smallest length allowed, octets.
         min: usize,
+        /// Largest length allowed, octets.
         max: usize,
     },
     /// A host name that is not printable ASCII / UTF-8 or lacks the group
     /// (rule 6).
     #[error("bad host name in ASSOC: {reason}")]
-    HostName { reason: &'static str },
+    HostName {
+        /// What is wrong with the name.
+        reason: &'static str,
+    },
     /// A signed message without signature (rule 4).
     #[error("{} response is not signed", code_name(*.code))]
-    Unsigned { code: AutokeyCode },
+    Unsigned {
+        /// The message code.
+        code: AutokeyCode,
+    },
     /// Signature length differs from the verifying key's size (rule 4).
     #[error("signature of {got} octets, the key signs {expected}")]
-    SignatureLength { expected: usize, got: usize },
+    SignatureLength {
+        /// Signature size of the verifying key, octets.
+        expected: usize,
+        /// `siglen` as received, octets.
+        got: usize,
+    },
     /// The signature does not verify.
     #[error("{} signature does not verify", code_name(*.code))]
-    BadSignature { code: AutokeyCode },
+    BadSignature {
+        /// The message code.
+        code: AutokeyCode,
+    },
     /// `ts == 0` (sender unsynchronised), rule 5.
     #[error("{} value has timestamp 0 (sender not synchronised)", code_name(*.code))]
-    ZeroTimestamp { code: AutokeyCode },
+    ZeroTimestamp {
+        /// The message code.
+        code: AutokeyCode,
+    },
     /// `ts < fs`, or not monotonic against the stored values (rule 5).
     #[error("{} timestamp {ts} / filestamp {fs} not monotonic (reference ts {ref_ts}, fs {ref_fs})", code_name(*.code))]
     Timestamp {
+        /// The message code.
         code: AutokeyCode,
+        /// Timestamp of the received value, NTP seconds.
         ts: u32,
+        /// Filestamp of the received value, NTP seconds.
         fs: u32,
+        /// Timestamp of the value stored before, NTP seconds.
         ref_ts: u32,
+        /// Filestamp of the value stored before, NTP seconds.
         ref_fs: u32,
     },
     /// Filestamp relation of an identity response fails (brief §6.1).
@@ -149,49 +195,93 @@ pub enum AutokeyError {
         "{scheme} response filestamp {got} does not match the filestamp {local} of our {scheme} parameters: they are another group's or another generation's key; install the server's current group key"
     )]
     Filestamp {
+        /// IFF, GQ or MV.
         scheme: &'static str,
+        /// Filestamp in the response, NTP seconds.
         got: u32,
+        /// Filestamp of our parameter file, NTP seconds.
         local: u32,
     },
     /// The signature NID has no usable digest (brief §7.5).
     #[error("signature algorithm NID {nid} maps to no usable digest")]
-    Digest { nid: u32 },
+    Digest {
+        /// The signature NID, bits 31..16 of the peer status word (brief §3).
+        nid: u32,
+    },
     /// A public key that does not parse or is not RSA.
     #[error("bad or missing public key: {reason}")]
-    PublicKey { reason: String },
+    PublicKey {
+        /// Why the key was refused.
+        reason: String,
+    },
     /// Cookie ciphertext or plaintext of the wrong size (rule 8).
     #[error("bad cookie: {reason}")]
-    Cookie { reason: String },
+    Cookie {
+        /// What is wrong with the cookie.
+        reason: String,
+    },
     /// Certificate rejected (rule 11).
     #[error("certificate rejected: {reason}")]
-    Certificate { reason: String },
+    Certificate {
+        /// Why the certificate was refused.
+        reason: String,
+    },
     /// A certificate in the trail does not verify with its issuer's key.
     #[error("certificate {subject} does not verify with the key of {issuer}")]
-    CertificateVerify { subject: String, issuer: String },
+    CertificateVerify {
+        /// Subject CN of the certificate.
+        subject: String,
+        /// Issuer CN whose key does not verify it.
+        issuer: String,
+    },
     /// A certificate is outside its validity period (or its issuer's).
     #[error("certificate {subject} outside its validity period")]
-    CertificatePeriod { subject: String },
+    CertificatePeriod {
+        /// Subject CN of the certificate.
+        subject: String,
+    },
     /// Malformed DER in an identity response (rule 10).
     #[error("malformed identity response: {reason}")]
-    IdentityFormat { reason: &'static str },
+    IdentityFormat {
+        /// What is malformed.
+        reason: &'static str,
+    },
     /// The identity proof does not verify (brief §6).
     #[error("{scheme} identity not verified: the server's proof does not match our {scheme} parameters (another group's key, or parameters from before the server's keys were regenerated); install the server's current group key")]
-    Identity { scheme: &'static str },
+    Identity {
+        /// IFF, GQ or MV.
+        scheme: &'static str,
+    },
     /// Identity keys missing (e.g. no GQ public key in the certificate).
     #[error("{scheme}: bad or missing group key")]
-    MissingGroupKey { scheme: &'static str },
+    MissingGroupKey {
+        /// IFF, GQ or MV.
+        scheme: &'static str,
+    },
     /// A response arrived but no challenge is outstanding (rule 10).
     #[error("{scheme} response without an outstanding challenge")]
-    NoChallenge { scheme: &'static str },
+    NoChallenge {
+        /// IFF, GQ or MV.
+        scheme: &'static str,
+    },
     /// Identity scheme not available / inconsistent (brief §2.3 step 3–4).
     #[error("identity scheme mismatch: {reason}")]
-    Scheme { reason: &'static str },
+    Scheme {
+        /// What does not match.
+        reason: &'static str,
+    },
     /// Key ID in the wrong space for this association (rule 13).
     #[error("key ID {key_id:#010x} not allowed for this association")]
-    KeySpace { key_id: u32 },
+    KeySpace {
+        /// The key ID of the packet's MAC.
+        key_id: u32,
+    },
     /// A session-key MAC that does not verify.
     #[error("MAC with key ID {key_id:#010x} does not verify")]
-    BadMac { key_id: u32 },
+    BadMac {
+        /// The key ID of the packet's MAC.
+        key_id: u32,
+    },
     /// The packet is not authenticated as required (rule 13, CVE-2015-1798).
     #[error("packet has no Autokey MAC")]
     NoMac,
@@ -200,24 +290,34 @@ pub enum AutokeyError {
     AddressFamily,
     /// Key-ID chain check failed (brief §5.6 step 4).
     #[error("key ID {key_id:#010x} does not hash to the last accepted key or the AUTO anchor")]
-    KeyChain { key_id: u32 },
+    KeyChain {
+        /// The key ID of the packet's MAC.
+        key_id: u32,
+    },
     /// A message that makes no sense in the current state.
     #[error("unexpected {} {dir}: {reason}", code_name(*.code))]
     Unexpected {
+        /// The message code.
         code: AutokeyCode,
+        /// "request" or "response".
         dir: &'static str,
+        /// Why it is out of place.
         reason: &'static str,
     },
     /// The local host cannot sign (not synchronised) or lacks keys.
     #[error("cannot build {}: {reason}", code_name(*.code))]
     NotReady {
+        /// The message code that could not be built.
         code: AutokeyCode,
+        /// What is missing.
         reason: &'static str,
     },
     /// A crypto library failure.
     #[error("crypto library failure in {context}: {detail}")]
     Crypto {
+        /// The operation that failed, e.g. "building extension field".
         context: &'static str,
+        /// The OpenSSL error text.
         detail: String,
     },
 }

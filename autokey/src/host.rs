@@ -26,6 +26,7 @@ use crate::value::{SignedValue, Signer};
 pub struct HostCredentials {
     /// RSA host key (decrypts cookies) and its filestamp.
     pub host_key: PKey<Private>,
+    /// Filestamp of the host key file, NTP seconds (brief §8.3).
     pub host_key_fs: u32,
     /// Sign key (the host key unless a sign key file exists).
     pub sign_key: PKey<Private>,
@@ -120,6 +121,7 @@ pub struct RespondContext {
     pub assoc_id: u32,
     /// The requester's and our address (for the server cookie).
     pub client: IpAddr,
+    /// Our address the request was sent to.
     pub server: IpAddr,
     /// NTP seconds now.
     pub now: u32,

@@ -28,7 +28,9 @@ pub struct KeyList {
 /// Parameters of a new key list.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyListParams {
+    /// The session-key hash, MD5 or SHA-1 (brief §5.1).
     pub digest: SessionDigest,
+    /// Our address: the source address of the session keys (brief §5.2).
     pub local: IpAddr,
     /// Peer address, or the broadcast/multicast address for a broadcaster.
     pub remote: IpAddr,
@@ -36,6 +38,7 @@ pub struct KeyListParams {
     pub cookie: u32,
     /// `min(ppoll, hpoll)`, log2 seconds.
     pub poll: u8,
+    /// List lifetime bound, log2 s: the list spans at most 2^automax s (brief §5.4).
     pub automax: u8,
     /// Unsynchronised hosts build one-entry lists.
     pub synchronised: bool,

@@ -47,6 +47,7 @@
 //! clock, a socket or a file.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod association;
 pub mod broadcast;

@@ -40,7 +40,9 @@ pub fn code_scheme(code: AutokeyCode) -> Option<Scheme> {
 /// beyond the first key used, and the index of the last list entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AutokeyValues {
+    /// The key ID one hash beyond the first key used: the anchor of the key-ID chain (brief §5.6).
     pub key: u32,
+    /// Index of the last entry of the key list (the list holds seq + 1 keys).
     pub seq: i32,
 }
 
@@ -70,8 +72,11 @@ impl AutokeyValues {
 /// Leap values (brief §2.7): TAI offset, leap era start, expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct LeapValues {
+    /// TAI − UTC, seconds; all three values are 0 when the sender has no leap table (brief §2.7).
     pub tai_offset: u32,
+    /// Start of the current leap era, NTP seconds.
     pub era_start: u32,
+    /// Expiry, NTP seconds: the next leap + 7 days if one is scheduled, else era start + 25 days.
     pub expiry: u32,
 }
 
@@ -124,32 +129,62 @@ impl LeapValues {
 pub enum Request {
     /// Own host name; `value.filestamp` is the sender's status word.
     Assoc {
+        /// The association ID of the header (brief §2.1).
         assoc_id: u32,
+        /// The sender's host name, `host` or `host@group` (its certificate subject).
         host: String,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
         value: SignedValue,
     },
     /// The subject name wanted.
     Cert {
+        /// The association ID of the header (brief §2.1).
         assoc_id: u32,
+        /// The certificate subject asked for.
         subject: String,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
         value: SignedValue,
     },
     /// The requester's RSA host public key (PKCS#1 DER).
-    Cook { assoc_id: u32, value: SignedValue },
+    Cook {
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
+        value: SignedValue,
+    },
     /// 8 octets, no value.
-    Auto { assoc_id: u32 },
+    Auto {
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+    },
     /// 8 octets, no value.
-    Leap { assoc_id: u32 },
+    Leap {
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+    },
     /// The requester's self-signed certificate (DER).
-    Sign { assoc_id: u32, value: SignedValue },
+    Sign {
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
+        value: SignedValue,
+    },
     /// An identity challenge.
     Identity {
+        /// IFF, GQ or MV (codes 7, 8, 9).
         scheme: Scheme,
+        /// The association ID of the header (brief §2.1).
         assoc_id: u32,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
         value: SignedValue,
     },
     /// NULL or an unknown code: answered with an error response.
-    Unknown { code: u8, assoc_id: u32 },
+    Unknown {
+        /// The message code as received (0 or above 9).
+        code: u8,
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+    },
 }
 
 /// A response (R bit set).
@@ -157,44 +192,81 @@ pub enum Request {
 pub enum Response {
     /// The responder's host name; `value.filestamp` is its status word.
     Assoc {
+        /// The association ID of the header (brief §2.1).
         assoc_id: u32,
+        /// The responder's host name, `host` or `host@group`.
         host: String,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
         value: SignedValue,
     },
     /// A certificate (DER).
-    Cert { assoc_id: u32, value: SignedValue },
+    Cert {
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
+        value: SignedValue,
+    },
     /// RSA-OAEP ciphertext of the cookie.
-    Cook { assoc_id: u32, value: SignedValue },
+    Cook {
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
+        value: SignedValue,
+    },
     /// Autokey values.
     Auto {
+        /// The association ID of the header (brief §2.1).
         assoc_id: u32,
+        /// The key ID and sequence number decoded from the value.
         values: AutokeyValues,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
         value: SignedValue,
     },
     /// Leap values.
     Leap {
+        /// The association ID of the header (brief §2.1).
         assoc_id: u32,
+        /// The TAI offset, era start and expiry decoded from the value.
         leap: LeapValues,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
         value: SignedValue,
     },
     /// A certificate issued by the responder (DER).
-    Sign { assoc_id: u32, value: SignedValue },
+    Sign {
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
+        value: SignedValue,
+    },
     /// An identity response (DER).
     Identity {
+        /// IFF, GQ or MV (codes 7, 8, 9).
         scheme: Scheme,
+        /// The association ID of the header (brief §2.1).
         assoc_id: u32,
+        /// The value structure: timestamp, filestamp, value and signature (brief §1.4).
         value: SignedValue,
     },
     /// 8-octet CERT response: nothing to send yet (brief §2.4).
-    EmptyCert { assoc_id: u32 },
+    EmptyCert {
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+    },
     /// 8-octet error response (R and E set), brief §2.10.
-    Error { code: AutokeyCode, assoc_id: u32 },
+    Error {
+        /// The message code of the failed request.
+        code: AutokeyCode,
+        /// The association ID of the header (brief §2.1).
+        assoc_id: u32,
+    },
 }
 
 /// One Autokey extension field, typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
+    /// A request (R bit clear, brief §1.3).
     Request(Request),
+    /// A response (R bit set, brief §1.3).
     Response(Response),
 }
 

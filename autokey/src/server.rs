@@ -18,7 +18,9 @@ use crate::session::SessionKey;
 pub enum ServerReply {
     /// Reply with these fields, MAC'd with `key` (same key ID as the request).
     Reply {
+        /// The extension fields of the reply, in order, before the MAC.
         fields: Vec<ExtensionField>,
+        /// The session key for the MAC: the request's key ID, server cookie (brief §5.5).
         key: SessionKey,
     },
     /// The MAC did not verify: answer with a crypto-NAK (key ID 0).
@@ -28,6 +30,9 @@ pub enum ServerReply {
 /// Looks up the Autokey values of a local association (a broadcaster's
 /// key list) for AUTO requests naming it (brief §2.6).
 pub trait AutoLookup {
+    /// The Autokey values of association `assoc_id` and the timestamp (NTP
+    /// seconds) they were signed at; `None` if there is no such broadcast
+    /// association.
     fn auto_values(&self, assoc_id: u32) -> Option<(AutokeyValues, u32)>;
 }
 

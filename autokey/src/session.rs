@@ -20,8 +20,10 @@ pub const MAX_SESSION_DIGEST: usize = 20;
 /// most 20 octets interoperate (brief §5.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SessionDigest {
+    /// MD5, the default: 16-octet session key value, 20-octet MAC (brief §5.1, §5.7).
     #[default]
     Md5,
+    /// SHA-1: 20-octet session key value, 24-octet MAC (brief §5.1, §5.7).
     Sha1,
 }
 

@@ -18,6 +18,7 @@ pub struct NamedIdentity {
     pub name: String,
     /// The file (link) it was loaded from, as the operator wrote it.
     pub file: String,
+    /// The parameters themselves.
     pub source: IdentitySource,
 }
 

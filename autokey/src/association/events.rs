@@ -18,7 +18,10 @@ pub enum AssocEvent {
     /// Leap values received (feed the TAI offset to the leap module).
     Leap(LeapValues),
     /// The server signed our certificate; the host installed it.
-    CertificateSigned { issuer: String },
+    CertificateSigned {
+        /// The subject of the server certificate that signed ours (SIGN, brief §2.8).
+        issuer: String,
+    },
     /// Identity verified.
     IdentityVerified(Scheme),
     /// A protocol error restarted the dance (brief §2.10).
@@ -30,15 +33,21 @@ pub enum AssocEvent {
     /// runs with the certificate trail only (RFC 5906 §6.2, TC), no proof
     /// of the server's identity. Reported once per association.
     TcOnly {
+        /// The server's host name (its certificate subject).
         server: String,
+        /// The schemes its status word offers (brief §3).
         offered: Vec<Scheme>,
+        /// The parameter file names this host looked for, in the keys directory.
         looked_for: Vec<String>,
     },
     /// `ident GROUP` is configured but none of the server's schemes has
     /// parameters for GROUP: the association waits (no VRFY). Once.
     NoIdentityParameters {
+        /// The server's host name (its certificate subject).
         server: String,
+        /// The configured `ident` group.
         group: String,
+        /// The schemes the server's status word offers (brief §3).
         offered: Vec<Scheme>,
     },
     /// The server's certificate trail ends at a self-signed certificate
@@ -46,7 +55,12 @@ pub enum AssocEvent {
     /// server serves no certificate for the subject asked (it serves no
     /// untrusted self-signed one): the trail can never complete (brief
     /// §7.2, §7.3). Once per association.
-    UntrustedTrail { server: String, root: String },
+    UntrustedTrail {
+        /// The server's host name.
+        server: String,
+        /// The subject of the untrusted self-signed root (or the subject asked for).
+        root: String,
+    },
 }
 
 /// `IFF, GQ` for a list of schemes.

@@ -54,6 +54,7 @@ pub(crate) fn padded(x: &BigNumRef, len: usize) -> Result<Vec<u8>> {
 /// An outstanding challenge; single use (brief §11.3 rule 10).
 #[derive(Debug)]
 pub struct Challenge {
+    /// The scheme the challenge is for (IFF, GQ or MV).
     pub scheme: Scheme,
     /// The challenge r.
     pub r: BigNum,
@@ -65,15 +66,28 @@ pub struct Challenge {
 #[derive(Debug)]
 pub enum ClientIdentity {
     /// `ntpkey_iffpar_<group>`: p, q, g, v.
-    Iff { params: IffParams, filestamp: u32 },
+    Iff {
+        /// The client parameters p, q, g, v (brief §6.2).
+        params: IffParams,
+        /// Filestamp of the parameter file, NTP seconds (brief §6.1).
+        filestamp: u32,
+    },
     /// `ntpkey_gqpar_<group>`: n, b; v from the trusted certificate.
     Gq {
+        /// The client parameters n, b (brief §6.3).
         params: GqParams,
+        /// The public key v = (u^−1)^b mod n, from the trusted certificate's subjectKeyIdentifier.
         v: BigNum,
+        /// Filestamp of the parameter file, NTP seconds (brief §6.1).
         filestamp: u32,
     },
     /// `ntpkey_mvpar_<group>`: p, x̄, x̂.
-    Mv { key: MvClientKey, filestamp: u32 },
+    Mv {
+        /// The client key x̄ⱼ, x̂ⱼ and the modulus p (brief §6.4).
+        key: MvClientKey,
+        /// Filestamp of the key file, NTP seconds (brief §6.1).
+        filestamp: u32,
+    },
 }
 
 impl ClientIdentity {
@@ -162,9 +176,27 @@ impl ClientIdentity {
 /// What a server holds to prove its identity.
 #[derive(Debug)]
 pub enum ServerIdentity {
-    Iff { key: IffKey, filestamp: u32 },
-    Gq { key: GqKey, filestamp: u32 },
-    Mv { key: MvServerKey, filestamp: u32 },
+    /// IFF (code 7), from `ntpkey_iffkey_<group>` (brief §6.2).
+    Iff {
+        /// The server key: p, q, g, v and the group key b.
+        key: IffKey,
+        /// Filestamp of the key file, NTP seconds; sent in identity responses (brief §6.1).
+        filestamp: u32,
+    },
+    /// GQ (code 8), from `ntpkey_gqkey_<group>` (brief §6.3).
+    Gq {
+        /// The server key: n, b, u and v.
+        key: GqKey,
+        /// Filestamp of the key file, NTP seconds; sent in identity responses (brief §6.1).
+        filestamp: u32,
+    },
+    /// MV (code 9), from `ntpkey_mvkey_<group>` (brief §6.4).
+    Mv {
+        /// The server key: p, q, E, ḡ, ĝ.
+        key: MvServerKey,
+        /// Filestamp of the key file, NTP seconds; sent in identity responses (brief §6.1).
+        filestamp: u32,
+    },
 }
 
 impl ServerIdentity {
