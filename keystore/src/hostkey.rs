@@ -68,9 +68,10 @@ fn key_type_name(id: Id) -> String {
 /// Sign key algorithm (`ntp-keygen -S`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignKeyType {
-    /// RSA, the default; also the only type that can decrypt cookies.
+    /// RSA, the default (brief §7.5).
     Rsa,
-    /// DSA (signing only, brief §7.5).
+    /// DSA; its dsaWithSHA1 certificates do not work with the OpenSSL 3
+    /// reference (brief §7.5).
     Dsa,
 }
 
