@@ -126,9 +126,12 @@ pub fn split_host_port(spec: &str) -> (String, u16) {
 /// Address family preference from `-4` / `-6`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Family {
+    /// Neither given: use whichever address the name resolves to first.
     #[default]
     Any,
+    /// `-4`: IPv4 addresses only.
     V4,
+    /// `-6`: IPv6 addresses only.
     V6,
 }
 
