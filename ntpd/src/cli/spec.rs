@@ -26,7 +26,7 @@ pub enum OptId {
     /// `-f`, `--driftfile FILE`: the frequency file (`driftfile`, PPM).
     DriftFile,
     /// `-g`, `--panicgate`: allow one first offset beyond the panic
-    /// threshold (1000 s, RFC 5905 Appendix A.5.5.2).
+    /// threshold (1000 s).
     PanicGate,
     /// `-G`, `--force-step-once`: step the first offset correction
     /// whatever its size.

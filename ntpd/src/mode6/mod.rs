@@ -162,7 +162,7 @@ pub struct ControlCounters {
     /// Requests dropped because the source matched `restrict noquery`.
     pub restricted: u64,
     /// Requests with an opcode the server does not implement (`numctlbadop`,
-    /// answered with error 5, RFC 9327 §4).
+    /// answered with error 3, "invalid opcode", RFC 9327 §4).
     pub bad_opcode: u64,
     /// Requests answered with an error response (`numctlerrors`).
     pub errors: u64,
