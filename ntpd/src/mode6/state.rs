@@ -346,11 +346,11 @@ pub struct PeerVars {
     pub bogus_origin: u64,
     /// `oldpkt`: duplicate or replayed packets (RFC 5905 §8, test 1).
     pub old_packets: u64,
-    /// `seldisp`: times clock selection rejected the peer because its
-    /// root distance exceeded `maxdist` (RFC 5905 §11.2.1).
+    /// `seldisp`: the reference's `seldisptoolarge`, times the peer was
+    /// left out of clock selection for too large a dispersion.
     pub selection_dispersion: u64,
-    /// `selbroken`: times clock selection rejected the peer for a timing
-    /// loop (its refid is one of this host's addresses).
+    /// `selbroken`: the reference's `selbroken`, which 4.2.8 counts RATE
+    /// kiss-o'-death packets from the peer in (RFC 5905 §7.4).
     pub selection_broken: u64,
     /// `candidate`: the selection code of the last clock selection.
     pub candidate: u8,
