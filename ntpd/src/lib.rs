@@ -3,6 +3,7 @@
 //! symmetric-key authentication and the server fast path.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod access;
 pub mod assoc;

@@ -2,6 +2,7 @@
 //! the daemon. Options not built yet are refused by name.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::process::ExitCode;
 

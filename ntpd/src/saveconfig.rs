@@ -29,7 +29,9 @@ pub enum SaveConfigError {
     /// FILE could not be written.
     #[error("cannot write the saved configuration to {}: {source}; expected a writable path (check the directory exists and permissions)", path.display())]
     Write {
+        /// The `--saveconfigquit` FILE.
         path: PathBuf,
+        /// The error from creating or writing it.
         #[source]
         source: io::Error,
     },

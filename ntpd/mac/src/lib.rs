@@ -12,6 +12,7 @@
 //! trailer (key ID, digest) after a packet.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use cmac::{Cmac, KeyInit, Mac as _};
 use config::keys::KeyType;

@@ -14,8 +14,11 @@ pub const MAX_KEY_ID: u32 = 65_535;
 /// A resolved signing key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RequestKey {
+    /// The key ID sent in the MAC, 1 to [`MAX_KEY_ID`].
     pub id: u32,
+    /// The digest or CMAC algorithm (RFC 5905 §7.3, RFC 8573).
     pub kind: KeyType,
+    /// The secret, octets (never printed).
     pub secret: Vec<u8>,
 }
 
@@ -32,8 +35,11 @@ impl std::fmt::Debug for RequestKey {
 /// What ntpq knows about keys.
 #[derive(Debug, Clone)]
 pub struct AuthState {
+    /// The `-k` keys file, when one was given and read.
     pub keys: Option<KeysFile>,
+    /// `keyid`: the key ID to sign with (0 until set).
     pub key_id: u32,
+    /// `keytype`: the algorithm used with a `passwd` secret.
     pub key_type: KeyType,
     password: Option<Vec<u8>>,
     /// `authenticate yes`: sign every request.

@@ -3,6 +3,8 @@
 
 use crate::transport::Family;
 
+/// The text `ntpq -?` / `ntpq --help` prints, and a bad command line
+/// prints to standard error.
 pub const USAGE: &str = "usage: ntpq [-46dinpw] [-k keyfile] [-c command]... [host[:port]...]
   -4            use IPv4 addresses for the following hosts
   -6            use IPv6 addresses for the following hosts
@@ -18,12 +20,20 @@ pub const USAGE: &str = "usage: ntpq [-46dinpw] [-k keyfile] [-c command]... [ho
 /// Parsed options.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Options {
+    /// `-c` commands, and `peers` for each `-p`, in command-line order.
     pub commands: Vec<String>,
+    /// Servers to query (`host[:port]`), each with the address family the
+    /// preceding `-4`/`-6` selected.
     pub hosts: Vec<(String, Family)>,
+    /// `-w`: wide remote names in the peer list.
     pub wide: bool,
+    /// `-i`: prompt even when standard input is not a terminal.
     pub interactive: bool,
+    /// `-d` count: the debug level.
     pub debug: u32,
+    /// `-?` or `--help`: print [`USAGE`] and exit.
     pub help: bool,
+    /// `-k`: the keys file for authenticated requests.
     pub keyfile: Option<std::path::PathBuf>,
 }
 

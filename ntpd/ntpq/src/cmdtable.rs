@@ -8,15 +8,23 @@ pub const MAX_ARGS: usize = 4;
 /// Kinds of command arguments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arg {
+    /// No argument in this slot.
     None,
+    /// A required word (variable list, host name, file name, ...).
     Str,
+    /// An optional word.
     OptStr,
+    /// A required unsigned number (association ID, key ID, milliseconds).
     Uint,
+    /// An optional unsigned number.
     OptUint,
+    /// An optional `-4` or `-6` restricting a peer list to one address
+    /// family.
     OptIpVersion,
 }
 
 impl Arg {
+    /// The argument may be left out.
     pub fn optional(self) -> bool {
         matches!(self, Arg::OptStr | Arg::OptUint | Arg::OptIpVersion)
     }
@@ -25,62 +33,127 @@ impl Arg {
 /// What a command does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmd {
+    /// `?` / `help`: Tell the use and syntax of commands.
     Help,
+    /// `timeout`: Set the primary receive time out.
     Timeout,
+    /// `host`: Specify the host whose NTP server we talk to.
     Host,
+    /// `hostnames`: Specify whether hostnames or net numbers are printed.
     Hostnames,
+    /// `debug`: Set/change debugging level.
     Debug,
+    /// `quit` / `exit`: Exit ntpq.
     Quit,
+    /// `version`: Print version number.
     Version,
+    /// `raw`: Do raw mode variable output.
     Raw,
+    /// `cooked`: Do cooked mode variable output.
     Cooked,
+    /// `ntpversion`: Set the NTP version number to use for requests.
     NtpVersion,
+    /// `associations`: Print list of association ID's and statuses for the server's
+    /// peers.
     Associations,
+    /// `passociations`: Print list of associations returned by last associations
+    /// command.
     PAssociations,
+    /// `lassociations`: Print list of associations including all client
+    /// information.
     LAssociations,
+    /// `lpassociations`: Print last obtained list of associations, including client
+    /// information.
     LPAssociations,
+    /// `addvars`: Add variables to the variable list or change their values.
     AddVars,
+    /// `rmvars`: Remove variables from the variable list.
     RmVars,
+    /// `clearvars`: Remove all variables from the variable list.
     ClearVars,
+    /// `showvars`: Print variables on the variable list.
     ShowVars,
+    /// `readlist` / `rl`: Read the system or peer variables included in the
+    /// variable list.
     ReadList,
+    /// `readvar` / `rv`: Read system or peer variables.
     ReadVar,
+    /// `pstats`: Show statistics for a peer.
     Pstats,
+    /// `peers`: Obtain and print a list of the server's peers [IP version].
     Peers,
+    /// `lpeers`: Obtain and print a list of all peers and clients [IP version].
     LPeers,
+    /// `apeers`: Obtain and print a list of the server's peers and their assocIDs
+    /// [IP version].
     APeers,
+    /// `opeers`: Print peer list the old way, with dstadr shown rather than refid
+    /// [IP version].
     OPeers,
+    /// `lopeers`: Obtain and print a list of all peers and clients showing dstadr
+    /// [IP version].
     LOPeers,
+    /// `clockvar` / `cv`: Read clock variables.
     ClockVar,
+    /// `clocklist` / `cl`: Read the clock variables included in the variable list.
     ClockList,
+    /// `sysinfo`: Display system summary.
     SysInfo,
+    /// `kerninfo`: Display kernel loop and PPS statistics.
     KernInfo,
+    /// `sysstats`: Display system uptime and packet counts.
     SysStats,
+    /// `monstats`: Display monitor (mrulist) counters and limits.
     MonStats,
+    /// `iostats`: Display network input and output counters.
     IoStats,
+    /// `timerstats`: Display interval timer counters.
     TimerStats,
+    /// `authinfo`: Display symmetric authentication counters.
     AuthInfo,
+    /// `keyid`: Set keyid to use for authenticated requests.
     KeyId,
+    /// `keytype`: Set key type to use for authenticated requests (MD5, SHA1,
+    /// SHA256, AES128CMAC).
     KeyType,
+    /// `passwd`: Specify a password to use for authenticated requests.
     Passwd,
+    /// `authenticate`: Always authenticate requests to this server.
     Authenticate,
+    /// `writevar`: Write system or peer variables.
     WriteVar,
+    /// `writelist`: Write the system or peer variables included in the variable
+    /// list.
     WriteList,
+    /// `:config`: Send a remote configuration command to ntpd.
     Config,
+    /// `saveconfig`: Save ntpd configuration to file, . for current config file.
     SaveConfig,
+    /// `mrulist`: Display the list of most recently seen source addresses, tags
+    /// mincount=... resall=0x... resany=0x....
     MruList,
+    /// `ifstats`: Show statistics for each local address ntpd is using.
     IfStats,
+    /// `reslist`: Show ntpd access control list.
     ResList,
+    /// `mreadlist` / `mrl`: Read the peer variables in the variable list for
+    /// multiple peers.
     MReadList,
+    /// `mreadvar` / `mrv`: Read peer variables from multiple peers.
     MReadVar,
 }
 
 /// One entry of the command table.
 pub struct CmdDef {
+    /// The command's name as typed (a unique prefix also selects it).
     pub name: &'static str,
+    /// What it does; aliases (`rv`, `readvar`) share one.
     pub cmd: Cmd,
+    /// The kinds of its arguments, [`Arg::None`] past the last.
     pub args: [Arg; MAX_ARGS],
+    /// Each argument's name in `help COMMAND` output.
     pub desc: [&'static str; MAX_ARGS],
+    /// The one-line description `help COMMAND` prints.
     pub help: &'static str,
 }
 
@@ -102,6 +175,7 @@ const fn def(
 
 use Arg::None as N;
 
+/// Every command and alias, with its arguments and help text.
 pub const COMMANDS: &[CmdDef] = &[
     def(
         "?",

@@ -84,10 +84,13 @@ pub struct ItemWriter {
 }
 
 impl ItemWriter {
+    /// An empty writer.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Appends `name=value`, breaking the line first if it would pass
+    /// column 72.
     pub fn item(&mut self, name: &str, value: &str) {
         let len = name.len() + 1 + value.len();
         if self.chars > 0 {

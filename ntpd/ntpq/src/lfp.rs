@@ -10,7 +10,9 @@
 /// signed): 32 bits of seconds and 32 bits of fraction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LFp {
+    /// Seconds (since 1900 for a timestamp, RFC 5905 §6).
     pub int: u32,
+    /// Fraction of a second, units of 2^-32 s.
     pub frac: u32,
 }
 
@@ -30,6 +32,7 @@ impl LFp {
         Self::from_u64(self.as_u64().wrapping_neg())
     }
 
+    /// Both halves are 0 (an unset timestamp in the reference).
     pub fn is_zero(self) -> bool {
         self.int == 0 && self.frac == 0
     }

@@ -27,6 +27,7 @@
 //! with `-k` (an extension of ours).
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod auth;
 mod cli;

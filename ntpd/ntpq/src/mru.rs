@@ -25,30 +25,46 @@ pub const MAX_FRAGS: u32 = 32;
 /// One remote address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MruEntry {
+    /// The remote address and port (`addr.N`).
     pub addr: SocketAddr,
+    /// Arrival of the latest packet (`last.N`), NTP timestamp.
     pub last: LFp,
+    /// Arrival of the first packet (`first.N`), NTP timestamp.
     pub first: LFp,
+    /// Packets received (`ct.N`).
     pub count: i64,
+    /// NTP mode of the latest packet (`mv.N`, low 3 bits).
     pub mode: u8,
+    /// NTP version of the latest packet (`mv.N`, bits 3 to 5).
     pub version: u8,
+    /// The restriction bits that applied (`rs.N`, the reference's `RES_*`).
     pub rs: u16,
 }
 
 /// Display orders (`sort=` keywords).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortOrder {
+    /// `lstint`: most recently heard first (the default).
     #[default]
     LstInt,
+    /// `-lstint`: least recently heard first.
     RevLstInt,
+    /// `avgint`: shortest average interval between packets first.
     AvgInt,
+    /// `-avgint`: longest average interval first.
     RevAvgInt,
+    /// `addr`: by address, ascending.
     Addr,
+    /// `-addr`: by address, descending.
     RevAddr,
+    /// `count`: fewest packets first.
     Count,
+    /// `-count`: most packets first.
     RevCount,
 }
 
 impl SortOrder {
+    /// The order a `sort=` value names; `None` for an unknown keyword.
     pub fn from_keyword(k: &str) -> Option<Self> {
         Some(match k {
             "lstint" => Self::LstInt,
@@ -153,8 +169,12 @@ pub struct Absorbed {
 /// The list collected so far, newest entry first.
 #[derive(Debug, Default)]
 pub struct MruList {
+    /// The entries, one per remote address.
     pub entries: Vec<MruEntry>,
+    /// Entries that replaced an older entry of the same address while the
+    /// list was collected.
     pub updates: usize,
+    /// The server's `now=` time, the reference for `lstint`/`avgint`.
     pub now: LFp,
 }
 

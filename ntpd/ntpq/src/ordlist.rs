@@ -9,11 +9,13 @@ use proto::control::VarList;
 
 use crate::cooked::{decode_netnum, to_ascii};
 
+/// The column header of `ifstats`, as the reference prints it.
 pub const IFSTATS_HEADER: &str =
     "    interface name                                        send\n \
 #  address/broadcast     drop flag ttl mc received sent failed peers   uptime\n\
 ==============================================================================\n";
 
+/// The column header of `reslist`, as the reference prints it.
 pub const RESLIST_HEADER: &str = "   hits    addr/prefix or addr mask\n           \
 restrictions\n\
 ==============================================================================\n";

@@ -88,9 +88,14 @@ pub fn assoc_table(entries: &[AssociationEntry]) -> String {
 /// `opeers` (local address instead of refid, dispersion instead of jitter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PeerList {
+    /// `peers`: remote, refid, stratum, type, when, poll, reach, delay,
+    /// offset, jitter.
     #[default]
     Peers,
+    /// `apeers`: as `peers` with the association ID instead of the type.
     APeers,
+    /// `opeers`: local address instead of refid, dispersion instead of
+    /// jitter.
     OPeers,
 }
 
@@ -191,6 +196,7 @@ fn refid_column(value: &str, hex: bool) -> Option<String> {
 /// Options of the peers display.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PeerOpts {
+    /// Which spreadsheet to print.
     pub list: PeerList,
     /// `-w`: print long remote names on a line of their own.
     pub wide: bool,
@@ -358,6 +364,7 @@ pub enum VdcType {
 /// One row of a summary: variable tag, label, type.
 pub type Vdc = (&'static str, &'static str, VdcType);
 
+/// `sysstats`: the system packet counters.
 pub const SYSSTATS: &[Vdc] = &[
     ("ss_uptime", "uptime:               ", VdcType::Str),
     ("ss_reset", "sysstats reset:       ", VdcType::Str),
@@ -373,6 +380,7 @@ pub const SYSSTATS: &[Vdc] = &[
     ("ss_processed", "processed for time:   ", VdcType::Str),
 ];
 
+/// `sysinfo`: the system variables (RFC 5905 §9.1).
 pub const SYSINFO: &[Vdc] = &[
     ("peeradr", "system peer:      ", VdcType::Addr),
     ("peermode", "system peer mode: ", VdcType::Mode),
@@ -390,6 +398,7 @@ pub const SYSINFO: &[Vdc] = &[
     ("authdelay", "symm. auth. delay:", VdcType::Str),
 ];
 
+/// `kerninfo`: the kernel loop and PPS variables.
 pub const KERNINFO: &[Vdc] = &[
     ("koffset", "pll offset:          ", VdcType::Str),
     ("kfreq", "pll frequency:       ", VdcType::Str),
@@ -409,6 +418,7 @@ pub const KERNINFO: &[Vdc] = &[
     ("kppscaliberrs", "calibration errors:  ", VdcType::Str),
 ];
 
+/// `pstats`: one association's packet counters.
 pub const PSTATS: &[Vdc] = &[
     ("src", "remote host:         ", VdcType::AddrPort),
     ("dst", "local address:       ", VdcType::AddrPort),
@@ -425,6 +435,7 @@ pub const PSTATS: &[Vdc] = &[
     ("candidate", "candidate order:     ", VdcType::Str),
 ];
 
+/// `monstats`: the MRU (monitor) list's counters and limits.
 pub const MONSTATS: &[Vdc] = &[
     ("mru_enabled", "enabled:            ", VdcType::Str),
     ("mru_depth", "addresses:          ", VdcType::Str),
@@ -436,6 +447,7 @@ pub const MONSTATS: &[Vdc] = &[
     ("mru_maxmem", "maximum kilobytes:  ", VdcType::Str),
 ];
 
+/// `iostats`: the network input and output counters.
 pub const IOSTATS: &[Vdc] = &[
     ("iostats_reset", "time since reset:     ", VdcType::Str),
     ("total_rbuf", "receive buffers:      ", VdcType::Str),
@@ -451,12 +463,14 @@ pub const IOSTATS: &[Vdc] = &[
     ("io_goodwakeups", "useful input wakeups: ", VdcType::Str),
 ];
 
+/// `timerstats`: the interval timer counters.
 pub const TIMERSTATS: &[Vdc] = &[
     ("timerstats_reset", "time since reset:  ", VdcType::Str),
     ("timer_overruns", "timer overruns:    ", VdcType::Str),
     ("timer_xmts", "calls to transmit: ", VdcType::Str),
 ];
 
+/// `authinfo`: the symmetric-key authentication counters.
 pub const AUTHINFO: &[Vdc] = &[
     ("authreset", "time since reset:", VdcType::Str),
     ("authkeys", "stored keys:     ", VdcType::Str),

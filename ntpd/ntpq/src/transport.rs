@@ -78,6 +78,7 @@ impl QueryError {
 pub struct Response {
     /// Status word of the final fragment.
     pub status: u16,
+    /// The reassembled data of all fragments, octets.
     pub data: Vec<u8>,
 }
 
@@ -86,11 +87,17 @@ pub struct Session {
     socket: UdpSocket,
     /// Name shown in messages (`current host is ...`).
     pub name: String,
+    /// The server's address and port (123 unless given).
     pub addr: SocketAddr,
     sequence: u16,
+    /// `timeout`: how long to wait for the first fragment (default 5 s).
     pub timeout: Duration,
+    /// How long to wait for each further fragment (default 3 s).
     pub secondary_timeout: Duration,
+    /// `ntpversion`: the NTP version in request headers, 1 to 4.
     pub pkt_version: u8,
+    /// The debug level; the higher, the more request and response
+    /// tracing goes to standard error.
     pub debug: u32,
 }
 
@@ -119,9 +126,12 @@ pub fn split_host_port(spec: &str) -> (String, u16) {
 /// Address family preference from `-4` / `-6`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Family {
+    /// Neither given: use whichever address the name resolves to first.
     #[default]
     Any,
+    /// `-4`: IPv4 addresses only.
     V4,
+    /// `-6`: IPv6 addresses only.
     V6,
 }
 

@@ -17,7 +17,11 @@ pub enum AuthRequirement {
 /// `-u USER[:GROUP]`: split at the last `:`, as the reference does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserSpec {
+    /// The user name or numeric UID before the last `:` (the whole
+    /// argument when there is no `:`).
     pub user: String,
+    /// The group name or numeric GID after the last `:`; `None` runs with
+    /// the user's primary group.
     pub group: Option<String>,
 }
 

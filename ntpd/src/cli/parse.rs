@@ -16,40 +16,68 @@ use super::spec::{spec, Arg, OptId, OptSpec, CONFLICTS, OPTIONS, REPEATABLE};
 /// option and the fix (without the `ntpd: ` prefix).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CliError {
+    /// A short flag (`-X`) that is not in the option table.
     #[error("unknown option -{0}; run `ntpd --help` for the list of options")]
     UnknownShort(char),
+    /// A long option (`--name`) that no table entry matches, even as a
+    /// prefix.
     #[error("unknown option --{0}; run `ntpd --help` for the list of options")]
     UnknownLong(String),
     #[error(
         "option --{given} is ambiguous ({}); type more of the name",
         list_names(candidates)
     )]
+    /// A shortened long option that is a prefix of several long names.
     AmbiguousLong {
+        /// The name as typed, without the leading `--`.
         given: String,
+        /// Every long name that `given` is a prefix of.
         candidates: Vec<&'static str>,
     },
+    /// An option that requires an argument was last on the command line.
     #[error("option {} needs a value; write {}", opt.display_name(), example(opt))]
-    MissingValue { opt: &'static OptSpec },
+    MissingValue {
+        /// The option missing its argument.
+        opt: &'static OptSpec,
+    },
+    /// A flag written `--name=value` although it takes no argument.
     #[error("option {} takes no value; remove `={value}`", opt.display_name())]
     UnexpectedValue {
+        /// The flag that was given a value.
         opt: &'static OptSpec,
+        /// The text after the `=`.
         value: String,
     },
+    /// An option argument that does not parse (not a number, out of
+    /// range, not a key ID, ...).
     #[error("option {}: `{value}` is not valid; expected {expected}", opt.display_name())]
     BadValue {
+        /// The option whose argument is wrong.
         opt: &'static OptSpec,
+        /// The argument as given.
         value: String,
+        /// What the option accepts, for the message (`a number of seconds`).
         expected: &'static str,
     },
+    /// Two options the reference refuses together (`-4` with `-6`, `-a`
+    /// with `-A`, `-n`/`-q`/`--saveconfigquit` with `-w`, ...).
     #[error("options {} and {} cannot be used together; drop one of them", first.display_name(), second.display_name())]
     Conflict {
+        /// The option listed first in the conflict table.
         first: &'static OptSpec,
+        /// The option it cannot be combined with.
         second: &'static OptSpec,
     },
+    /// A non-option argument that is neither a host name nor an address.
     #[error("operand `{0}` is not a server; expected a server name or address (options start with -, see `ntpd --help`)")]
     BadOperand(String),
+    /// A non-repeatable option given twice.
     #[error("option {} may be given only once; keep one of them", opt.display_name())]
-    Repeated { opt: &'static OptSpec },
+    Repeated {
+        /// The option given more than once.
+        opt: &'static OptSpec,
+    },
+    /// An argument that is not valid UTF-8 (the raw argument is kept).
     #[error("argument `{}` is not valid UTF-8; expected a UTF-8 command line", .0.to_string_lossy())]
     NotUtf8(OsString),
 }

@@ -5,40 +5,89 @@
 /// Which option a table row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptId {
+    /// `-4`, `--ipv4`: resolve command-line host names to IPv4 only.
     Ipv4,
+    /// `-6`, `--ipv6`: resolve command-line host names to IPv6 only.
     Ipv6,
+    /// `-a`, `--authreq`: ephemeral associations must be authenticated.
     AuthReq,
+    /// `-A`, `--authnoreq`: ephemeral associations need not be
+    /// authenticated.
     AuthNoReq,
+    /// `-b`, `--bcastsync`: synchronise to broadcast servers.
     BcastSync,
+    /// `-c`, `--configfile FILE`: the configuration file (default
+    /// `/etc/ntp.conf`).
     ConfigFile,
+    /// `-d`, `--debug-level`: raise the debug level by one (repeatable).
     DebugLevel,
+    /// `-D`, `--set-debug-level LEVEL`: set the debug level (repeatable).
     SetDebugLevel,
+    /// `-f`, `--driftfile FILE`: the frequency file (`driftfile`, PPM).
     DriftFile,
+    /// `-g`, `--panicgate`: allow one first offset beyond the panic
+    /// threshold (1000 s).
     PanicGate,
+    /// `-G`, `--force-step-once`: step the first offset correction
+    /// whatever its size.
     ForceStepOnce,
+    /// `-i`, `--jaildir DIR`: chroot to DIR after start-up.
     JailDir,
+    /// `-I`, `--interface IFACE`: listen on this interface name or
+    /// address (repeatable).
     Interface,
+    /// `-k`, `--keyfile FILE`: the symmetric keys file (RFC 5905 §7.3).
     KeyFile,
+    /// `-l`, `--logfile FILE`: log to FILE instead of syslog.
     LogFile,
+    /// `-L`, `--novirtualips`: do not listen on virtual (alias)
+    /// interfaces.
     NoVirtualIps,
+    /// `-m`, `--mdns`: register with mDNS as an NTP server.
     Mdns,
+    /// `-n`, `--nofork`: stay in the foreground.
     NoFork,
+    /// `-N`, `--nice`: run at the highest scheduling priority.
     Nice,
+    /// `-p`, `--pidfile FILE`: write the process ID to FILE.
     PidFile,
+    /// `-P`, `--priority PRIO`: the process priority to run at.
     Priority,
+    /// `-q`, `--quit`: set the time once and exit.
     Quit,
+    /// `-r`, `--propagationdelay SECONDS`: the broadcast propagation
+    /// delay, seconds.
     PropagationDelay,
+    /// `--saveconfigquit FILE`: write the parsed configuration to FILE
+    /// and exit.
     SaveConfigQuit,
+    /// `-s`, `--statsdir DIR`: where the statistics files go.
     StatsDir,
+    /// `-t`, `--trustedkey KEYID`: trust this symmetric key ID, 1 to
+    /// 65535 (repeatable).
     TrustedKey,
+    /// `-u`, `--user USER[:GROUP]`: drop root for this user and group.
     User,
+    /// `-U`, `--updateinterval SECONDS`: seconds between scans for new
+    /// or dropped interfaces (0 disables the scan).
     UpdateInterval,
+    /// `--var NAME=VALUE`: a read-write system variable for mode 6
+    /// (RFC 9327) (repeatable).
     Var,
+    /// `--dvar NAME=VALUE`: as `--var`, and in the default `readvar`
+    /// list (repeatable).
     DVar,
+    /// `-w`, `--wait-sync SECONDS`: the parent waits up to SECONDS for
+    /// the first clock synchronisation before exiting.
     WaitSync,
+    /// `-x`, `--slew`: raise the step threshold to 600 s, so offsets
+    /// are slewed.
     Slew,
+    /// `--version[=v|c|n]`: print the version and exit.
     Version,
+    /// `-?`, `--help`: print the option list and exit.
     Help,
+    /// `-!`, `--more-help`: the same as `--help`.
     MoreHelp,
 }
 
@@ -56,10 +105,15 @@ pub enum Arg {
 /// One row of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptSpec {
+    /// Which option this row is.
     pub id: OptId,
+    /// The short flag letter (`-c`), if the option has one.
     pub short: Option<char>,
+    /// The long name without the leading `--` (`configfile`).
     pub long: &'static str,
+    /// Whether it takes an argument, and the argument's name.
     pub arg: Arg,
+    /// The one-line description `--help` prints.
     pub help: &'static str,
 }
 

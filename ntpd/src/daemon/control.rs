@@ -213,8 +213,10 @@ pub struct ControlView<'a> {
     pub socket_addrs: &'a [(SocketAddr, bool)],
     /// The system event counter.
     pub events: &'a mut SystemEvents,
-    /// Monotonic time now and at start, seconds.
+    /// Monotonic time now, seconds.
     pub now: f64,
+    /// Monotonic time the daemon started, seconds (for `uptime` and the
+    /// `sysstats` counters' age).
     pub started: f64,
     /// Real time now (for the MRU list's timestamps).
     pub now_ntp: NtpTimestamp,

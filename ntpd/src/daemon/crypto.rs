@@ -41,12 +41,20 @@ pub enum CryptoSetupError {
     /// The loaded keys do not make a host (e.g. an unsupported signature).
     #[error("crypto: {dir}: the host certificate cannot be used: {source}; regenerate the keys with ntp-keygen")]
     Host {
+        /// The keys directory the certificate was loaded from.
         dir: PathBuf,
+        /// Why the Autokey host could not be made from it.
         source: autokey::AutokeyError,
     },
     /// The keys directory does not exist.
     #[error("crypto: keysdir {dir} ({at}) does not exist; create it and run ntp-keygen there (see the Configuring Autokey guide), or correct the keysdir line")]
-    Keysdir { dir: PathBuf, at: String },
+    Keysdir {
+        /// The missing directory.
+        dir: PathBuf,
+        /// Where the path came from, for the message (`keysdir line at
+        /// FILE:LINE`, or that it is the built-in default).
+        at: String,
+    },
     /// No `crypto host` and the host name is unknown.
     #[error("crypto: cannot read the host name ({0}); give it with `crypto host NAME`")]
     HostName(std::io::Error),

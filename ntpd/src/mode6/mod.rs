@@ -85,6 +85,8 @@ pub struct RequestContext {
     pub source: SocketAddr,
     /// Receive time; also the `clock` variable and the nonce time.
     pub now: NtpTimestamp,
+    /// The `restrict` flags that matched the source (`noquery` drops mode
+    /// 6 requests, RFC 9327 §3).
     pub restrict: Restrictions,
 }
 
@@ -130,6 +132,7 @@ pub enum Response {
 /// Server settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ServerConfig {
+    /// The per-source token bucket applied before a request is answered.
     pub rate_limit: RateLimit,
     /// Most datagrams in a response other than READ_MRU (which has its own
     /// limit, `frags=`, at most [`MRU_FRAGS_LIMIT`]); a longer response is
@@ -149,13 +152,23 @@ impl Default for ServerConfig {
 /// Request and response counters (the reference's `numctl*`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ControlCounters {
+    /// Mode 6 datagrams received (`numctlreq`).
     pub requests: u64,
+    /// Datagrams dropped unanswered because they are not a valid request
+    /// (responses, wrong version, too short, ...).
     pub ignored: u64,
+    /// Requests dropped by the per-source rate limit.
     pub rate_limited: u64,
+    /// Requests dropped because the source matched `restrict noquery`.
     pub restricted: u64,
+    /// Requests with an opcode the server does not implement (`numctlbadop`,
+    /// answered with error 3, "invalid opcode", RFC 9327 §4).
     pub bad_opcode: u64,
+    /// Requests answered with an error response (`numctlerrors`).
     pub errors: u64,
+    /// Requests answered with data (`numctlresponses`).
     pub responses: u64,
+    /// Datagrams beyond the first in those responses (`numctlfrags`).
     pub fragments: u64,
 }
 
@@ -226,6 +239,7 @@ const MAX_CONFIG_TEXT: usize = 1022;
 const MAX_SAVECONFIG_NAME: usize = 128;
 
 impl ControlServer {
+    /// A server with zeroed counters and an empty rate limiter.
     pub fn new(config: ServerConfig) -> Self {
         ControlServer {
             config,

@@ -55,6 +55,8 @@ fn elapsed(later: NtpTimestamp, earlier: NtpTimestamp) -> f64 {
 }
 
 impl RateLimiter {
+    /// A limiter with no sources tracked yet; each new source starts with
+    /// a full bucket of `limit.burst` datagrams.
     pub fn new(limit: RateLimit) -> Self {
         RateLimiter {
             limit,

@@ -219,7 +219,10 @@ pub struct KernelPps {
 /// One certificate of the Autokey certificate cache (`cert`/`until`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertInfo {
+    /// The certificate's subject name (the `cert` variable's first name).
     pub subject: String,
+    /// The certificate's issuer name (the same as `subject` when
+    /// self-signed, brief §5).
     pub issuer: String,
     /// The cache entry's flags (TRUST 0x1, SIGN 0x2, VALID 0x4, ...).
     pub flags: u32,
@@ -294,8 +297,9 @@ pub struct PeerVars {
     pub xleave: f64,
     /// `bias`, seconds (0 hides it).
     pub bias: f64,
-    /// `in`/`out`: the reference's `r21`/`r34` rates (0 hides them).
+    /// `in`: the reference's `r21` rate (0 hides it).
     pub rate_in: f64,
+    /// `out`: the reference's `r34` rate (0 hides it).
     pub rate_out: f64,
     /// `reach` register.
     pub reach: u8,
@@ -303,17 +307,23 @@ pub struct PeerVars {
     pub unreach: u32,
     /// `timer`: seconds to the next poll.
     pub timer: u64,
-    /// `delay`, `offset`, `jitter`, `dispersion`, seconds.
+    /// `delay`: round-trip delay, seconds (RFC 5905 §8).
     pub delay: f64,
+    /// `offset`: clock offset, seconds (RFC 5905 §8).
     pub offset: f64,
+    /// `jitter`: RMS of the filter's offset differences, seconds (RFC
+    /// 5905 §10).
     pub jitter: f64,
+    /// `dispersion`: peer dispersion, seconds (RFC 5905 §10).
     pub dispersion: f64,
     /// `keyid`: the key ID in use (0 none).
     pub key_id: u32,
-    /// `filtdelay`, `filtoffset`, `filtdisp`: the clock filter, seconds,
+    /// `filtdelay`: the clock filter's delays (RFC 5905 §10), seconds,
     /// newest sample first.
     pub filter_delay: [f64; 8],
+    /// `filtoffset`: the clock filter's offsets, seconds, newest first.
     pub filter_offset: [f64; 8],
+    /// `filtdisp`: the clock filter's dispersions, seconds, newest first.
     pub filter_dispersion: [f64; 8],
     /// `flash`: the packet test bits.
     pub flash: u16,
@@ -321,18 +331,26 @@ pub struct PeerVars {
     pub ttl: Option<i64>,
     /// `headway`: the reference's `throttle`.
     pub headway: i64,
-    /// `received`, `sent` packets.
+    /// `received`: packets received from the peer.
     pub received: u64,
+    /// `sent`: packets sent to the peer.
     pub sent: u64,
-    /// `timerec`, `timereach`: seconds since the last packet and since
-    /// the reach register changed.
+    /// `timerec`: seconds since the last packet was received.
     pub time_received: u64,
+    /// `timereach`: seconds since the reach register last changed.
     pub time_reachable: u64,
-    /// `badauth`, `bogusorg`, `oldpkt`, `seldisp`, `selbroken` counters.
+    /// `badauth`: packets that failed authentication.
     pub bad_auth: u64,
+    /// `bogusorg`: packets whose origin timestamp matched no request sent
+    /// (RFC 5905 §8, test 2).
     pub bogus_origin: u64,
+    /// `oldpkt`: duplicate or replayed packets (RFC 5905 §8, test 1).
     pub old_packets: u64,
+    /// `seldisp`: the reference's `seldisptoolarge`, times the peer was
+    /// left out of clock selection for too large a dispersion.
     pub selection_dispersion: u64,
+    /// `selbroken`: the reference's `selbroken`, which 4.2.8 counts RATE
+    /// kiss-o'-death packets from the peer in (RFC 5905 §7.4).
     pub selection_broken: u64,
     /// `candidate`: the selection code of the last clock selection.
     pub candidate: u8,
@@ -357,7 +375,11 @@ pub struct PeerCrypto {
 /// The AUTO values of an association.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AutokeyValues {
+    /// `initsequence`: the key ID sequence number of the autokey list
+    /// (RFC 5906 §6.2).
     pub sequence: i32,
+    /// `initkey`: the last key ID of the list, from which the peer
+    /// hashes back (RFC 5906 §6.2).
     pub key: u32,
     /// Signature timestamp, Unix seconds.
     pub timestamp: i64,
@@ -370,7 +392,9 @@ pub struct MruEntry {
     pub address: SocketAddr,
     /// The local address the packets arrived on.
     pub local: Option<IpAddr>,
+    /// When the first packet from this address arrived.
     pub first: NtpTimestamp,
+    /// When the latest packet from this address arrived.
     pub last: NtpTimestamp,
     /// Packets received.
     pub count: u64,
@@ -385,7 +409,9 @@ pub struct MruEntry {
 /// to the `rv` default list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtraVar {
+    /// The variable as sent in a `readvar` response.
     pub text: String,
+    /// Listed by a `readvar` with no names (`setvar ... default`).
     pub default: bool,
 }
 
@@ -408,8 +434,11 @@ pub struct InterfaceStats {
     pub ttl: i64,
     /// Multicast groups joined.
     pub multicast_groups: i64,
+    /// Packets received on it.
     pub received: i64,
+    /// Packets sent from it.
     pub sent: i64,
+    /// Sends from it that failed.
     pub send_errors: i64,
     /// Associations using it.
     pub peers: u64,
@@ -420,7 +449,9 @@ pub struct InterfaceStats {
 /// One `restrict` entry (`ntpq -c reslist`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestrictEntry {
+    /// The entry's address.
     pub address: IpAddr,
+    /// The entry's mask (all ones for a host entry).
     pub mask: IpAddr,
     /// Packets that matched it.
     pub hits: u64,

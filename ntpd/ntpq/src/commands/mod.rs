@@ -93,10 +93,16 @@ impl Args<'_> {
 
 /// Interpreter state: options, the open host and the caches.
 pub struct Ntpq {
+    /// The open host (`host` command or the command line), if any.
     pub session: Option<Session>,
+    /// `-w`: wide remote names in the peer list.
     pub wide: bool,
+    /// `raw`: print variables as received instead of cooked.
     pub raw: bool,
+    /// The debug level (`-d`, `debug more`/`less`/`no`).
     pub debug: u32,
+    /// How many hosts the command line names; above 1 each output is
+    /// prefixed with the host name.
     pub numhosts: usize,
     /// Longest host name among the command line hosts.
     pub max_host_len: usize,
@@ -111,6 +117,8 @@ pub struct Ntpq {
 }
 
 impl Ntpq {
+    /// An interpreter with no host open, cooked output, debug level 0
+    /// and the default timeouts.
     pub fn new() -> Self {
         Self {
             session: None,
