@@ -115,17 +115,14 @@ impl Actions {
 
     /// Remove and return the queued [`Action::Send`] datagrams.
     pub fn take_sends(&mut self) -> Vec<Outgoing> {
-        let (sends, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.0)
-            .into_iter()
-            .partition(|a| matches!(a, Action::Send(_)));
-        self.0 = rest;
-        sends
-            .into_iter()
-            .filter_map(|a| match a {
-                Action::Send(o) => Some(o),
-                _ => None,
-            })
-            .collect()
+        let mut out = Vec::new();
+        for a in std::mem::take(&mut self.0) {
+            match a {
+                Action::Send(o) => out.push(o),
+                other => self.0.push(other),
+            }
+        }
+        out
     }
 }
 

@@ -333,7 +333,6 @@ impl Core {
         let mut auth = self.check(packet, peer);
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let freq_uncertainty = self.frequency_uncertainty();
-        let wall_seconds = self.env.wall().seconds();
         let Some(r) = self
             .assocs
             .iter_mut()
@@ -351,7 +350,7 @@ impl Core {
                 peer,
                 dst,
                 auth,
-                wall_seconds,
+                self.env.wall().seconds(),
                 &mut self.rng,
             );
         }

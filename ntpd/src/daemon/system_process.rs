@@ -212,10 +212,9 @@ impl Core {
                 .poll(&self.sys, &self.keys, &mut buf, now, || env.wall())
             {
                 let mut bytes = buf[..n].to_vec();
-                let wall_seconds = env.wall().seconds();
                 if let (Some(b), Some(host)) = (r.broadcaster.as_mut(), self.autokey.as_ref()) {
                     let sealed = b
-                        .transmit(&host.host, wall_seconds, &mut self.rng)
+                        .transmit(&host.host, env.wall().seconds(), &mut self.rng)
                         .map_err(|e| e.to_string())
                         .and_then(|tx| {
                             let h = proto::Header::parse(&bytes).map_err(|e| e.to_string())?;
@@ -236,7 +235,8 @@ impl Core {
                     }
                 }
                 if let (Some(ak), Some(host)) = (r.autokey.as_mut(), self.autokey.as_ref()) {
-                    match autokey_seal(ak, &host.host, &bytes, wall_seconds, &mut self.rng) {
+                    match autokey_seal(ak, &host.host, &bytes, env.wall().seconds(), &mut self.rng)
+                    {
                         Ok((sealed, key_id)) => {
                             bytes = sealed;
                             r.assoc.autokey_key_id = key_id;
