@@ -312,6 +312,14 @@ pub enum AutokeyError {
         /// What is missing.
         reason: &'static str,
     },
+    /// The fields and MAC do not fit the datagram buffer.
+    #[error("datagram of {needed} octets does not fit its {available}-octet buffer")]
+    DatagramTooLong {
+        /// Octets the datagram needs.
+        needed: usize,
+        /// Octets the buffer has.
+        available: usize,
+    },
     /// A crypto library failure.
     #[error("crypto library failure in {context}: {detail}")]
     Crypto {
@@ -354,7 +362,7 @@ impl AutokeyError {
             E::KeySpace { .. } | E::BadMac { .. } | E::NoMac | E::AddressFamily => Xevnt::Err,
             E::KeyChain { .. } => Xevnt::Err,
             E::NotReady { .. } => Xevnt::Tsp,
-            E::Crypto { .. } => Xevnt::Err,
+            E::Crypto { .. } | E::DatagramTooLong { .. } => Xevnt::Err,
         }
     }
 

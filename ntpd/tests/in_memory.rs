@@ -223,10 +223,10 @@ fn autokey_run(run: &str, server: &str, client: &str) -> (u32, bool) {
         .find(|r| r.assoc.remote().ip() == ip(SERVER))
         .expect("the client's association");
     let flags = r
-        .autokey
-        .as_ref()
+        .assoc
+        .auth
+        .autokey_engine()
         .expect("an Autokey engine")
-        .engine
         .flags();
     (flags, host.core.sys_peer() == Some(r.assoc.id))
 }

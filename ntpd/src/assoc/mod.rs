@@ -5,13 +5,11 @@
 //! filter).
 //!
 //! Events drive it: [`Association::poll`] when its poll timer fires and
-//! [`Association::receive`] for each packet from its remote address. With
-//! `autokey`, the daemon keeps the association's Autokey engine (crate
-//! `autokey`, in [`crate::daemon::AutokeyPeer`]) beside it, fed by the same
-//! two events: after `poll` it adds the request field and the session-key
-//! MAC; before `receive` it verifies the session key and consumes the
-//! fields, and `receive` then takes no sample until the engine says the
-//! source is proventic ([`Association::proventic`]).
+//! [`Association::receive`] for each packet from its remote address. Its
+//! [`Authenticator`] seals what `poll` builds (a key's MAC, or the Autokey
+//! engine's field and session-key MAC) and judges what `receive` gets;
+//! with Autokey, `receive` takes no sample until the engine says the
+//! source is proventic.
 //!
 //! Authentication rules (reference CVE-2015-7871, CVE-2016-1547,
 //! CVE-2016-4955): an association with a key accepts only packets whose
@@ -20,6 +18,7 @@
 //! resets or demobilises the association: only a packet that passes both
 //! authentication and the origin check may.
 
+pub mod authenticator;
 pub mod onwire;
 
 use std::net::{IpAddr, SocketAddr};
@@ -29,9 +28,10 @@ use clock::sample::Sample;
 use clock::system::Source;
 use proto::{Header, KissCode, Mode, NtpTimestamp, PacketRef, ReferenceId};
 
-use crate::auth::{AuthOutcome, KeyRing};
+use crate::auth::AuthOutcome;
 use crate::daemon::sync::leap_to_clock;
 use crate::system::SystemState;
+pub use authenticator::{AuthContext, Authenticator, SealError, Verdict};
 use onwire::{OnWire, Reject, Reply};
 
 /// What kind of association (RFC 5905 §9.1 `hmode`).
@@ -258,6 +258,27 @@ pub const VOLLEY: u8 = 3;
 /// Seconds between the volley's requests.
 pub const VOLLEY_INTERVAL: f64 = 2.0;
 
+/// One packet from an association's remote address.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'p, 'b> {
+    /// The packet.
+    pub packet: &'p PacketRef<'b>,
+    /// The keyring's verdict on its MAC ([`crate::auth::KeyRing::check`]), computed once
+    /// by the receive path.
+    pub outcome: AuthOutcome,
+    /// The address it was sent to, if the socket told.
+    pub dst: Option<IpAddr>,
+    /// Receive time (T4).
+    pub rx: NtpTimestamp,
+    /// Monotonic time of reception.
+    pub now: f64,
+}
+
+/// The first 48 octets of `out`, where a request header is built.
+fn header_room(out: &mut [u8]) -> Option<&mut [u8; 48]> {
+    out.get_mut(..48)?.try_into().ok()
+}
+
 /// Requests in one `burst` (the reference's `NTP_BURST`, RFC 5905 §13).
 pub const BURST_COUNT: u8 = 8;
 
@@ -265,7 +286,7 @@ pub const BURST_COUNT: u8 = 8;
 pub const BURST_INTERVAL: f64 = 2.0;
 
 /// One association.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Association {
     /// Identifier (mode 6 association ID later).
     pub id: u16,
@@ -290,16 +311,8 @@ pub struct Association {
     pub last_rx: Option<f64>,
     /// Monotonic time the reachability register last became non-zero.
     pub reach_since: Option<f64>,
-    /// Autokey: the engine says the source is proventic (RFC 5906 §4,
-    /// brief §5.6). Until then its packets are authenticated but do not
-    /// feed the clock filter, as the reference's TEST8 (`pkt_autokey`)
-    /// does. Always true without `autokey`.
-    pub proventic: bool,
-    /// Autokey: key ID of the last packet sent (`keyid`, status word).
-    pub autokey_key_id: u32,
-    /// Autokey broadcast client: the client-mode exchanges go on until
-    /// the engine's dance is complete (brief §4.3 step 2).
-    pub autokey_volley: bool,
+    /// How its packets are sealed and judged.
+    pub auth: Authenticator,
     /// Frequency tolerance PHI, s/s (`tinker dispersion`).
     phi: f64,
     /// How uncertain the discipline's frequency is, s/s: the clock
@@ -385,11 +398,8 @@ impl Association {
         peer.set_truechimer(cfg.truechimer);
         let broadcast_client = cfg.mode == HostMode::BroadcastClient;
         let bdelay = cfg.broadcast_delay;
-        let proventic = !cfg.autokey;
         Association {
-            proventic,
-            autokey_key_id: 0,
-            autokey_volley: cfg.autokey && cfg.mode == HostMode::BroadcastClient,
+            auth: Authenticator::for_key(cfg.key),
             id,
             rate_poll: cfg.minpoll,
             cfg,
@@ -415,6 +425,13 @@ impl Association {
             manycast_ttl: 0,
             packet_flash: 0,
         }
+    }
+
+    /// The association with authenticator `auth` (Autokey) instead of the
+    /// one its configured key gives.
+    pub fn with_authenticator(mut self, auth: Authenticator) -> Self {
+        self.auth = auth;
+        self
     }
 
     /// Event counter (saturating at 15) and the last event code.
@@ -471,7 +488,7 @@ impl Association {
         }
         match self.cfg.mode {
             HostMode::BroadcastClient => {
-                ((self.volley > 0 || self.autokey_volley) && now >= self.volley_next)
+                ((self.volley > 0 || self.auth.volley_pending()) && now >= self.volley_next)
                     || self.peer.poll_due(now)
             }
             _ => self.burst_due(now) || self.peer.poll_due(now),
@@ -517,25 +534,30 @@ impl Association {
         self.cfg.ephemeral && !self.peer.reach().is_reachable() && self.peer.reach().unreach() >= 8
     }
 
-    /// Build the next poll into `out` and return its length (header plus
-    /// MAC if the association has a key). `None` if its key cannot sign.
+    /// Build the next poll into `out` and return its length, sealed by
+    /// the association's [`Authenticator`]: `Ok(None)` when there is
+    /// nothing to send (a broadcast client between volleys), an error when
+    /// the packet cannot be sealed (it is not sent).
     pub fn poll(
         &mut self,
         sys: &SystemState,
-        keys: &KeyRing,
+        ctx: &mut AuthContext<'_>,
         out: &mut [u8],
         now: f64,
         clock: impl FnOnce() -> NtpTimestamp,
-    ) -> Option<usize> {
+    ) -> Result<Option<usize>, SealError> {
+        let remote = self.cfg.remote.ip();
         if self.cfg.mode == HostMode::BroadcastClient {
-            if (self.volley == 0 && !self.autokey_volley) || now < self.volley_next {
+            if (self.volley == 0 && !self.auth.volley_pending()) || now < self.volley_next {
                 // Nothing to send: the poll timer only ages reachability.
                 self.peer.on_poll_sent(now);
-                return None;
+                return Ok(None);
             }
             self.volley = self.volley.saturating_sub(1);
             self.volley_next = now + VOLLEY_INTERVAL;
-            let hdr: &mut [u8; 48] = out.get_mut(..48)?.try_into().ok()?;
+            let Some(hdr) = header_room(out) else {
+                return Ok(None);
+            };
             self.volley_wire.build_request(
                 sys,
                 Mode::Client,
@@ -545,13 +567,14 @@ impl Association {
                 clock,
             );
             self.stats.sent += 1;
-            return match self.cfg.key {
-                None => Some(48),
-                Some(k) => keys.sign(u32::from(k), out, 48, self.cfg.remote.ip()),
-            };
+            return self.auth.seal(out, 48, remote, ctx).map(Some);
         }
-        let mode = self.cfg.mode.send_mode()?;
-        let hdr: &mut [u8; 48] = out.get_mut(..48)?.try_into().ok()?;
+        let Some(mode) = self.cfg.mode.send_mode() else {
+            return Ok(None);
+        };
+        let Some(hdr) = header_room(out) else {
+            return Ok(None);
+        };
         let poll = self.peer.poll().hpoll().max(self.rate_poll);
         self.wire
             .build_request(sys, mode, self.cfg.version, poll, hdr, clock);
@@ -580,37 +603,46 @@ impl Association {
             self.manycast_ttl = self.manycast_ttl.saturating_mul(2).clamp(1, cap);
         }
         self.stats.sent += 1;
-        match self.cfg.key {
-            None => Some(48),
-            Some(k) => keys.sign(u32::from(k), out, 48, self.cfg.remote.ip()),
-        }
+        self.auth.seal(out, 48, remote, ctx).map(Some)
     }
 
-    /// Process a packet from the remote address: `auth` is the MAC check
-    /// result, `rx` the receive time (T4) and `now` the monotonic time of
-    /// reception; `precision` the system precision in seconds.
+    /// Process a packet from the remote address: its authentication is
+    /// judged by the association's [`Authenticator`] (the keyring's
+    /// `outcome` comes in with it); `rx` is the receive time (T4), `now`
+    /// the monotonic time of reception, `precision` the system precision
+    /// in seconds.
     pub fn receive(
         &mut self,
-        packet: &PacketRef<'_>,
-        auth: AuthOutcome,
-        rx: NtpTimestamp,
-        now: f64,
+        arrival: Arrival<'_, '_>,
+        ctx: &mut AuthContext<'_>,
         precision: f64,
         our_refid: ReferenceId,
     ) -> Event {
+        let Arrival {
+            packet,
+            outcome,
+            dst,
+            rx,
+            now,
+        } = arrival;
         self.stats.received += 1;
         self.last_rx = Some(now);
         self.packet_flash = 0;
-        // Autokey: the caller passes `AuthOutcome::Autokey` only for a
-        // packet whose session-key MAC the association's engine verified.
-        let authentic = match (self.cfg.key, auth) {
-            (None, AuthOutcome::None) => !self.cfg.autokey,
-            (Some(k), AuthOutcome::Ok(id)) => id == u32::from(k),
-            (None, AuthOutcome::Autokey(_)) => self.cfg.autokey,
-            _ => false,
+        let outstanding = if self.cfg.mode == HostMode::BroadcastClient {
+            self.volley_wire.xmt
+        } else {
+            self.wire.xmt
         };
-        self.authentic = authentic && (self.cfg.key.is_some() || self.cfg.autokey);
-        if !authentic {
+        let received = authenticator::Received {
+            packet,
+            outcome,
+            peer: self.cfg.remote.ip(),
+            dst,
+            outstanding,
+        };
+        let verdict = self.auth.verify(&received, ctx);
+        self.authentic = verdict == Verdict::Authentic;
+        if let Verdict::Refused(auth) = verdict {
             if auth == AuthOutcome::CryptoNak {
                 self.stats.crypto_naks += 1;
             } else {
@@ -679,7 +711,7 @@ impl Association {
                 }
                 Event::Kiss(code)
             }
-            Reply::Measurement { .. } if !self.proventic => {
+            Reply::Measurement { .. } if !self.auth.is_proventic() => {
                 // The reference's TEST8: not proventic yet, no sample.
                 self.packet_flash = flash::AUTOKEY;
                 Event::NotProventic
@@ -719,6 +751,7 @@ impl Association {
                     root_dispersion: h.root_dispersion.to_seconds_f64(),
                     loops_to_us: h.stratum > 1 && h.reference_id == our_refid,
                 };
+                self.auth.on_sample(h.leap);
                 Event::Sample(
                     self.peer
                         .on_sample(sample, info, now, self.freq_uncertainty),
@@ -816,8 +849,60 @@ impl Association {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::KeyRing;
     use proto::{LeapIndicator, NtpDuration};
+    use rand::rngs::StdRng;
     use std::path::Path;
+
+    /// [`Association::poll`] with the keys `keys` and no Autokey host.
+    pub(super) fn poll_with(
+        a: &mut Association,
+        sys: &SystemState,
+        keys: &KeyRing,
+        out: &mut [u8],
+        now: f64,
+        clock: impl FnOnce() -> NtpTimestamp,
+    ) -> Option<usize> {
+        let mut rng = <StdRng as rand::SeedableRng>::seed_from_u64(1);
+        let mut ctx = AuthContext {
+            keys,
+            host: None,
+            now: 0,
+            rng: &mut rng,
+            events: Vec::new(),
+        };
+        a.poll(sys, &mut ctx, out, now, clock).ok().flatten()
+    }
+
+    /// [`Association::receive`] of `packet` judged `outcome` by the
+    /// keyring, with no Autokey host.
+    pub(super) fn receive_with(
+        a: &mut Association,
+        packet: &PacketRef<'_>,
+        outcome: AuthOutcome,
+        rx: NtpTimestamp,
+        now: f64,
+        precision: f64,
+        our_refid: ReferenceId,
+    ) -> Event {
+        let mut rng = <StdRng as rand::SeedableRng>::seed_from_u64(1);
+        let keys = KeyRing::default();
+        let mut ctx = AuthContext {
+            keys: &keys,
+            host: None,
+            now: 0,
+            rng: &mut rng,
+            events: Vec::new(),
+        };
+        let arrival = Arrival {
+            packet,
+            outcome,
+            dst: None,
+            rx,
+            now,
+        };
+        a.receive(arrival, &mut ctx, precision, our_refid)
+    }
 
     fn cfg(key: Option<u16>) -> AssocConfig {
         AssocConfig {
@@ -882,7 +967,7 @@ mod tests {
         for (now, theta, delay) in [(0.0, 0.001, 0.002), (64.0, 0.002, 0.003)] {
             let mut out = [0u8; 128];
             let t1 = t0 + NtpDuration::from_seconds_f64(now);
-            let n = a.poll(&sys, &keys, &mut out, now, || t1).unwrap();
+            let n = poll_with(&mut a, &sys, &keys, &mut out, now, || t1).unwrap();
             let (mut reply, _) = answer(&out[..n], &keys, 0.0);
             // Server receive/transmit for (theta, delay), no server time.
             let t2 = t1 + NtpDuration::from_seconds_f64(delay / 2.0 + theta);
@@ -890,7 +975,15 @@ mod tests {
             reply[40..48].copy_from_slice(&t2.to_bytes());
             let t4 = t1 + NtpDuration::from_seconds_f64(delay);
             let p = PacketRef::parse(&reply).unwrap();
-            let e = a.receive(&p, AuthOutcome::None, t4, now + delay, 1e-6, ReferenceId(0));
+            let e = receive_with(
+                &mut a,
+                &p,
+                AuthOutcome::None,
+                t4,
+                now + delay,
+                1e-6,
+                ReferenceId(0),
+            );
             assert!(matches!(e, Event::Sample(_)), "{e:?}");
         }
         a.source().unwrap().candidate.offset
@@ -921,15 +1014,22 @@ mod tests {
         );
         // A reply without the MAC the association wants: pkt_auth.
         let mut out = [0u8; 128];
-        let n = a
-            .poll(&sys, &keys, &mut out, 0.0, || {
-                NtpTimestamp::from_parts(0xe900_0000, 0)
-            })
-            .unwrap();
+        let n = poll_with(&mut a, &sys, &keys, &mut out, 0.0, || {
+            NtpTimestamp::from_parts(0xe900_0000, 0)
+        })
+        .unwrap();
         let (reply, t4) = answer(&out[..48], &KeyRing::default(), 0.0);
         assert!(n > 48);
         let p = PacketRef::parse(&reply).unwrap();
-        a.receive(&p, AuthOutcome::None, t4, 0.01, 1e-6, ReferenceId(0));
+        receive_with(
+            &mut a,
+            &p,
+            AuthOutcome::None,
+            t4,
+            0.01,
+            1e-6,
+            ReferenceId(0),
+        );
         assert_eq!(a.packet_flash, flash::AUTH);
         // The signed reply passes every packet test; one sample leaves
         // seven empty filter stages, so the distance is still too long
@@ -941,7 +1041,7 @@ mod tests {
             p.mac(),
             "192.0.2.1".parse().unwrap(),
         );
-        a.receive(&p, auth, t4, 0.02, 1e-6, ReferenceId(0));
+        receive_with(&mut a, &p, auth, t4, 0.02, 1e-6, ReferenceId(0));
         assert_eq!(a.packet_flash, 0);
         assert_eq!(
             a.peer_flash(0.02, &params, ReferenceId(0)),
@@ -954,7 +1054,7 @@ mod tests {
             flash::PEER_DISTANCE | flash::PEER_LOOP
         );
         // Replayed: pkt_dup.
-        a.receive(&p, auth, t4, 0.03, 1e-6, ReferenceId(0));
+        receive_with(&mut a, &p, auth, t4, 0.03, 1e-6, ReferenceId(0));
         assert_eq!(a.packet_flash, flash::DUPLICATE);
     }
 
@@ -965,16 +1065,23 @@ mod tests {
         let sys = SystemState::unsynchronized(-20);
         assert!(a.poll_due(0.0));
         let mut out = [0u8; 128];
-        let n = a
-            .poll(&sys, &keys, &mut out, 0.0, || {
-                NtpTimestamp::from_parts(0xe900_0000, 0)
-            })
-            .unwrap();
+        let n = poll_with(&mut a, &sys, &keys, &mut out, 0.0, || {
+            NtpTimestamp::from_parts(0xe900_0000, 0)
+        })
+        .unwrap();
         assert_eq!(n, 48);
         assert!(!a.poll_due(1.0));
         let (reply, t4) = answer(&out[..n], &keys, 0.125);
         let p = PacketRef::parse(&reply).unwrap();
-        let e = a.receive(&p, AuthOutcome::None, t4, 0.01, 1e-6, ReferenceId(0));
+        let e = receive_with(
+            &mut a,
+            &p,
+            AuthOutcome::None,
+            t4,
+            0.01,
+            1e-6,
+            ReferenceId(0),
+        );
         assert!(
             matches!(e, Event::Sample(clock::filter::FilterUpdate::Updated(_))),
             "{e:?}"
@@ -989,7 +1096,15 @@ mod tests {
         assert_eq!(s.candidate.stratum, 2);
         assert_eq!(s.refid, u32::from_be_bytes([192, 0, 2, 1]));
         // Replayed: refused, counted.
-        let e = a.receive(&p, AuthOutcome::None, t4, 0.02, 1e-6, ReferenceId(0));
+        let e = receive_with(
+            &mut a,
+            &p,
+            AuthOutcome::None,
+            t4,
+            0.02,
+            1e-6,
+            ReferenceId(0),
+        );
         assert_eq!(e, Event::Rejected(Reject::Duplicate));
         assert_eq!(
             (a.stats.sent, a.stats.processed, a.stats.duplicate),
@@ -1015,11 +1130,19 @@ mod tests {
             }
             xmt += 1;
             let t = NtpTimestamp::from_parts(xmt, 0);
-            let n = a.poll(&sys, &keys, &mut out, now, || t).unwrap();
+            let n = poll_with(a, &sys, &keys, &mut out, now, || t).unwrap();
             if answer_it {
                 let (reply, t4) = answer(&out[..n], &keys, 0.001);
                 let p = PacketRef::parse(&reply).unwrap();
-                a.receive(&p, AuthOutcome::None, t4, now + 0.01, 1e-6, ReferenceId(0));
+                receive_with(
+                    a,
+                    &p,
+                    AuthOutcome::None,
+                    t4,
+                    now + 0.01,
+                    1e-6,
+                    ReferenceId(0),
+                );
             }
             true
         };
@@ -1058,24 +1181,39 @@ mod tests {
         let mut a = Association::new(1, cfg(Some(3)), 1e-6, 0.0);
         let sys = SystemState::unsynchronized(-20);
         let mut out = [0u8; 128];
-        let n = a
-            .poll(&sys, &keys, &mut out, 0.0, || {
-                NtpTimestamp::from_parts(0xe900_0000, 0)
-            })
-            .unwrap();
+        let n = poll_with(&mut a, &sys, &keys, &mut out, 0.0, || {
+            NtpTimestamp::from_parts(0xe900_0000, 0)
+        })
+        .unwrap();
         assert_eq!(n, 72, "SHA1 MAC appended");
         let (reply, t4) = answer(&out[..n], &keys, 0.0);
         // Forged: the same reply without MAC, and a crypto-NAK version.
         let bare = PacketRef::parse(&reply[..48]).unwrap();
         assert_eq!(
-            a.receive(&bare, AuthOutcome::None, t4, 0.01, 1e-6, ReferenceId(0)),
+            receive_with(
+                &mut a,
+                &bare,
+                AuthOutcome::None,
+                t4,
+                0.01,
+                1e-6,
+                ReferenceId(0)
+            ),
             Event::AuthRefused(AuthOutcome::None)
         );
         let mut nak = reply[..48].to_vec();
         nak.extend_from_slice(&[0; 4]);
         let nak = PacketRef::parse(&nak).unwrap();
         assert_eq!(
-            a.receive(&nak, AuthOutcome::CryptoNak, t4, 0.01, 1e-6, ReferenceId(0)),
+            receive_with(
+                &mut a,
+                &nak,
+                AuthOutcome::CryptoNak,
+                t4,
+                0.01,
+                1e-6,
+                ReferenceId(0)
+            ),
             Event::AuthRefused(AuthOutcome::CryptoNak)
         );
         assert!(!a.denied);
@@ -1088,7 +1226,7 @@ mod tests {
             "192.0.2.1".parse().unwrap(),
         );
         assert_eq!(auth, AuthOutcome::Ok(3));
-        let e = a.receive(&p, auth, t4, 0.01, 1e-6, ReferenceId(0));
+        let e = receive_with(&mut a, &p, auth, t4, 0.01, 1e-6, ReferenceId(0));
         assert!(matches!(e, Event::Sample(_)), "{e:?}");
     }
 
@@ -1124,12 +1262,11 @@ mod tests {
             NtpTimestamp::from_parts(s, 0) + NtpDuration::from_seconds_f64(ms / 1000.0)
         };
         // The passive side runs 50 ms ahead; 1 ms each way.
-        active
-            .poll(&sys, &keys, &mut buf, 0.0, || t(1000, 0.0))
-            .unwrap();
+        poll_with(&mut active, &sys, &keys, &mut buf, 0.0, || t(1000, 0.0)).unwrap();
         assert_eq!(Header::parse(&buf).unwrap().mode, Mode::SymmetricActive);
         let p = PacketRef::parse(&buf).unwrap();
-        let e = passive.receive(
+        let e = receive_with(
+            &mut passive,
             &p,
             AuthOutcome::None,
             t(1000, 51.0),
@@ -1142,12 +1279,11 @@ mod tests {
             Event::Rejected(Reject::Bogus),
             "nothing of ours to match yet"
         );
-        passive
-            .poll(&sys, &keys, &mut buf, 0.002, || t(1000, 52.0))
-            .unwrap();
+        poll_with(&mut passive, &sys, &keys, &mut buf, 0.002, || t(1000, 52.0)).unwrap();
         assert_eq!(Header::parse(&buf).unwrap().mode, Mode::SymmetricPassive);
         let p = PacketRef::parse(&buf).unwrap();
-        let e = active.receive(
+        let e = receive_with(
+            &mut active,
             &p,
             AuthOutcome::None,
             t(1000, 3.0),
@@ -1194,7 +1330,7 @@ mod tests {
         // Received 25 ms "later" by our clock: we are 20 ms ahead after
         // the 5 ms one-way delay.
         let rx = NtpTimestamp::from_parts(500, 0) + NtpDuration::from_seconds_f64(0.025);
-        let e = c.receive(&p, AuthOutcome::None, rx, 1.0, 1e-6, ReferenceId(0));
+        let e = receive_with(&mut c, &p, AuthOutcome::None, rx, 1.0, 1e-6, ReferenceId(0));
         assert!(matches!(e, Event::Sample(_)), "{e:?}");
         let off = c.source().unwrap().candidate.offset;
         assert!((off + 0.020).abs() < 1e-6, "{off}");
@@ -1206,11 +1342,10 @@ mod tests {
         let mut a = Association::new(1, cfg(None), 1e-6, 0.0);
         let sys = SystemState::unsynchronized(-20);
         let mut out = [0u8; 48];
-        let n = a
-            .poll(&sys, &keys, &mut out, 0.0, || {
-                NtpTimestamp::from_parts(7, 0)
-            })
-            .unwrap();
+        let n = poll_with(&mut a, &sys, &keys, &mut out, 0.0, || {
+            NtpTimestamp::from_parts(7, 0)
+        })
+        .unwrap();
         let mut kod = [0u8; 48];
         crate::server::build_kod(
             &out[..n],
@@ -1228,7 +1363,8 @@ mod tests {
         // not the previous T3, so it is processed.
         let p = PacketRef::parse(&kod).unwrap();
         assert_eq!(
-            a.receive(
+            receive_with(
+                &mut a,
                 &p,
                 AuthOutcome::None,
                 NtpTimestamp::from_parts(7, 9),
@@ -1239,11 +1375,10 @@ mod tests {
             Event::Kiss(KissCode::Rate)
         );
         assert_eq!(a.rate_poll, 6);
-        let n = a
-            .poll(&sys, &keys, &mut out, 100.0, || {
-                NtpTimestamp::from_parts(8, 0)
-            })
-            .unwrap();
+        let n = poll_with(&mut a, &sys, &keys, &mut out, 100.0, || {
+            NtpTimestamp::from_parts(8, 0)
+        })
+        .unwrap();
         assert_eq!(Header::parse(&out[..n]).unwrap().poll, 6);
         crate::server::build_kod(
             &out[..n],
@@ -1258,7 +1393,8 @@ mod tests {
         .unwrap();
         let p = PacketRef::parse(&kod).unwrap();
         assert_eq!(
-            a.receive(
+            receive_with(
+                &mut a,
                 &p,
                 AuthOutcome::None,
                 NtpTimestamp::from_parts(8, 9),
@@ -1274,7 +1410,9 @@ mod tests {
 
 #[cfg(test)]
 mod volley_tests {
+    use super::tests::{poll_with, receive_with};
     use super::*;
+    use crate::auth::KeyRing;
     use proto::{LeapIndicator, NtpDuration};
 
     #[test]
@@ -1290,7 +1428,10 @@ mod volley_tests {
         assert!(c.poll_due(0.0));
         let mut buf = [0u8; 48];
         let t1 = NtpTimestamp::from_parts(1000, 0);
-        assert_eq!(c.poll(&sys, &keys, &mut buf, 0.0, || t1), Some(48));
+        assert_eq!(
+            poll_with(&mut c, &sys, &keys, &mut buf, 0.0, || t1),
+            Some(48)
+        );
         assert_eq!(Header::parse(&buf).unwrap().mode, Mode::Client);
         // The server is 30 ms ahead; 7 ms each way.
         let d = |s: f64| NtpDuration::from_seconds_f64(s);
@@ -1304,7 +1445,8 @@ mod volley_tests {
         reply.transmit_timestamp = t1 + d(0.0371);
         let bytes = reply.to_bytes();
         let p = PacketRef::parse(&bytes).unwrap();
-        let e = c.receive(
+        let e = receive_with(
+            &mut c,
             &p,
             AuthOutcome::None,
             t1 + d(0.0141),
@@ -1323,7 +1465,7 @@ mod volley_tests {
         let rx = t1 + d(5.0 - 0.030 + 0.007);
         let bytes = b.to_bytes();
         let p = PacketRef::parse(&bytes).unwrap();
-        let e = c.receive(&p, AuthOutcome::None, rx, 5.0, 1e-6, ReferenceId(0));
+        let e = receive_with(&mut c, &p, AuthOutcome::None, rx, 5.0, 1e-6, ReferenceId(0));
         assert!(matches!(e, Event::Sample(_)), "{e:?}");
         let (delay, calibrated) = c.broadcast_delay();
         assert!(calibrated);
@@ -1335,7 +1477,9 @@ mod volley_tests {
 
 #[cfg(test)]
 mod stale_tests {
+    use super::tests::poll_with;
     use super::*;
+    use crate::auth::KeyRing;
 
     #[test]
     fn silent_ephemeral_associations_go_stale_after_eight_polls() {
@@ -1350,7 +1494,8 @@ mod stale_tests {
         let mut buf = [0u8; 48];
         for k in 0..8 {
             assert!(!a.is_stale(), "poll {k}");
-            a.poll(
+            poll_with(
+                &mut a,
                 &sys,
                 &KeyRing::default(),
                 &mut buf,
@@ -1370,7 +1515,8 @@ mod stale_tests {
             0.0,
         );
         for k in 0..20 {
-            c.poll(
+            poll_with(
+                &mut c,
                 &sys,
                 &KeyRing::default(),
                 &mut buf,

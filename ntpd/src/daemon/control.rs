@@ -132,7 +132,7 @@ pub fn peer_status_word(
     let mut st: u16 = if a.cfg.ephemeral { 0 } else { 0x80 };
     // AUTHENABLE: a non-zero key ID in use (an Autokey association has
     // one from its first poll on, brief §10.3).
-    if a.cfg.key.is_some() || a.autokey_key_id != 0 {
+    if a.auth.key_id() != 0 {
         st |= 0x40;
         if a.authentic {
             st |= 0x20;
@@ -286,7 +286,7 @@ impl ControlState for ControlView<'_> {
 
     fn peer_crypto(&self, id: u16) -> Option<PeerCrypto> {
         let r = self.running(id)?;
-        let e = &r.autokey.as_ref()?.engine;
+        let e = r.assoc.auth.autokey_engine()?;
         Some(PeerCrypto {
             flags: e.flags(),
             host: e.server_name().map(str::to_owned),
@@ -419,7 +419,7 @@ impl ControlState for ControlView<'_> {
             offset: out.map_or(0.0, |o| o.offset),
             jitter: out.map_or(0.0, |o| o.jitter),
             dispersion: out.map_or(clock::constants::MAXDISP, |o| o.dispersion),
-            key_id: a.cfg.key.map_or(a.autokey_key_id, u32::from),
+            key_id: a.auth.key_id(),
             filter_delay: stages.map(|s| s.1),
             filter_offset: stages.map(|s| s.0),
             filter_dispersion: stages.map(|s| s.2),

@@ -136,10 +136,16 @@ fn the_ring_grows_each_poll_up_to_the_ttl_option() {
     for _ in 0..5 {
         let r = &mut client.assocs[0];
         let mut buf = [0u8; 128];
+        let mut ctx = crate::assoc::AuthContext {
+            keys: &client.keys,
+            host: None,
+            now: 0,
+            rng: &mut client.rng,
+            events: Vec::new(),
+        };
         r.assoc
-            .poll(&client.sys, &client.keys, &mut buf, 0.0, || {
-                client.env.wall()
-            })
+            .poll(&client.sys, &mut ctx, &mut buf, 0.0, || client.env.wall())
+            .unwrap()
             .unwrap();
         ttls.push(r.assoc.manycast_ttl().unwrap());
     }

@@ -7,23 +7,24 @@ use std::net::{IpAddr, SocketAddr};
 
 use proto::{Mode, PacketRef, ReferenceId};
 
-use super::{AutokeyPeer, Core, Running, MAX_EPHEMERAL};
+use super::{Core, Running, MAX_EPHEMERAL};
 use crate::access::RestrictFlags;
-use crate::assoc::{onwire::refid_of, AssocConfig, Association, HostMode};
+use crate::assoc::{onwire::refid_of, AssocConfig, Association, Authenticator, HostMode};
 use crate::auth::AuthOutcome;
 
 impl Core {
-    /// The Autokey engine of a new association, if it is configured with
-    /// `autokey` and the host has a `crypto` line (the reference rejects
-    /// the association otherwise).
-    pub(super) fn autokey_engine(
+    /// The authenticator of a new association: its key, or with `autokey`
+    /// its Autokey engine or broadcaster — which needs a `crypto` line (the
+    /// reference rejects the association otherwise) and a local address to
+    /// bind the session keys to.
+    pub(super) fn authenticator(
         &self,
         id: u16,
         cfg: &AssocConfig,
         local: Option<IpAddr>,
-    ) -> Result<Option<AutokeyPeer>, String> {
-        if !cfg.autokey {
-            return Ok(None);
+    ) -> Result<Authenticator, String> {
+        if !cfg.autokey || cfg.mode == HostMode::ManycastClient {
+            return Ok(Authenticator::for_key(cfg.key));
         }
         let Some(ak) = &self.autokey else {
             return Err(format!(
@@ -33,22 +34,34 @@ impl Core {
         };
         let Some(local) = local.or_else(|| self.env.route_to(cfg.remote)) else {
             return Err(format!(
-                "{}: no local address to bind Autokey session keys to",
+                "{}: no local address to bind Autokey session keys to; association not mobilised",
                 cfg.remote
             ));
         };
-        let group = cfg.ident.clone().or_else(|| ak.ident.clone());
-        let (identities, named) = ak
-            .client_identities(group.as_deref())
-            .map_err(|e| e.to_string())?;
+        let poll = u8::try_from(cfg.minpoll).unwrap_or(6);
         let kind = match cfg.mode {
             HostMode::Client => autokey::association::AssocKind::Client,
             HostMode::SymmetricActive | HostMode::SymmetricPassive => {
                 autokey::association::AssocKind::Symmetric
             }
             HostMode::BroadcastClient => autokey::association::AssocKind::BroadcastClient,
-            HostMode::BroadcastServer | HostMode::ManycastClient => return Ok(None),
+            HostMode::BroadcastServer => {
+                return Ok(Authenticator::broadcaster(
+                    autokey::broadcast::BroadcastServer::new(
+                        u32::from(id),
+                        local,
+                        cfg.remote.ip(),
+                        poll,
+                        ak.automax,
+                    ),
+                ));
+            }
+            HostMode::ManycastClient => return Ok(Authenticator::for_key(cfg.key)),
         };
+        let group = cfg.ident.clone().or_else(|| ak.ident.clone());
+        let (identities, named) = ak
+            .client_identities(group.as_deref())
+            .map_err(|e| format!("{}: {e}; association not mobilised", cfg.remote))?;
         let engine = autokey::association::Association::new(
             autokey::association::AssociationConfig {
                 assoc_id: u32::from(id),
@@ -56,18 +69,24 @@ impl Core {
                 remote: cfg.remote.ip(),
                 ident: group,
                 identities,
-                poll: u8::try_from(cfg.minpoll).unwrap_or(6),
+                poll,
                 automax: ak.automax,
                 kind,
             },
             self.env.wall().seconds(),
         )
         .with_named_identities(named);
-        Ok(Some(AutokeyPeer { engine, local }))
+        Ok(Authenticator::autokey(engine, local))
     }
 
-    /// Add an association sending from socket `socket`.
-    pub fn mobilize(&mut self, cfg: AssocConfig, socket: Option<usize>, local: Option<IpAddr>) {
+    /// Add an association sending from socket `socket`; its ID, or `None`
+    /// when it could not be mobilised (the log says why).
+    pub fn mobilize(
+        &mut self,
+        cfg: AssocConfig,
+        socket: Option<usize>,
+        local: Option<IpAddr>,
+    ) -> Option<u16> {
         let assocs = &self.assocs;
         let Some(id) = self
             .next_id
@@ -77,49 +96,27 @@ impl Core {
                 "{}: every association ID is in use; association not mobilised",
                 cfg.remote
             );
-            return;
+            return None;
         };
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let our_refid = local.map_or(ReferenceId(0), refid_of);
-        let mut broadcaster = None;
-        let autokey = if cfg.autokey && cfg.mode == HostMode::BroadcastServer {
-            let (Some(ak), Some(local)) = (
-                &self.autokey,
-                local.or_else(|| self.env.route_to(cfg.remote)),
-            ) else {
-                tracing::error!(
-                    "{}: `autokey` needs a `crypto` line and a local address; association not mobilised",
-                    cfg.remote
-                );
-                return;
-            };
-            broadcaster = Some(autokey::broadcast::BroadcastServer::new(
-                u32::from(id),
-                local,
-                cfg.remote.ip(),
-                u8::try_from(cfg.minpoll).unwrap_or(6),
-                ak.automax,
-            ));
-            None
-        } else {
-            match self.autokey_engine(id, &cfg, local) {
-                Ok(a) => a,
-                Err(why) => {
-                    tracing::error!("{why}");
-                    return;
-                }
+        let auth = match self.authenticator(id, &cfg, local) {
+            Ok(a) => a,
+            Err(why) => {
+                tracing::error!("{why}");
+                return None;
             }
         };
-        let mut assoc = Association::new(id, cfg, precision, self.env.monotonic());
+        let mut assoc =
+            Association::new(id, cfg, precision, self.env.monotonic()).with_authenticator(auth);
         assoc.set_phi(self.sync.params().phi);
         self.assocs.push(Running {
             assoc,
             socket,
             our_refid,
-            autokey,
-            broadcaster,
             manycast_parent: None,
         });
+        Some(id)
     }
 
     /// A symmetric active packet or a broadcast from a source without an
@@ -146,12 +143,12 @@ impl Core {
     pub(super) fn mobilize_manycast(
         &mut self,
         packet: &PacketRef<'_>,
+        outcome: AuthOutcome,
         parent: usize,
         flags: RestrictFlags,
         src: SocketAddr,
         socket: usize,
     ) {
-        let outcome = self.check(packet, src.ip());
         let required = self.auth_required
             || flags.has(RestrictFlags::NOPEER)
             || flags.has(RestrictFlags::DONTTRUST);
@@ -196,10 +193,8 @@ impl Core {
             target: crate::logging::PEER_INFO,
             "manycast: mobilize client association for {src} (solicited by association {parent_id})"
         );
-        let before = self.assocs.len();
-        self.mobilize(cfg, socket, local);
-        if self.assocs.len() > before {
-            if let Some(r) = self.assocs.last_mut() {
+        if let Some(id) = self.mobilize(cfg, socket, local) {
+            if let Some(r) = self.assocs.iter_mut().find(|r| r.assoc.id == id) {
                 r.manycast_parent = Some(parent_id);
             }
         }
@@ -208,44 +203,26 @@ impl Core {
     pub(super) fn mobilize_ephemeral(
         &mut self,
         packet: &PacketRef<'_>,
+        outcome: AuthOutcome,
         mode: Mode,
         flags: RestrictFlags,
         src: SocketAddr,
-        dst: Option<IpAddr>,
         socket: usize,
-    ) {
-        let outcome = self.check(packet, src.ip());
+    ) -> Ephemeral {
         let required = self.auth_required
             || flags.has(RestrictFlags::NOPEER)
             || flags.has(RestrictFlags::DONTTRUST);
-        // An Autokey broadcast mobilises only as the engine would accept it
-        // (MAC with cookie 0 towards the group, first field an ASSOC
-        // response: brief §4.3 step 1); a symmetric active peer's first
-        // packets carry a field and use cookie 0 too (brief §5.2): it
-        // mobilises only with a MAC that verifies.
-        let dst = dst.or_else(|| {
-            self.socket_addrs
-                .get(socket)
-                .map(|s| s.0.ip())
-                .filter(|ip| !ip.is_unspecified())
-        });
-        let autokey_broadcast = match (outcome, &self.autokey, dst, packet.mac()) {
-            (AuthOutcome::Autokey(_), Some(ak), Some(dst), Some(_)) if mode == Mode::Broadcast => {
-                autokey::association::mobilising_field(ak.host.digest(), packet, src.ip(), dst)
-                    .is_ok()
-            }
-            (AuthOutcome::Autokey(id), Some(ak), Some(dst), Some(mac))
-                if packet.field_count() > 0 =>
-            {
-                autokey::SessionKey::derive(ak.host.digest(), src.ip(), dst, id, 0)
-                    .and_then(|k| k.verify(packet.authenticated_bytes(), mac))
-                    .is_ok()
-            }
-            _ => false,
-        };
-        if !outcome.acceptable(required) && !autokey_broadcast {
+        // An Autokey broadcast or symmetric active packet (a field, a MAC
+        // with an Autokey key ID) can only be judged by an engine: its
+        // session key is cookie 0's (brief §4.3 step 1, §5.2). The
+        // association is mobilised on trial and kept only if its engine
+        // accepts the packet — the MAC is checked once, there.
+        let autokey_trial = matches!(outcome, AuthOutcome::Autokey(_))
+            && self.autokey.is_some()
+            && packet.field_count() > 0;
+        if !outcome.acceptable(required) && !autokey_trial {
             self.access.stats.restricted += 1;
-            return;
+            return Ephemeral::Refused;
         }
         // `ippeerlimit`: most associations per source address.
         let (_, limit) = self.access.restrict.lookup_entry(src.ip(), src.port());
@@ -259,12 +236,12 @@ impl Core {
         {
             tracing::debug!("{src}: ippeerlimit {limit} reached, not mobilised");
             self.access.stats.restricted += 1;
-            return;
+            return Ephemeral::Refused;
         }
         if self.assocs.iter().filter(|r| r.assoc.cfg.ephemeral).count() >= MAX_EPHEMERAL {
             tracing::debug!("{src}: too many ephemeral associations, not mobilised");
             self.access.stats.restricted += 1;
-            return;
+            return Ephemeral::Refused;
         }
         let host_mode = match mode {
             Mode::SymmetricActive if !flags.has(RestrictFlags::NOEPEER) => {
@@ -273,7 +250,7 @@ impl Core {
             Mode::Broadcast if self.bclient => HostMode::BroadcastClient,
             _ => {
                 self.access.stats.restricted += 1;
-                return;
+                return Ephemeral::Refused;
             }
         };
         let key = match outcome {
@@ -291,12 +268,39 @@ impl Core {
             maxpoll: clock::constants::DEFAULT_MAXPOLL.max(poll),
             ephemeral: true,
             broadcast_delay: self.broadcast_delay,
-            autokey: autokey_broadcast,
+            autokey: autokey_trial,
             ..AssocConfig::new(src, host_mode)
         };
-        tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode} association for {src}");
         let (socket, local) = self.sending_socket(socket, src);
-        self.mobilize(cfg, socket, local);
+        match self.mobilize(cfg, socket, local) {
+            Some(id) if autokey_trial => Ephemeral::OnTrial(id),
+            Some(_) => {
+                tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode} association for {src}");
+                Ephemeral::Mobilized
+            }
+            None => Ephemeral::Refused,
+        }
+    }
+
+    /// An ephemeral Autokey association on trial whose first packet its
+    /// engine judged: kept (and announced) if the packet was authentic,
+    /// else removed again as if it had never been mobilised.
+    pub(super) fn end_trial(&mut self, id: u16, authentic: bool) {
+        let Some(i) = self.assocs.iter().position(|r| r.assoc.id == id) else {
+            return;
+        };
+        if authentic {
+            let a = &self.assocs[i].assoc;
+            tracing::info!(
+                target: crate::logging::PEER_INFO,
+                "mobilize ephemeral {} association for {}",
+                a.cfg.mode,
+                a.cfg.remote
+            );
+        } else {
+            self.assocs.remove(i);
+            self.access.stats.restricted += 1;
+        }
     }
 
     /// The socket (and its address) a mobilised association sends from:
@@ -320,6 +324,18 @@ impl Core {
             .filter(|ip| !ip.is_unspecified());
         (socket, local)
     }
+}
+
+/// What became of a packet that could mobilise an ephemeral association.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ephemeral {
+    /// Not mobilised (counted as restricted).
+    Refused,
+    /// Mobilised.
+    Mobilized,
+    /// An Autokey association mobilised on trial: kept only if its engine
+    /// accepts the packet that mobilised it ([`Core::end_trial`]).
+    OnTrial(u16),
 }
 
 /// The socket polls to `remote` leave from, so that replies come back to

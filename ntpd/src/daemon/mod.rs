@@ -117,29 +117,15 @@ pub struct DaemonStats {
 /// A mobilised association and where it sends from.
 #[derive(Debug)]
 pub struct Running {
-    /// The association.
+    /// The association, with its authentication.
     pub assoc: Association,
     /// Index of the socket its polls leave from.
     pub socket: Option<usize>,
     /// Our reference ID as this source would see it (loop detection).
     pub our_refid: ReferenceId,
-    /// `autokey`: the association's Autokey engine (RFC 5906).
-    pub autokey: Option<AutokeyPeer>,
-    /// `broadcast ADDR autokey`: the broadcaster's key list (brief §4.3).
-    pub broadcaster: Option<autokey::broadcast::BroadcastServer>,
     /// The `manycastclient` association whose solicitation mobilised
     /// this one.
     pub manycast_parent: Option<u16>,
-}
-
-/// The Autokey side of one association: the `autokey` engine and the
-/// local address its session keys are bound to (brief §5.2).
-#[derive(Debug)]
-pub struct AutokeyPeer {
-    /// The engine (client state machine).
-    pub engine: autokey::association::Association,
-    /// Our address towards the remote.
-    pub local: IpAddr,
 }
 
 /// The state the receive path and the timer share.

@@ -6,12 +6,12 @@
 use std::net::IpAddr;
 
 use proto::{Mode, PacketRef};
-use rand::rngs::StdRng;
 use rand::RngExt;
 
-use super::{crypto, Action, AutokeyPeer, Core, Running};
+use super::mobilization::Ephemeral;
+use super::{Action, Core, Running};
 use crate::access::{RestrictFlags, Screen};
-use crate::assoc::{onwire::refid_of, Association, Event};
+use crate::assoc::{onwire::refid_of, Arrival, AuthContext, Event};
 use crate::auth::AuthOutcome;
 use crate::net::socket::Received;
 use crate::server::{self, ReplyAuth};
@@ -135,6 +135,7 @@ impl Core {
                     self.server_reply(buf, rx, auth, peer, out)
                 }
                 Mode::Server | Mode::SymmetricPassive => {
+                    let outcome = self.check(&packet, peer);
                     let known = self
                         .assocs
                         .iter()
@@ -145,22 +146,33 @@ impl Core {
                             .iter()
                             .position(|a| a.assoc.answers_solicitation(packet.header()))
                         {
-                            self.mobilize_manycast(&packet, parent, flags, r.src, socket);
+                            self.mobilize_manycast(&packet, outcome, parent, flags, r.src, socket);
                             return None;
                         }
                     }
-                    self.deliver_to_association(&packet, mode, peer, r.dst, rx, now);
+                    let arrival = self.arrival(&packet, outcome, r, socket, rx, now);
+                    self.deliver_to_association(arrival, peer, mode);
                     None
                 }
                 Mode::SymmetricActive | Mode::Broadcast => {
-                    if !self
+                    let outcome = self.check(&packet, peer);
+                    let known = self
                         .assocs
                         .iter()
-                        .any(|a| a.assoc.is_remote(peer) && a.assoc.cfg.mode.accepts(mode))
-                    {
-                        self.mobilize_ephemeral(&packet, mode, flags, r.src, r.dst, socket);
+                        .any(|a| a.assoc.is_remote(peer) && a.assoc.cfg.mode.accepts(mode));
+                    let mobilized = if known {
+                        Ephemeral::Mobilized
+                    } else {
+                        self.mobilize_ephemeral(&packet, outcome, mode, flags, r.src, socket)
+                    };
+                    if mobilized == Ephemeral::Refused && !known {
+                        return None;
                     }
-                    self.deliver_to_association(&packet, mode, peer, r.dst, rx, now);
+                    let arrival = self.arrival(&packet, outcome, r, socket, rx, now);
+                    let authentic = self.deliver_to_association(arrival, peer, mode);
+                    if let Ephemeral::OnTrial(id) = mobilized {
+                        self.end_trial(id, authentic);
+                    }
                     None
                 }
                 _ => {
@@ -227,6 +239,8 @@ impl Core {
                 Some(n)
             }
             autokey::server::ServerReply::Reply { fields, key } => {
+                // The header is built in place, the fields and the
+                // session-key MAC after it: nothing is parsed back.
                 let n = server::build_reply(
                     buf,
                     rx,
@@ -237,17 +251,15 @@ impl Core {
                     out,
                     || self.env.wall(),
                 )?;
-                let header = proto::Header::parse(out.get(..n)?).ok()?;
-                let bytes = match autokey::packet::seal(header, fields, &key) {
-                    Ok(b) => b,
+                let n = match autokey::packet::seal_after(out, n, &fields, &key) {
+                    Ok(n) => n,
                     Err(e) => {
                         tracing::warn!("Autokey reply to {peer}: {e}");
                         return None;
                     }
                 };
-                out.get_mut(..bytes.len())?.copy_from_slice(&bytes);
                 self.stats.replies += 1;
-                Some(bytes.len())
+                Some(n)
             }
         }
     }
@@ -320,17 +332,41 @@ impl Core {
         Some(n)
     }
 
-    /// A packet for the association of its sender that accepts its mode.
-    pub(super) fn deliver_to_association(
-        &mut self,
-        packet: &PacketRef<'_>,
-        mode: Mode,
-        peer: IpAddr,
-        dst: Option<IpAddr>,
+    /// What an association is told of a packet: the keyring's `outcome`,
+    /// the address it came to (from the socket's packet info, else the
+    /// receiving socket's own address) and its times.
+    fn arrival<'p, 'b>(
+        &self,
+        packet: &'p PacketRef<'b>,
+        outcome: AuthOutcome,
+        r: &Received,
+        socket: usize,
         rx: proto::NtpTimestamp,
         now: f64,
-    ) {
-        let mut auth = self.check(packet, peer);
+    ) -> Arrival<'p, 'b> {
+        let dst = r.dst.or_else(|| {
+            self.socket_addrs
+                .get(socket)
+                .map(|s| s.0.ip())
+                .filter(|ip| !ip.is_unspecified())
+        });
+        Arrival {
+            packet,
+            outcome,
+            dst,
+            rx,
+            now,
+        }
+    }
+
+    /// A packet from `peer` for the association of its sender that accepts
+    /// its mode; whether it passed the association's authentication.
+    pub(super) fn deliver_to_association(
+        &mut self,
+        arrival: Arrival<'_, '_>,
+        peer: IpAddr,
+        mode: Mode,
+    ) -> bool {
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let freq_uncertainty = self.frequency_uncertainty();
         let Some(r) = self
@@ -339,38 +375,38 @@ impl Core {
             .find(|r| r.assoc.is_remote(peer) && r.assoc.cfg.mode.accepts(mode))
         else {
             self.stats.unprocessed += 1;
-            return;
+            return false;
         };
-        if let (Some(ak), Some(host)) = (r.autokey.as_mut(), self.autokey.as_mut()) {
-            auth = autokey_receive(
-                ak,
-                &mut r.assoc,
-                host,
-                packet,
-                peer,
-                dst,
-                auth,
-                self.env.wall().seconds(),
-                &mut self.rng,
-            );
-        }
+        // The wall clock is read only for an association with an engine.
+        let autokey = r.assoc.auth.autokey_engine().is_some();
+        let mut ctx = AuthContext {
+            keys: &self.keys,
+            host: self.autokey.as_mut().map(|a| &mut a.host),
+            now: if autokey {
+                self.env.wall().seconds()
+            } else {
+                0
+            },
+            rng: &mut self.rng,
+            events: Vec::new(),
+        };
         r.assoc.set_frequency_uncertainty(freq_uncertainty);
-        let ev = r
-            .assoc
-            .receive(packet, auth, rx, now, precision, r.our_refid);
-        if let (Some(ak), Event::Sample(_)) = (r.autokey.as_mut(), &ev) {
-            // Brief §4.2 row 4 / the engine's doc: the LI of the last
-            // packet that passed every test, none before proventic.
-            ak.engine.set_peer_synchronised(
-                packet.header().leap != proto::LeapIndicator::Unsynchronized,
-            );
+        let now = arrival.now;
+        let ev = r.assoc.receive(arrival, &mut ctx, precision, r.our_refid);
+        let events = ctx.events;
+        if let (Some(host), Some(engine)) = (self.autokey.as_mut(), r.assoc.auth.autokey_engine()) {
+            for e in &events {
+                host.log_event(peer, engine, e);
+            }
         }
+        let authentic = r.assoc.authentic;
         let id = r.assoc.id;
         tracing::debug!("association {id} ({}): {ev}", r.assoc.remote());
         if let Event::Sample(clock::filter::FilterUpdate::Updated(out)) = ev {
             self.update_system(now);
             self.record_peerstats(id, &out);
         }
+        authentic
     }
 }
 
@@ -382,78 +418,8 @@ impl autokey::server::AutoLookup for Broadcasters<'_> {
     fn auto_values(&self, assoc_id: u32) -> Option<(autokey::AutokeyValues, u32)> {
         self.0
             .iter()
-            .filter_map(|r| r.broadcaster.as_ref())
+            .filter_map(|r| r.assoc.auth.autokey_broadcaster())
             .find(|b| b.assoc_id() == assoc_id)
             .and_then(|b| b.auto_values())
-    }
-}
-
-/// The Autokey part of a received packet for an association with an
-/// engine (RFC 5906 §6, brief §5.6): a validated crypto-NAK goes to the
-/// engine; a session-key MAC is verified and the fields consumed. Returns
-/// the outcome the association judges the packet by: `Autokey` only when
-/// the engine verified the MAC.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn autokey_receive(
-    ak: &mut AutokeyPeer,
-    assoc: &mut Association,
-    host: &mut crypto::AutokeyHost,
-    packet: &PacketRef<'_>,
-    peer: IpAddr,
-    dst: Option<IpAddr>,
-    auth: AuthOutcome,
-    now: u32,
-    rng: &mut StdRng,
-) -> AuthOutcome {
-    match auth {
-        AuthOutcome::CryptoNak => {
-            // Brief §11.3 rule 12: exactly 48 + 4 octets, and its origin
-            // timestamp is our outstanding transmit timestamp.
-            let origin = packet.header().origin_timestamp;
-            if packet.as_bytes().len() == 52 && !origin.is_zero() && origin == assoc.wire.xmt {
-                if ak.engine.crypto_nak(now) {
-                    assoc.proventic = ak.engine.is_proventic();
-                }
-            } else {
-                tracing::debug!("{peer}: crypto-NAK not for our request, ignored");
-            }
-            auth
-        }
-        AuthOutcome::Autokey(id) => {
-            let dst = dst.unwrap_or(ak.local);
-            let broadcast = packet.header().mode == Mode::Broadcast;
-            let e = &mut ak.engine;
-            let result = if !broadcast {
-                e.receive(&mut host.host, packet, peer, dst, now, rng)
-            } else if e.server_name().is_none() {
-                e.mobilise_broadcast(&mut host.host, packet, peer, dst, now, rng)
-            } else if e.is_complete() {
-                e.receive_broadcast(&mut host.host, packet, peer, dst, now, rng)
-            } else {
-                // Volley in progress: broadcasts wait for it (brief §4.3).
-                Err(autokey::AutokeyError::Unexpected {
-                    code: proto::exten::AutokeyCode::Assoc,
-                    dir: "broadcast",
-                    reason: "volley not complete",
-                })
-            };
-            assoc.autokey_volley = ak.engine.kind()
-                == autokey::association::AssocKind::BroadcastClient
-                && !ak.engine.is_complete();
-            match result {
-                Ok(events) => {
-                    for e in &events {
-                        host.log_event(peer, &ak.engine, e);
-                    }
-                    assoc.proventic = ak.engine.is_proventic();
-                    auth
-                }
-                Err(e) => {
-                    tracing::debug!("{peer}: Autokey packet refused: {e}");
-                    AuthOutcome::Error(id)
-                }
-            }
-        }
-        other => other,
     }
 }

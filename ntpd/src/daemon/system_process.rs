@@ -3,10 +3,8 @@
 //! update, system events, the Autokey host's timers, and the statistics
 //! and drift lines they produce (as [`Action`]s).
 
-use rand::rngs::StdRng;
-
-use super::{clockctl, control, sync, Action, AutokeyPeer, Core, Outgoing};
-use crate::assoc::HostMode;
+use super::{clockctl, control, sync, Action, Core, Outgoing};
+use crate::assoc::{AuthContext, Authenticator, HostMode};
 
 impl Core {
     pub(super) fn record_peerstats(&mut self, id: u16, out: &clock::filter::FilterOutput) {
@@ -189,10 +187,13 @@ impl Core {
                 r.assoc.peer.on_slew(slewed);
             }
         }
-        let mut buf = [0u8; 128];
+        // Room for the largest datagram: an Autokey poll may carry a
+        // response with certificates (brief §4.2).
+        let mut buf = vec![0u8; proto::MAX_DATAGRAM_LEN];
         let found = self.manycast_found();
         let env = &self.env;
         let maxclock = self.sync.params().maxclock;
+        let mut host = self.autokey.as_mut().map(|a| &mut a.host);
         for r in &mut self.assocs {
             if !r.assoc.poll_due(now) {
                 continue;
@@ -207,58 +208,30 @@ impl Core {
                 }
             }
             let Some(socket) = r.socket else { continue };
-            if let Some(n) = r
+            // The wall clock is read for the Autokey key lists only.
+            let autokey = matches!(
+                r.assoc.auth,
+                Authenticator::Autokey(_) | Authenticator::Broadcaster { .. }
+            );
+            let mut ctx = AuthContext {
+                keys: &self.keys,
+                host: host.as_deref_mut(),
+                now: if autokey { env.wall().seconds() } else { 0 },
+                rng: &mut self.rng,
+                events: Vec::new(),
+            };
+            match r
                 .assoc
-                .poll(&self.sys, &self.keys, &mut buf, now, || env.wall())
+                .poll(&self.sys, &mut ctx, &mut buf, now, || env.wall())
             {
-                let mut bytes = buf[..n].to_vec();
-                if let (Some(b), Some(host)) = (r.broadcaster.as_mut(), self.autokey.as_ref()) {
-                    let sealed = b
-                        .transmit(&host.host, env.wall().seconds(), &mut self.rng)
-                        .map_err(|e| e.to_string())
-                        .and_then(|tx| {
-                            let h = proto::Header::parse(&bytes).map_err(|e| e.to_string())?;
-                            let id = tx.key.key_id();
-                            autokey::packet::seal(h, tx.fields, &tx.key)
-                                .map(|b| (b, id))
-                                .map_err(|e| e.to_string())
-                        });
-                    match sealed {
-                        Ok((b, id)) => {
-                            bytes = b;
-                            r.assoc.autokey_key_id = id;
-                        }
-                        Err(e) => {
-                            tracing::warn!("broadcast {}: Autokey: {e}", r.assoc.remote());
-                            continue;
-                        }
-                    }
-                }
-                if let (Some(ak), Some(host)) = (r.autokey.as_mut(), self.autokey.as_ref()) {
-                    match autokey_seal(ak, &host.host, &bytes, env.wall().seconds(), &mut self.rng)
-                    {
-                        Ok((sealed, key_id)) => {
-                            bytes = sealed;
-                            r.assoc.autokey_key_id = key_id;
-                        }
-                        Err(e) => {
-                            tracing::warn!("association {}: Autokey: {e}", r.assoc.remote());
-                            continue;
-                        }
-                    }
-                }
-                self.actions.push(Action::Send(Outgoing {
+                Ok(Some(n)) => self.actions.push(Action::Send(Outgoing {
                     socket,
                     dst: r.assoc.remote(),
-                    bytes,
+                    bytes: buf[..n].to_vec(),
                     ttl: r.assoc.manycast_ttl(),
-                }));
-            } else if r.assoc.cfg.mode != HostMode::BroadcastClient {
-                let key = r.assoc.cfg.key.map_or("none".to_owned(), |k| k.to_string());
-                tracing::warn!(
-                    "association {}: key {key} cannot sign its polls (the key is not in the keys file or not listed in trustedkey)",
-                    r.assoc.remote()
-                );
+                })),
+                Ok(None) => {}
+                Err(e) => tracing::warn!("association {}: {e}", r.assoc.remote()),
             }
         }
         self.update_system(now);
@@ -301,20 +274,4 @@ impl Core {
             );
         }
     }
-}
-
-/// Adds the engine's field and session-key MAC to a 48-octet poll (brief
-/// §4.1, §5.2); returns the datagram and the key ID used.
-pub(super) fn autokey_seal(
-    ak: &mut AutokeyPeer,
-    host: &autokey::host::LocalHost,
-    header: &[u8],
-    now: u32,
-    rng: &mut StdRng,
-) -> Result<(Vec<u8>, u32), String> {
-    let tx = ak.engine.poll(host, now, rng).map_err(|e| e.to_string())?;
-    let h = proto::Header::parse(header).map_err(|e| e.to_string())?;
-    let key_id = tx.key.key_id();
-    let bytes = autokey::packet::seal(h, tx.fields, &tx.key).map_err(|e| e.to_string())?;
-    Ok((bytes, key_id))
 }
