@@ -58,6 +58,25 @@ pub enum IdentitySource {
 }
 
 impl IdentitySource {
+    /// A copy (the parameters are OpenSSL numbers), e.g. for each
+    /// association of a group.
+    pub fn try_clone(&self) -> std::result::Result<Self, keystore::KeyError> {
+        Ok(match self {
+            IdentitySource::Iff { params, filestamp } => IdentitySource::Iff {
+                params: params.try_clone()?,
+                filestamp: *filestamp,
+            },
+            IdentitySource::Gq { params, filestamp } => IdentitySource::Gq {
+                params: params.try_clone()?,
+                filestamp: *filestamp,
+            },
+            IdentitySource::Mv { key, filestamp } => IdentitySource::Mv {
+                key: key.try_clone()?,
+                filestamp: *filestamp,
+            },
+        })
+    }
+
     /// The scheme these parameters are for.
     pub fn scheme(&self) -> Scheme {
         match self {

@@ -116,3 +116,9 @@ pub(crate) fn is_one(a: &BigNum) -> bool {
 pub(crate) fn dup(a: &BigNumRef) -> BnResult<BigNum> {
     a.to_owned()
 }
+
+/// A copy of `x` (OpenSSL allocates it), e.g. of identity parameters
+/// each association gets its own of.
+pub(crate) fn dup_param(x: &BigNumRef) -> crate::error::Result<BigNum> {
+    dup(x).map_err(|e| crate::error::KeyError::crypto("copying identity parameters", e))
+}

@@ -258,3 +258,64 @@ fn autokey_iff_proves_the_servers_identity_between_two_cores() {
     assert_ne!(flags & autokey::status::IFF, 0, "IFF verified: {flags:#x}");
     assert!(selected);
 }
+
+/// A mode 1 packet from nobody's engine: an extension field and a MAC with
+/// an Autokey key ID, the digest made up. Anyone can send one; no
+/// association may stay behind it.
+fn forged_symmetric_autokey() -> Vec<u8> {
+    let mut head = [0u8; 48];
+    head[0] = 0x21; // LI 0, version 4, mode 1
+    head[2] = 4;
+    head[40..48].copy_from_slice(&[0xe9, 0, 0, 0, 0, 0, 0, 1]);
+    proto::Packet {
+        header: proto::Header::parse(&head).unwrap(),
+        fields: vec![proto::exten::ExtensionField::new(0x0102, &[0; 12]).unwrap()],
+        mac: Some(proto::mac::Mac::new(0x8000_1234, &[0xab; 16]).unwrap()),
+    }
+    .serialize()
+}
+
+#[test]
+fn a_symmetric_autokey_peer_mobilises_a_passive_association_and_forgeries_do_not() {
+    let run = "p10-sym-tc";
+    let aconf = fixture_conf(run, "alice");
+    // bob without his `peer` line: alice's first packet mobilises him.
+    let bconf: String = fixture_conf(run, "bob")
+        .lines()
+        .filter(|l| !l.starts_with("peer "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let epoch = after_certificate(run, "alice", &crypto_host(&aconf)).max(after_certificate(
+        run,
+        "bob",
+        &crypto_host(&bconf),
+    ));
+    let mut net = SimNetwork::new(DELAY, epoch);
+    net.add_host("alice", ip(SERVER), &aconf, KeyRing::default(), 0.0)
+        .unwrap();
+    net.add_host("bob", ip(CLIENT), &bconf, KeyRing::default(), 0.0)
+        .unwrap();
+    let forged = forged_symmetric_autokey();
+    for k in 0..20u8 {
+        let src = std::net::SocketAddr::new(IpAddr::from([10, 0, 0, 100 + k]), 123);
+        net.inject(src, (ip(CLIENT), 123).into(), forged.clone());
+    }
+    net.run(600);
+    let bob = net.host("bob");
+    let remotes: Vec<IpAddr> = bob
+        .core
+        .assocs
+        .iter()
+        .map(|r| r.assoc.remote().ip())
+        .collect();
+    assert_eq!(remotes, [ip(SERVER)], "only alice's packets mobilised");
+    let r = &bob.core.assocs[0];
+    assert!(r.assoc.cfg.ephemeral);
+    let flags = r.assoc.auth.autokey_engine().expect("an engine").flags();
+    assert!(r.assoc.auth.is_proventic(), "alice proventic: {flags:#x}");
+    assert!(
+        bob.core.access.stats.restricted >= 20,
+        "each forgery counted as restricted: {}",
+        bob.core.access.stats.restricted
+    );
+}

@@ -22,6 +22,17 @@ pub struct NamedIdentity {
     pub source: IdentitySource,
 }
 
+impl NamedIdentity {
+    /// A copy, e.g. for each association without `ident`.
+    pub fn try_clone(&self) -> Result<Self, keystore::KeyError> {
+        Ok(NamedIdentity {
+            name: self.name.clone(),
+            file: self.file.clone(),
+            source: self.source.try_clone()?,
+        })
+    }
+}
+
 /// The schemes a status word offers, in the order they are tried.
 pub fn offered_schemes(status_bits: u32) -> Vec<Scheme> {
     [

@@ -46,6 +46,17 @@ pub struct GqParams {
     pub layout: GqLayout,
 }
 
+impl GqParams {
+    /// A copy, e.g. for each association that verifies with them.
+    pub fn try_clone(&self) -> Result<Self> {
+        Ok(GqParams {
+            n: bn::dup_param(&self.n)?,
+            b: bn::dup_param(&self.b)?,
+            layout: self.layout,
+        })
+    }
+}
+
 /// Server-side GQ key (`ntpkey_GQkey_<group>` / `ntpkey_gqkey_<group>`).
 #[derive(Debug)]
 pub struct GqKey {

@@ -31,6 +31,18 @@ pub struct IffParams {
     pub v: BigNum,
 }
 
+impl IffParams {
+    /// A copy, e.g. for each association that verifies with them.
+    pub fn try_clone(&self) -> Result<Self> {
+        Ok(IffParams {
+            p: bn::dup_param(&self.p)?,
+            q: bn::dup_param(&self.q)?,
+            g: bn::dup_param(&self.g)?,
+            v: bn::dup_param(&self.v)?,
+        })
+    }
+}
+
 /// Server-side IFF key: the parameters plus the group key b.
 #[derive(Debug)]
 pub struct IffKey {

@@ -51,6 +51,17 @@ pub struct MvClientKey {
     pub xhat: BigNum,
 }
 
+impl MvClientKey {
+    /// A copy, e.g. for each association that verifies with it.
+    pub fn try_clone(&self) -> Result<Self> {
+        Ok(MvClientKey {
+            p: bn::dup_param(&self.p)?,
+            xbar: bn::dup_param(&self.xbar)?,
+            xhat: bn::dup_param(&self.xhat)?,
+        })
+    }
+}
+
 /// The trusted authority's parameters and all keys derived from them.
 #[derive(Debug)]
 pub struct MvAuthority {

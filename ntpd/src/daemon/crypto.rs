@@ -15,7 +15,7 @@
 //! reference exits there too). At run time nothing here aborts (brief
 //! §11.3 rule 16): protocol errors are the engine's, logged and survived.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -77,6 +77,18 @@ pub struct AutokeyHost {
     pw: String,
     /// Events already logged at notice level (once per server and kind).
     announced: HashSet<String>,
+    /// The client identity parameters of each group associations verify
+    /// with (`None`: by server name), read from the keys directory by
+    /// [`AutokeyHost::preload_identities`] so that mobilising an
+    /// association reads no file.
+    identities: HashMap<Option<String>, GroupIdentities>,
+}
+
+/// What associations of one group verify a server's identity with.
+#[derive(Debug)]
+struct GroupIdentities {
+    own: Vec<IdentitySource>,
+    named: Vec<NamedIdentity>,
 }
 
 /// The host name `crypto host` defaults to (`gethostname()`).
@@ -135,7 +147,7 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
         local.name(),
         local.status().0
     );
-    Ok(Some(AutokeyHost {
+    let mut host = AutokeyHost {
         host: local,
         keysdir,
         automax: s.automax.unwrap_or(DEFAULT_AUTOMAX),
@@ -143,7 +155,14 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
         host_name: host,
         pw,
         announced: HashSet::new(),
-    }))
+        identities: HashMap::new(),
+    };
+    // Ephemeral associations (symmetric passive, broadcast client) verify
+    // with the top-level `ident` group, or by server name.
+    if let Err(e) = host.preload_identities(&[s.ident.clone()]) {
+        tracing::warn!("{e}; ephemeral Autokey associations will run the certificate trail only");
+    }
+    Ok(Some(host))
 }
 
 impl AutokeyHost {
@@ -215,16 +234,53 @@ impl AutokeyHost {
         Ok(out)
     }
 
+    /// Reads the client identity parameters of every group in `groups`
+    /// (`None`: the parameter links by server name) from the keys
+    /// directory, once, at start-up. A file that is present but does not
+    /// load is an error naming it and the fix.
+    pub fn preload_identities(&mut self, groups: &[Option<String>]) -> Result<(), KeyError> {
+        for group in groups {
+            if self.identities.contains_key(group) {
+                continue;
+            }
+            let loaded = match group.as_deref() {
+                Some(g) => GroupIdentities {
+                    own: self.identity_sources(g)?,
+                    named: Vec::new(),
+                },
+                None => GroupIdentities {
+                    own: Vec::new(),
+                    named: self.named_identities()?,
+                },
+            };
+            self.identities.insert(group.clone(), loaded);
+        }
+        Ok(())
+    }
+
     /// What an association of group `ident` (or, without one, of the
-    /// servers named by the parameter links) verifies the server with.
+    /// servers named by the parameter links) verifies the server with: a
+    /// copy of what [`AutokeyHost::preload_identities`] read. A group not
+    /// read at start-up has none (its association runs the certificate
+    /// trail only, and the engine says so).
     pub fn client_identities(
         &self,
         ident: Option<&str>,
     ) -> Result<(Vec<IdentitySource>, Vec<NamedIdentity>), KeyError> {
-        match ident {
-            Some(g) => Ok((self.identity_sources(g)?, Vec::new())),
-            None => Ok((Vec::new(), self.named_identities()?)),
-        }
+        let Some(g) = self.identities.get(&ident.map(str::to_owned)) else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let own = g
+            .own
+            .iter()
+            .map(IdentitySource::try_clone)
+            .collect::<Result<_, _>>()?;
+        let named = g
+            .named
+            .iter()
+            .map(NamedIdentity::try_clone)
+            .collect::<Result<_, _>>()?;
+        Ok((own, named))
     }
 
     /// Logs an engine event of the association with `peer`: what the
@@ -263,6 +319,19 @@ impl AutokeyHost {
             _ => tracing::info!(target: crate::logging::PEER_INFO, "{peer}: Autokey {event}"),
         }
     }
+}
+
+/// The identity group of each configured `autokey` association: its
+/// `ident`, else the top-level one, else none (by server name).
+pub fn association_groups(
+    associations: &[(config::conf::Association, config::conf::Origin)],
+    host: &AutokeyHost,
+) -> Vec<Option<String>> {
+    associations
+        .iter()
+        .filter(|(a, _)| a.options.autokey)
+        .map(|(a, _)| a.options.ident.clone().or_else(|| host.ident.clone()))
+        .collect()
 }
 
 fn event_kind(e: &AssocEvent) -> String {
@@ -333,9 +402,11 @@ mod tests {
     #[test]
     fn without_ident_the_parameter_links_are_loaded_by_server_name() {
         let mut rng: rand::rngs::StdRng = rand::make_rng();
-        let bob = load(&settings("bob", "clientpassword"), 0xeeb3_c000, &mut rng)
+        let mut bob = load(&settings("bob", "clientpassword"), 0xeeb3_c000, &mut rng)
             .unwrap()
             .unwrap();
+        // Without `ident`, load() read the links for ephemeral
+        // associations; a configured group is read before mobilising.
         let (own, named) = bob.client_identities(None).unwrap();
         assert!(own.is_empty());
         assert_eq!(named.len(), 1);
@@ -347,6 +418,8 @@ mod tests {
         );
         assert!(matches!(named[0].source, IdentitySource::Iff { .. }));
         // With `ident alice` the same file is the group's.
+        assert!(bob.client_identities(Some("alice")).unwrap().0.is_empty());
+        bob.preload_identities(&[Some("alice".into())]).unwrap();
         let (own, named) = bob.client_identities(Some("alice")).unwrap();
         assert!(matches!(own.as_slice(), [IdentitySource::Iff { .. }]) && named.is_empty());
     }

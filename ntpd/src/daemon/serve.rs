@@ -75,18 +75,14 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         crate::timing::now_ntp().seconds(),
         &mut rng,
     )?;
-    if let Some(ak) = &autokey {
-        // A client parameter file that is present but does not load stops
-        // the daemon here, naming the file (brief §9.2).
-        for (a, _) in settings
-            .associations
-            .iter()
-            .filter(|(a, _)| a.options.autokey)
-        {
-            let group = a.options.ident.as_ref().or(ak.ident.as_ref());
-            ak.client_identities(group.map(String::as_str))
-                .map_err(crypto::CryptoSetupError::Keys)?;
-        }
+    let mut autokey = autokey;
+    if let Some(ak) = &mut autokey {
+        // The client identity parameters of every configured group, read
+        // once; a file that is present but does not load stops the daemon
+        // here, naming the file (brief §9.2).
+        let groups = crypto::association_groups(&settings.associations, ak);
+        ak.preload_identities(&groups)
+            .map_err(crypto::CryptoSetupError::Keys)?;
     }
     let port = crate::net::service_port();
     if port != crate::net::NTP_PORT {

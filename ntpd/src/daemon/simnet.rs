@@ -106,6 +106,11 @@ impl SimNetwork {
         let mut core = Core::simulated_in(&s, keys, -20, Box::new(env.clone()), seed);
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed << 32);
         core.autokey = crypto::load(&s.autokey, env.wall().seconds(), &mut rng)?;
+        if let Some(ak) = core.autokey.as_mut() {
+            let groups = crypto::association_groups(&s.associations, ak);
+            ak.preload_identities(&groups)
+                .map_err(crypto::CryptoSetupError::Keys)?;
+        }
         core.socket_addrs = vec![
             (SocketAddr::new(unspecified(addr), 123), true),
             (SocketAddr::new(addr, 123), false),
@@ -132,6 +137,17 @@ impl SimNetwork {
             .iter()
             .find(|h| h.name == name)
             .unwrap_or_else(|| panic!("no simulated host {name}"))
+    }
+
+    /// Put a datagram on the wire now, as if `src` had sent it (a crafted
+    /// packet, e.g. a forgery a test wants refused).
+    pub fn inject(&mut self, src: SocketAddr, dst: SocketAddr, bytes: Vec<u8>) {
+        self.in_flight.push(InFlight {
+            at: self.clock.now() + self.delay,
+            src,
+            dst,
+            bytes,
+        });
     }
 
     /// Run `seconds` of simulated time: every host ticks at each whole
