@@ -19,6 +19,7 @@
 //! authentication and the origin check may.
 
 pub mod authenticator;
+pub mod mode_state;
 pub mod onwire;
 
 use std::net::{IpAddr, SocketAddr};
@@ -32,6 +33,8 @@ use crate::auth::AuthOutcome;
 use crate::daemon::sync::leap_to_clock;
 use crate::system::SystemState;
 pub use authenticator::{AuthContext, Authenticator, SealError, Verdict};
+use mode_state::ModeState;
+pub use mode_state::{BURST_COUNT, BURST_INTERVAL, MANYCAST_TTL_MAX, VOLLEY, VOLLEY_INTERVAL};
 use onwire::{OnWire, Reject, Reply};
 
 /// What kind of association (RFC 5905 §9.1 `hmode`).
@@ -251,13 +254,6 @@ impl std::fmt::Display for Event {
     }
 }
 
-/// Client-mode exchanges a broadcast client makes with its server to
-/// measure the path delay (RFC 5905 §8, the reference's volley).
-pub const VOLLEY: u8 = 3;
-
-/// Seconds between the volley's requests.
-pub const VOLLEY_INTERVAL: f64 = 2.0;
-
 /// One packet from an association's remote address.
 #[derive(Debug, Clone, Copy)]
 pub struct Arrival<'p, 'b> {
@@ -278,12 +274,6 @@ pub struct Arrival<'p, 'b> {
 fn header_room(out: &mut [u8]) -> Option<&mut [u8; 48]> {
     out.get_mut(..48)?.try_into().ok()
 }
-
-/// Requests in one `burst` (the reference's `NTP_BURST`, RFC 5905 §13).
-pub const BURST_COUNT: u8 = 8;
-
-/// Seconds between the requests of a burst (`BURST_INTERVAL`).
-pub const BURST_INTERVAL: f64 = 2.0;
 
 /// One association.
 #[derive(Debug)]
@@ -318,30 +308,13 @@ pub struct Association {
     /// How uncertain the discipline's frequency is, s/s: the clock
     /// filter's age weight (set by the daemon before each packet).
     freq_uncertainty: f64,
-    /// `burst`: requests of the current burst still to send, and when the
-    /// next is due.
-    burst_left: u8,
-    burst_next: f64,
     event_count: u8,
     last_event: u8,
-    /// Broadcast client: volley requests still to send, and when.
-    volley: u8,
-    volley_next: f64,
-    volley_wire: OnWire,
-    /// Broadcast client: unicast offset of the volley waiting for the
-    /// next broadcast, and the delay in use.
-    volley_offset: Option<f64>,
-    bdelay: clock::sample::BroadcastDelay,
-    /// Manycast client: hops of the last solicitation (0 before the
-    /// first), the expanding ring's position.
-    manycast_ttl: u8,
+    /// What its mode keeps beyond this (burst, volley, manycast ring).
+    mode: ModeState,
     /// The [`flash`] packet-test bits of the last packet received.
     pub packet_flash: u16,
 }
-
-/// Most hops of a manycast solicitation when `manycastclient` has no
-/// `ttl` option.
-pub const MANYCAST_TTL_MAX: u8 = 127;
 
 /// The `flash` bits of a peer (RFC 5905 §8 packet tests and §11.2.1 peer
 /// tests, the reference's `TEST1`..`TEST13`), as `ntpq` names them.
@@ -396,8 +369,7 @@ impl Association {
         );
         peer.set_prefer(cfg.prefer);
         peer.set_truechimer(cfg.truechimer);
-        let broadcast_client = cfg.mode == HostMode::BroadcastClient;
-        let bdelay = cfg.broadcast_delay;
+        let mode = ModeState::new(cfg.mode, cfg.broadcast_delay, now);
         Association {
             auth: Authenticator::for_key(cfg.key),
             id,
@@ -413,16 +385,9 @@ impl Association {
             reach_since: None,
             phi: clock::constants::PHI,
             freq_uncertainty: clock::constants::PHI,
-            burst_left: 0,
-            burst_next: now,
             event_count: 1,
             last_event: peer_event::MOBILIZE,
-            volley: if broadcast_client { VOLLEY } else { 0 },
-            volley_next: now,
-            volley_wire: OnWire::default(),
-            volley_offset: None,
-            bdelay: clock::sample::BroadcastDelay::new(bdelay),
-            manycast_ttl: 0,
+            mode,
             packet_flash: 0,
         }
     }
@@ -486,26 +451,28 @@ impl Association {
         if self.denied {
             return false;
         }
-        match self.cfg.mode {
-            HostMode::BroadcastClient => {
-                ((self.volley > 0 || self.auth.volley_pending()) && now >= self.volley_next)
-                    || self.peer.poll_due(now)
-            }
-            _ => self.burst_due(now) || self.peer.poll_due(now),
-        }
+        let extra = match &self.mode {
+            ModeState::BroadcastClient(v) => v.due(now, self.auth.volley_pending()),
+            ModeState::Client(b) => b.due(now),
+            ModeState::ManycastClient { .. } | ModeState::Plain => false,
+        };
+        extra || self.peer.poll_due(now)
     }
 
     /// Manycast client: the hops the solicitation just built must be sent
     /// with.
     pub fn manycast_ttl(&self) -> Option<u8> {
-        (self.cfg.mode == HostMode::ManycastClient).then_some(self.manycast_ttl)
+        match self.mode {
+            ModeState::ManycastClient { ttl } => Some(ttl),
+            _ => None,
+        }
     }
 
     /// Manycast client: whether `h` answers our latest solicitation (its
     /// origin timestamp is our transmit timestamp — the nonce that ties a
     /// server's unicast reply to the multicast request).
     pub fn answers_solicitation(&self, h: &proto::Header) -> bool {
-        self.cfg.mode == HostMode::ManycastClient
+        matches!(self.mode, ModeState::ManycastClient { .. })
             && !self.wire.xmt.is_zero()
             && h.origin_timestamp == self.wire.xmt
     }
@@ -514,18 +481,18 @@ impl Association {
     /// solicitation; the next one starts the ring again at one hop.
     pub fn skip_poll(&mut self, now: f64) {
         self.peer.on_poll_sent(now);
-        self.manycast_ttl = 0;
-    }
-
-    /// Whether the next request of a `burst` is due.
-    fn burst_due(&self, now: f64) -> bool {
-        self.burst_left > 0 && now >= self.burst_next
+        if let ModeState::ManycastClient { ttl } = &mut self.mode {
+            *ttl = 0;
+        }
     }
 
     /// The broadcast delay in use, seconds, and whether a volley
     /// calibrated it.
     pub fn broadcast_delay(&self) -> (f64, bool) {
-        (self.bdelay.delay(), self.bdelay.is_calibrated())
+        match &self.mode {
+            ModeState::BroadcastClient(v) => v.delay(),
+            _ => (self.cfg.broadcast_delay, false),
+        }
     }
 
     /// An ephemeral association that has heard nothing for eight polls
@@ -547,18 +514,17 @@ impl Association {
         clock: impl FnOnce() -> NtpTimestamp,
     ) -> Result<Option<usize>, SealError> {
         let remote = self.cfg.remote.ip();
-        if self.cfg.mode == HostMode::BroadcastClient {
-            if (self.volley == 0 && !self.auth.volley_pending()) || now < self.volley_next {
+        if let ModeState::BroadcastClient(v) = &mut self.mode {
+            if !v.due(now, self.auth.volley_pending()) {
                 // Nothing to send: the poll timer only ages reachability.
                 self.peer.on_poll_sent(now);
                 return Ok(None);
             }
-            self.volley = self.volley.saturating_sub(1);
-            self.volley_next = now + VOLLEY_INTERVAL;
+            v.sent_one(now);
             let Some(hdr) = header_room(out) else {
                 return Ok(None);
             };
-            self.volley_wire.build_request(
+            v.wire.build_request(
                 sys,
                 Mode::Client,
                 self.cfg.version,
@@ -578,29 +544,28 @@ impl Association {
         let poll = self.peer.poll().hpoll().max(self.rate_poll);
         self.wire
             .build_request(sys, mode, self.cfg.version, poll, hdr, clock);
-        if self.burst_due(now) && !self.peer.poll_due(now) {
+        let further = matches!(&self.mode, ModeState::Client(b) if b.due(now));
+        if further && !self.peer.poll_due(now) {
             // A further request of a burst: the reachability register
             // and the poll timer move only once per poll.
-            self.burst_left -= 1;
-            self.burst_next = now + BURST_INTERVAL;
+            if let ModeState::Client(b) = &mut self.mode {
+                b.sent_one(now);
+            }
         } else {
             // RFC 5905 §13 / the reference's `poll_update()`: with
             // `burst`, a poll to a reachable source is the first of
             // eight requests.
             let reachable = self.peer.reach().is_reachable();
             self.peer.on_poll_sent(now);
-            if self.cfg.burst && reachable && self.cfg.mode == HostMode::Client {
-                self.burst_left = BURST_COUNT - 1;
-                self.burst_next = now + BURST_INTERVAL;
-            } else {
-                self.burst_left = 0;
+            if let ModeState::Client(b) = &mut self.mode {
+                b.start(self.cfg.burst && reachable, now);
             }
         }
-        if self.cfg.mode == HostMode::ManycastClient {
+        if let ModeState::ManycastClient { ttl } = &mut self.mode {
             // The expanding ring: 1, 2, 4, ... hops up to the `ttl`
             // option (RFC 5905 leaves the ring to the implementation).
             let cap = self.cfg.ttl.unwrap_or(MANYCAST_TTL_MAX).max(1);
-            self.manycast_ttl = self.manycast_ttl.saturating_mul(2).clamp(1, cap);
+            *ttl = ttl.saturating_mul(2).clamp(1, cap);
         }
         self.stats.sent += 1;
         self.auth.seal(out, 48, remote, ctx).map(Some)
@@ -628,10 +593,9 @@ impl Association {
         self.stats.received += 1;
         self.last_rx = Some(now);
         self.packet_flash = 0;
-        let outstanding = if self.cfg.mode == HostMode::BroadcastClient {
-            self.volley_wire.xmt
-        } else {
-            self.wire.xmt
+        let outstanding = match &self.mode {
+            ModeState::BroadcastClient(v) => v.outstanding(),
+            _ => self.wire.xmt,
         };
         let received = authenticator::Received {
             packet,
@@ -718,22 +682,9 @@ impl Association {
             }
             Reply::Measurement { a, b, span } => {
                 let peer_precision = 2f64.powi(i32::from(h.precision));
-                let sample = if self.cfg.mode == HostMode::BroadcastClient {
-                    if let Some(unicast) = self.volley_offset.take() {
-                        self.bdelay.calibrate(unicast, b, 0.0);
-                        tracing::info!(
-                            "{}: broadcast delay calibrated to {:.6} s",
-                            self.cfg.remote,
-                            self.bdelay.delay()
-                        );
-                    }
-                    Sample::broadcast_phi(
-                        now + b,
-                        now,
-                        self.bdelay.delay(),
-                        precision + peer_precision,
-                        self.phi,
-                    )
+                let sample = if let ModeState::BroadcastClient(v) = &mut self.mode {
+                    let delay = v.delay_for_broadcast(b, self.cfg.remote);
+                    Sample::broadcast_phi(now + b, now, delay, precision + peer_precision, self.phi)
                 } else {
                     Sample::from_intervals_phi(
                         a,
@@ -763,10 +714,14 @@ impl Association {
     /// A broadcast client's volley reply: its offset calibrates the delay
     /// at the next broadcast.
     fn volley_reply(&mut self, h: &Header, rx: NtpTimestamp) -> Event {
-        match self.volley_wire.receive(h, rx) {
+        let ModeState::BroadcastClient(v) = &mut self.mode else {
+            self.stats.bogus += 1;
+            return Event::Rejected(Reject::Bogus);
+        };
+        match v.wire.receive(h, rx) {
             Ok(Reply::Measurement { a, b, .. }) => {
                 self.stats.processed += 1;
-                self.volley_offset = Some((a + b) / 2.0);
+                v.measured((a + b) / 2.0);
                 Event::Calibrated(a - b)
             }
             Ok(Reply::Kiss(code)) => {
@@ -1313,7 +1268,9 @@ mod tests {
             0.0,
         );
         // Skip the volley: this test is about the assumed delay.
-        c.volley = 0;
+        if let ModeState::BroadcastClient(v) = &mut c.mode {
+            v.skip();
+        }
         c.peer.on_poll_sent(0.0);
         assert!(
             !c.poll_due(0.5),

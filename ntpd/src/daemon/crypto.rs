@@ -159,7 +159,7 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
     };
     // Ephemeral associations (symmetric passive, broadcast client) verify
     // with the top-level `ident` group, or by server name.
-    if let Err(e) = host.preload_identities(&[s.ident.clone()]) {
+    if let Err(e) = host.preload_identities(std::slice::from_ref(&s.ident)) {
         tracing::warn!("{e}; ephemeral Autokey associations will run the certificate trail only");
     }
     Ok(Some(host))
