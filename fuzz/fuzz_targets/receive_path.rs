@@ -67,7 +67,7 @@ fn core() -> Core {
     keys.trust(2);
     keys.control_key = Some(1);
     let mut core = Core::simulated(&s, keys, -20);
-    core.socket_addrs = vec![
+    core.net.socket_addrs = vec![
         ("0.0.0.0:123".parse().expect("address"), true),
         ("192.0.2.254:123".parse().expect("address"), false),
     ];

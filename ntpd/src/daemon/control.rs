@@ -554,7 +554,7 @@ impl Core {
             access: &self.access,
             stats: &self.stats,
             mitigation: self.last_mitigation.as_ref(),
-            socket_addrs: &self.socket_addrs,
+            socket_addrs: &self.net.socket_addrs,
             events: &mut self.sys_events,
             now,
             started: self.started,

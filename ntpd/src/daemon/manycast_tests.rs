@@ -25,7 +25,7 @@ fn core(conf: &str, synchronised: bool) -> Core {
 /// [`core`] on the simulated clock `clock`.
 fn core_at(conf: &str, synchronised: bool, clock: &SimClock) -> Core {
     let mut core = super::tests::core_at(conf, clock);
-    core.socket_addrs = vec![
+    core.net.socket_addrs = vec![
         ("0.0.0.0:123".parse().unwrap(), true),
         ("192.0.2.9:123".parse().unwrap(), false),
     ];

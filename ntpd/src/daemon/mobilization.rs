@@ -247,7 +247,7 @@ impl Core {
             Mode::SymmetricActive if !flags.has(RestrictFlags::NOEPEER) => {
                 HostMode::SymmetricPassive
             }
-            Mode::Broadcast if self.bclient => HostMode::BroadcastClient,
+            Mode::Broadcast if self.net.bclient => HostMode::BroadcastClient,
             _ => {
                 self.access.stats.restricted += 1;
                 return Ephemeral::Refused;
@@ -312,17 +312,12 @@ impl Core {
         socket: usize,
         remote: SocketAddr,
     ) -> (Option<usize>, Option<IpAddr>) {
-        let on_wildcard = self.socket_addrs.get(socket).is_none_or(|s| s.1);
-        let socket = if on_wildcard {
-            choose_socket(&self.socket_addrs, remote, self.env.route_to(remote))
+        let socket = if self.net.is_wildcard(socket) {
+            choose_socket(&self.net.socket_addrs, remote, self.env.route_to(remote))
         } else {
             Some(socket)
         };
-        let local = socket
-            .and_then(|i| self.socket_addrs.get(i))
-            .map(|s| s.0.ip())
-            .filter(|ip| !ip.is_unspecified());
-        (socket, local)
+        (socket, socket.and_then(|i| self.net.local_address(i)))
     }
 }
 

@@ -23,6 +23,7 @@ pub mod environment;
 pub mod event_loop;
 mod mobilization;
 pub mod mobilize;
+pub mod network;
 pub mod priority;
 pub mod privileges;
 pub mod process;
@@ -34,7 +35,7 @@ pub mod sync;
 mod system_process;
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use proto::{PacketRef, ReferenceId};
 use rand::rngs::StdRng;
@@ -160,17 +161,12 @@ pub struct Core {
     set_once: bool,
     env: Box<dyn Environment>,
     rng: StdRng,
-    wildcard_listens: bool,
-    /// `broadcastclient`, `multicastclient` or `enable bclient`.
-    bclient: bool,
-    /// `manycastserver` groups: solicitations to them are answered.
-    manycast_groups: Vec<IpAddr>,
     /// Ephemeral associations need authentication (`enable auth`, `-a`).
     auth_required: bool,
     /// `broadcastdelay`, seconds.
     broadcast_delay: f64,
-    /// Local address and wildcard flag of each socket, by index.
-    pub socket_addrs: Vec<(SocketAddr, bool)>,
+    /// The sockets and which datagrams they take.
+    pub net: network::Network,
     /// The mode 6 server.
     pub control: crate::mode6::ControlServer,
     /// The system event counter (mode 6 system status word).
@@ -250,12 +246,14 @@ impl Core {
             next_id,
             set_once: flags.set_once,
             rng,
-            wildcard_listens: s.listen.wildcard_listens(),
-            bclient: s.broadcast_client || !s.multicast_groups.is_empty() || s.switches.bclient,
-            manycast_groups: s.manycast_groups.clone(),
+            net: network::Network {
+                socket_addrs: Vec::new(),
+                wildcard_listens: s.listen.wildcard_listens(),
+                bclient: s.broadcast_client || !s.multicast_groups.is_empty() || s.switches.bclient,
+                manycast_groups: s.manycast_groups.clone(),
+            },
             auth_required: s.switches.auth,
             broadcast_delay: s.broadcast_delay.unwrap_or(clock::constants::BDELAY),
-            socket_addrs: Vec::new(),
             control: crate::mode6::ControlServer::default(),
             sys_events: control::SystemEvents::default(),
             started: start,
@@ -368,7 +366,7 @@ mod tests {
         Received {
             len,
             truncated: false,
-            src: SocketAddr::from(([192, 0, 2, 1], port)),
+            src: std::net::SocketAddr::from(([192, 0, 2, 1], port)),
             dst: None,
             rx_time: Some(proto::NtpTimestamp::from_parts(0xe900_0000, 0)),
         }

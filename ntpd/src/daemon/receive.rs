@@ -62,11 +62,7 @@ impl Core {
         r: &Received,
         out: &mut [u8],
     ) -> Option<usize> {
-        let broadcast = Mode::of_datagram(buf) == Some(Mode::Broadcast);
-        let solicitation = r.dst.is_some_and(|d| self.manycast_groups.contains(&d))
-            && Mode::of_datagram(buf) == Some(Mode::Client);
-        let wildcard_takes = self.wildcard_listens || (broadcast && self.bclient) || solicitation;
-        if on_wildcard && !wildcard_takes {
+        if on_wildcard && !self.net.wildcard_takes(buf, r.dst) {
             self.stats.wildcard_dropped += 1;
             return None;
         }
@@ -116,12 +112,7 @@ impl Core {
                 Mode::Client => {
                     let outcome = self.check(&packet, peer);
                     if matches!(outcome, AuthOutcome::Autokey(_)) && self.autokey.is_some() {
-                        let dst = r.dst.or_else(|| {
-                            self.socket_addrs
-                                .get(socket)
-                                .map(|s| s.0.ip())
-                                .filter(|ip| !ip.is_unspecified())
-                        })?;
+                        let dst = r.dst.or_else(|| self.net.local_address(socket))?;
                         return self.autokey_reply(buf, &packet, rx, peer, dst, out);
                     }
                     if matches!(outcome, AuthOutcome::Error(_)) {
@@ -281,7 +272,7 @@ impl Core {
         flags: RestrictFlags,
         out: &mut [u8],
     ) -> Option<usize> {
-        if !dst.is_some_and(|d| self.manycast_groups.contains(&d)) {
+        if !self.net.is_manycast_group(dst) {
             self.access.stats.restricted += 1;
             return None;
         }
@@ -293,6 +284,7 @@ impl Core {
         };
         // Already synchronised to us: its refid is one of our addresses.
         let to_us = self
+            .net
             .socket_addrs
             .iter()
             .any(|&(a, wild)| !wild && refid_of(a.ip()) == h.reference_id);
@@ -344,12 +336,7 @@ impl Core {
         rx: proto::NtpTimestamp,
         now: f64,
     ) -> Arrival<'p, 'b> {
-        let dst = r.dst.or_else(|| {
-            self.socket_addrs
-                .get(socket)
-                .map(|s| s.0.ip())
-                .filter(|ip| !ip.is_unspecified())
-        });
+        let dst = r.dst.or_else(|| self.net.local_address(socket));
         Arrival {
             packet,
             outcome,

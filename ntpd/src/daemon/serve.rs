@@ -154,7 +154,7 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         flags,
     );
     core.autokey = autokey;
-    core.socket_addrs = sockets
+    core.net.socket_addrs = sockets
         .iter()
         .map(|s| (s.local_addr(), s.is_wildcard()))
         .collect();
@@ -264,7 +264,7 @@ fn mobilize_configured(
     }
     for cfg in mobilized.configs {
         let route = core.env.route_to(cfg.remote);
-        let socket = choose_socket(&core.socket_addrs, cfg.remote, route);
+        let socket = choose_socket(&core.net.socket_addrs, cfg.remote, route);
         let local = socket
             .and_then(|i| sockets.get(i))
             .map(|s| s.local_addr().ip())

@@ -111,7 +111,7 @@ impl SimNetwork {
             ak.preload_identities(&groups)
                 .map_err(crypto::CryptoSetupError::Keys)?;
         }
-        core.socket_addrs = vec![
+        core.net.socket_addrs = vec![
             (SocketAddr::new(unspecified(addr), 123), true),
             (SocketAddr::new(addr, 123), false),
         ];
