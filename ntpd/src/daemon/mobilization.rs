@@ -261,11 +261,6 @@ impl Core {
             self.access.stats.restricted += 1;
             return;
         }
-        if self.assocs.iter().filter(|r| r.assoc.cfg.ephemeral).count() >= MAX_EPHEMERAL {
-            tracing::debug!("{src}: too many ephemeral associations, not mobilised");
-            self.access.stats.restricted += 1;
-            return;
-        }
         let host_mode = match mode {
             Mode::SymmetricActive if !flags.has(RestrictFlags::NOEPEER) => {
                 HostMode::SymmetricPassive
@@ -276,6 +271,15 @@ impl Core {
                 return;
             }
         };
+        let trusted = matches!(outcome, AuthOutcome::Ok(_));
+        if !self.make_ephemeral_room(src.ip(), trusted) {
+            crate::limited!(
+                DEBUG,
+                "{src}: too many ephemeral associations, not mobilised"
+            );
+            self.access.stats.restricted += 1;
+            return;
+        }
         let key = match outcome {
             AuthOutcome::Ok(k) => u16::try_from(k).ok(),
             _ => None,
@@ -296,7 +300,9 @@ impl Core {
         };
         tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode} association for {src}");
         let (socket, local) = self.sending_socket(socket, src);
+        let before = self.assocs.len();
         self.mobilize(cfg, socket, local);
+        self.note_ephemeral(before, trusted);
     }
 
     /// The socket (and its address) a mobilised association sends from:

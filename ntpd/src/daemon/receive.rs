@@ -122,7 +122,7 @@ impl Core {
                                 .map(|s| s.0.ip())
                                 .filter(|ip| !ip.is_unspecified())
                         })?;
-                        return self.autokey_reply(buf, &packet, rx, peer, dst, out);
+                        return self.budgeted_autokey_reply(buf, &packet, rx, peer, dst, out);
                     }
                     if matches!(outcome, AuthOutcome::Error(_)) {
                         self.stats.badauth += 1;
@@ -203,14 +203,14 @@ impl Core {
         ) {
             Ok(r) => r,
             Err(e) => {
-                tracing::debug!("Autokey request from {peer} not answered: {e}");
+                crate::limited!(DEBUG, "Autokey request from {peer} not answered: {e}");
                 self.stats.badauth += 1;
                 return None;
             }
         };
         match reply {
             autokey::server::ServerReply::CryptoNak(e) => {
-                tracing::debug!("Autokey request from {peer}: {e}; crypto-NAK");
+                crate::limited!(DEBUG, "Autokey request from {peer}: {e}; crypto-NAK");
                 self.stats.badauth += 1;
                 let n = server::build_reply(
                     buf,
@@ -415,7 +415,7 @@ pub(super) fn autokey_receive(
                     assoc.proventic = ak.engine.is_proventic();
                 }
             } else {
-                tracing::debug!("{peer}: crypto-NAK not for our request, ignored");
+                crate::limited!(DEBUG, "{peer}: crypto-NAK not for our request, ignored");
             }
             auth
         }
@@ -449,7 +449,7 @@ pub(super) fn autokey_receive(
                     auth
                 }
                 Err(e) => {
-                    tracing::debug!("{peer}: Autokey packet refused: {e}");
+                    crate::limited!(DEBUG, "{peer}: Autokey packet refused: {e}");
                     AuthOutcome::Error(id)
                 }
             }
