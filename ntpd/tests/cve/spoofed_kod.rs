@@ -55,7 +55,8 @@ fn cve_2015_7705_a_flood_of_spoofed_kisses_keeps_the_client_polling() {
     for round in 0..5u64 {
         let poll = next_poll(&mut core, &clock, server);
         for i in 0..200u64 {
-            let origin = NtpTimestamp::from_bits(transmit(&poll).to_bits() ^ (round << 40 | i + 1));
+            let origin =
+                NtpTimestamp::from_bits(transmit(&poll).to_bits() ^ ((round << 40) | (i + 1)));
             deliver(&mut core, server, &kod(&poll, b"RATE", origin), None);
         }
         deliver(&mut core, server, &answer(&poll, 4, transmit(&poll)), None);
