@@ -9,6 +9,10 @@
 //!   server is compared with.
 //! * [`runner`]: starts each server inside a private network namespace,
 //!   steps the offered rate and writes the comparison table.
+//! * [`soak`]: hours of mixed ordinary clients, malformed datagrams and
+//!   the unauthenticated Autokey and mode 6 floods of issue 15 against
+//!   our `ntpd` with `crypto` on, printing its RSS and the ordinary
+//!   clients' answered share over time.
 //!
 //! Batched I/O is `ntp_sys::mmsg`, the daemon's own `recvmmsg`/`sendmmsg`
 //! code, so the floor and the load generator measure the same kernel path
@@ -24,4 +28,5 @@ pub mod poller;
 pub mod procfs;
 pub mod report;
 pub mod runner;
+pub mod soak;
 pub mod wire;

@@ -9,6 +9,8 @@
 //! * syslog (a detached daemon without a log file): RFC 3164 datagrams to
 //!   `/dev/log`, facility daemon, severity from the event level.
 
+pub mod suppress;
+
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::os::unix::net::UnixDatagram;

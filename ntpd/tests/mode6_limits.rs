@@ -317,6 +317,7 @@ fn noquery_gets_nothing() {
     let mut server = ControlServer::new(ServerConfig {
         rate_limit: RateLimit::default(),
         max_fragments: 32,
+        ..ServerConfig::default()
     });
     let c = RequestContext {
         restrict: Restrictions {

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 pub use ast::*;
 pub use error::{ConfigError, Warning};
-pub use include::{MAX_FILE_BYTES, MAX_INCLUDE_DEPTH};
+pub use include::{MAX_FILE_BYTES, MAX_INCLUDED_FILES, MAX_INCLUDE_DEPTH, MAX_TOTAL_BYTES};
 pub use writer::directive_line;
 
 /// A parsed configuration and the warnings found while reading it.

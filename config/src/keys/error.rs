@@ -19,6 +19,14 @@ pub enum KeysError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is larger than [`crate::keys::MAX_KEYS_FILE_BYTES`].
+    #[error("{}: the keys file is larger than {limit} octets; expected at most 65535 keys of a line each", path.display())]
+    TooLarge {
+        /// The keys file as named in `keys` or `-k`.
+        path: PathBuf,
+        /// The limit, octets.
+        limit: u64,
+    },
     /// A line is malformed.
     #[error("{}:{line}:{col}: {kind}", file.display())]
     Syntax {
@@ -37,7 +45,7 @@ impl KeysError {
     /// The kind of a syntax error, `None` for I/O errors.
     pub fn kind(&self) -> Option<&KeysErrorKind> {
         match self {
-            KeysError::Io { .. } => None,
+            KeysError::Io { .. } | KeysError::TooLarge { .. } => None,
             KeysError::Syntax { kind, .. } => Some(kind),
         }
     }

@@ -18,6 +18,11 @@
 //! (the reference logs it and drops that key); IPv6 brackets must be closed;
 //! NUL bytes are refused. Anything the reference drops silently and we keep
 //! (text after the address list) gives a warning.
+//!
+//! Bounds (issue 15): parsing is linear in the file (a duplicate id is
+//! found in a table by id, not by a search of the keys so far), the file
+//! may be at most [`MAX_KEYS_FILE_BYTES`], and ids defined again give one
+//! warning for the whole file, not one per line.
 
 mod access;
 mod error;
@@ -40,6 +45,8 @@ pub const MAX_ASCII_KEY_LEN: usize = 20;
 pub const MAX_SECRET_LEN: usize = 64;
 /// The reference reads lines in pieces of this many bytes.
 const REFERENCE_LINE_LIMIT: usize = 511;
+/// Largest keys file read: 65535 keys of 256-octet lines.
+pub const MAX_KEYS_FILE_BYTES: u64 = 65_535 * 256;
 
 /// A symmetric key id, 1..=65535 (RFC 5905 §7.3: key id 0 means "no key",
 /// and ids above 65535 are Autokey session keys, RFC 5906 §4).
@@ -126,10 +133,23 @@ impl KeysFile {
 
 /// Read and parse a keys file.
 pub fn load(path: &Path) -> Result<KeysFile, KeysError> {
-    let bytes = std::fs::read(path).map_err(|source| KeysError::Io {
+    use std::io::Read;
+    let io = |source| KeysError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_KEYS_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_KEYS_FILE_BYTES {
+        return Err(KeysError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_KEYS_FILE_BYTES,
+        });
+    }
     parse_bytes(&bytes, path)
 }
 
@@ -143,6 +163,9 @@ pub fn parse_str(text: &str, file_name: &Path) -> Result<KeysFile, KeysError> {
 pub fn parse_bytes(bytes: &[u8], file_name: &Path) -> Result<KeysFile, KeysError> {
     let mut out = KeysFile::default();
     let mut line_no: u32 = 0;
+    // The line each id was first defined on (0: not yet), by id.
+    let mut first_line = vec![0u32; usize::from(u16::MAX) + 1];
+    let mut again = Redefinitions::default();
     for line in bytes.split(|&b| b == b'\n') {
         line_no = line_no.saturating_add(1);
         let mut cx = LineCx {
@@ -151,18 +174,59 @@ pub fn parse_bytes(bytes: &[u8], file_name: &Path) -> Result<KeysFile, KeysError
             warnings: &mut out.warnings,
         };
         if let Some(key) = parse_line(line, &mut cx)? {
-            if let Some(first) = out.keys.iter().find(|k| k.id == key.id) {
-                let message = format!(
-                    "key {} is defined again (first on line {}); the first definition is used, as by the reference ntpd, and this line is ignored",
-                    key.id, first.line
-                );
-                cx.warn(0, message);
+            let first = &mut first_line[usize::from(key.id.get())];
+            if *first != 0 {
+                again.note(key.id, *first, line_no);
             } else {
+                *first = line_no;
                 out.keys.push(key);
             }
         }
     }
+    if let Some(w) = again.warning(file_name) {
+        out.warnings.push(w);
+    }
     Ok(out)
+}
+
+/// Ids defined again: the first such line in detail, the rest counted,
+/// so that a file of 234 k duplicates gives one warning.
+#[derive(Default)]
+struct Redefinitions {
+    first: Option<(KeyId, u32, u32)>,
+    more: u64,
+    last_line: u32,
+}
+
+impl Redefinitions {
+    fn note(&mut self, id: KeyId, first_on: u32, line: u32) {
+        match self.first {
+            None => self.first = Some((id, first_on, line)),
+            Some(_) => {
+                self.more += 1;
+                self.last_line = line;
+            }
+        }
+    }
+
+    fn warning(&self, file: &Path) -> Option<KeysWarning> {
+        let (id, first_on, line) = self.first?;
+        let more = match self.more {
+            0 => String::new(),
+            n => format!(
+                "; {n} more lines (up to line {}) define an id again and are ignored too",
+                self.last_line
+            ),
+        };
+        Some(KeysWarning {
+            file: PathBuf::from(file),
+            line,
+            col: 1,
+            message: format!(
+                "key {id} is defined again (first on line {first_on}); the first definition is used, as by the reference ntpd, and this line is ignored{more}"
+            ),
+        })
+    }
 }
 
 struct LineCx<'a> {

@@ -2,6 +2,8 @@
 //! version and length checks, and `discard` rate limiting, in the order of
 //! the reference's `receive()`, cheapest first (RFC 5905 §9.2).
 
+pub mod autokey_budget;
+pub mod budget;
 pub mod mru;
 pub mod restrict;
 

@@ -240,7 +240,7 @@ impl Authenticator {
                 if r.packet.as_bytes().len() == 52 && !origin.is_zero() && origin == r.outstanding {
                     a.engine.crypto_nak(ctx.now);
                 } else {
-                    tracing::debug!("{}: crypto-NAK not for our request, ignored", r.peer);
+                    crate::limited!(DEBUG, "{}: crypto-NAK not for our request, ignored", r.peer);
                 }
                 Verdict::Refused(AuthOutcome::CryptoNak)
             }
@@ -254,7 +254,7 @@ impl Authenticator {
                         Verdict::Authentic
                     }
                     Err(e) => {
-                        tracing::debug!("{}: Autokey packet refused: {e}", r.peer);
+                        crate::limited!(DEBUG, "{}: Autokey packet refused: {e}", r.peer);
                         Verdict::Refused(AuthOutcome::Error(id))
                     }
                 }

@@ -307,7 +307,7 @@ impl AutokeyHost {
                     tracing::warn!("{peer}: Autokey server {server} refused{file}: {e}");
                 }
             }
-            AssocEvent::Rejected(_) => tracing::debug!("{peer}: Autokey {event}"),
+            AssocEvent::Rejected(_) => crate::limited!(DEBUG, "{peer}: Autokey {event}"),
             AssocEvent::IdentityVerified(_) => {
                 self.announced.remove(&once("identity"));
                 let file = engine

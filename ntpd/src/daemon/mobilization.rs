@@ -238,11 +238,6 @@ impl Core {
             self.access.stats.restricted += 1;
             return Ephemeral::Refused;
         }
-        if self.assocs.iter().filter(|r| r.assoc.cfg.ephemeral).count() >= MAX_EPHEMERAL {
-            tracing::debug!("{src}: too many ephemeral associations, not mobilised");
-            self.access.stats.restricted += 1;
-            return Ephemeral::Refused;
-        }
         let host_mode = match mode {
             Mode::SymmetricActive if !flags.has(RestrictFlags::NOEPEER) => {
                 HostMode::SymmetricPassive
@@ -253,6 +248,17 @@ impl Core {
                 return Ephemeral::Refused;
             }
         };
+        // A trial gets its slot only once its engine accepted the packet
+        // (`end_trial`): a forgery must not evict anyone.
+        let trusted = matches!(outcome, AuthOutcome::Ok(_));
+        if !autokey_trial && !self.make_ephemeral_room(src.ip(), trusted) {
+            crate::limited!(
+                DEBUG,
+                "{src}: too many ephemeral associations, not mobilised"
+            );
+            self.access.stats.restricted += 1;
+            return Ephemeral::Refused;
+        }
         let key = match outcome {
             AuthOutcome::Ok(k) => u16::try_from(k).ok(),
             _ => None,
@@ -272,9 +278,11 @@ impl Core {
             ..AssocConfig::new(src, host_mode)
         };
         let (socket, local) = self.sending_socket(socket, src);
+        let before = self.assocs.len();
         match self.mobilize(cfg, socket, local) {
             Some(id) if autokey_trial => Ephemeral::OnTrial(id),
             Some(_) => {
+                self.note_ephemeral(before, trusted);
                 tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode} association for {src}");
                 Ephemeral::Mobilized
             }
@@ -289,16 +297,19 @@ impl Core {
         let Some(i) = self.assocs.iter().position(|r| r.assoc.id == id) else {
             return;
         };
-        if authentic {
-            let a = &self.assocs[i].assoc;
+        let trial = self.assocs.remove(i);
+        let remote = trial.assoc.cfg.remote;
+        // Accepted: now it asks for a slot like any unproven association.
+        if authentic && self.make_ephemeral_room(remote.ip(), false) {
             tracing::info!(
                 target: crate::logging::PEER_INFO,
-                "mobilize ephemeral {} association for {}",
-                a.cfg.mode,
-                a.cfg.remote
+                "mobilize ephemeral {} association for {remote}",
+                trial.assoc.cfg.mode
             );
+            let before = self.assocs.len();
+            self.assocs.push(trial);
+            self.note_ephemeral(before, false);
         } else {
-            self.assocs.remove(i);
             self.access.stats.restricted += 1;
         }
     }

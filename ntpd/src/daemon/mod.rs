@@ -20,7 +20,9 @@ pub mod clockctl;
 pub mod control;
 pub mod crypto;
 pub mod environment;
+pub mod ephemeral;
 pub mod event_loop;
+pub mod hardening;
 mod mobilization;
 pub mod mobilize;
 pub mod network;
@@ -177,6 +179,8 @@ pub struct Core {
     pub autokey: Option<crypto::AutokeyHost>,
     /// `--var`, `--dvar`, `setvar`: extra system variables for mode 6.
     pub sys_vars: Vec<crate::mode6::ExtraVar>,
+    /// Budgets and the ephemeral ledger against unauthenticated floods.
+    pub hardening: hardening::Hardening,
 }
 
 impl Core {
@@ -260,6 +264,7 @@ impl Core {
             env,
             autokey: None,
             sys_vars: s.sys_vars.clone(),
+            hardening: hardening::Hardening::new(start),
         }
     }
 

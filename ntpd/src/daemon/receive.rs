@@ -113,7 +113,7 @@ impl Core {
                     let outcome = self.check(&packet, peer);
                     if matches!(outcome, AuthOutcome::Autokey(_)) && self.autokey.is_some() {
                         let dst = r.dst.or_else(|| self.net.local_address(socket))?;
-                        return self.autokey_reply(buf, &packet, rx, peer, dst, out);
+                        return self.budgeted_autokey_reply(buf, &packet, rx, peer, dst, out);
                     }
                     if matches!(outcome, AuthOutcome::Error(_)) {
                         self.stats.badauth += 1;
@@ -206,14 +206,14 @@ impl Core {
         ) {
             Ok(r) => r,
             Err(e) => {
-                tracing::debug!("Autokey request from {peer} not answered: {e}");
+                crate::limited!(DEBUG, "Autokey request from {peer} not answered: {e}");
                 self.stats.badauth += 1;
                 return None;
             }
         };
         match reply {
             autokey::server::ServerReply::CryptoNak(e) => {
-                tracing::debug!("Autokey request from {peer}: {e}; crypto-NAK");
+                crate::limited!(DEBUG, "Autokey request from {peer}: {e}; crypto-NAK");
                 self.stats.badauth += 1;
                 let n = server::build_reply(
                     buf,

@@ -175,6 +175,7 @@ impl Core {
         self.autokey_timers();
         let before = self.assocs.len();
         self.assocs.retain(|r| !r.assoc.is_stale());
+        self.expire_unproven();
         if self.assocs.len() != before {
             tracing::info!(
                 "demobilized {} unreachable ephemeral association(s)",
