@@ -19,6 +19,7 @@ pub mod assoc_ids;
 pub mod clockctl;
 pub mod control;
 pub mod crypto;
+pub mod cryptostats;
 pub mod environment;
 pub mod event_loop;
 mod mobilization;
@@ -166,6 +167,8 @@ pub struct Core {
     pub driver: clockctl::ClockDriver<clockctl::DynClock>,
     /// Whether loopstats lines are wanted.
     pub loopstats: bool,
+    /// The cryptostats file's state (`statistics cryptostats`).
+    pub cryptostats: cryptostats::CryptoStats,
     /// What the core wants done, for its driver to carry out.
     pub actions: Actions,
     /// System ticks so far (the drift file is checked hourly).
@@ -275,6 +278,7 @@ impl Core {
             started: start,
             env,
             autokey: None,
+            cryptostats: Default::default(),
             sys_vars: s.sys_vars.clone(),
         }
     }
