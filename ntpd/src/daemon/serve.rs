@@ -138,6 +138,11 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         port,
         privileges,
     } = run;
+    // Key material others may read or change: warned, not fatal.
+    let keysdir = autokey.as_ref().map(|a| a.keysdir.path());
+    for w in keystore::perms::check(keysdir, settings.keys_file.as_deref()) {
+        tracing::warn!("{w}");
+    }
     let precision = crate::timing::measure_precision();
     let sockets = bind_sockets(&settings, port)?;
     let flags = clockctl::LoopFlags {
