@@ -23,9 +23,14 @@ use crate::value::{check_monotonic, PeerKey, SignedValue};
 
 mod choice;
 mod events;
+mod record;
 
 pub use choice::{lookup_names, offered_schemes, NamedIdentity};
 pub use events::AssocEvent;
+pub use record::{event_code, CertRecord, CryptoRecord};
+
+/// Cryptostats records an association keeps for the daemon.
+pub const MAX_RECORDS: usize = 64;
 
 /// Protocol restart interval, log2 seconds (`NTP_REFRESH`).
 pub const NTP_REFRESH: u8 = 19;
@@ -190,6 +195,8 @@ pub struct Association {
     /// A signature verified in the field being processed.
     signature_ok: bool,
     peer_synchronised: bool,
+    /// Cryptostats records not yet taken.
+    records: Vec<CryptoRecord>,
 }
 
 impl Association {
@@ -225,7 +232,23 @@ impl Association {
             accepted_signed: false,
             signature_ok: false,
             peer_synchronised: true,
+            records: Vec::new(),
         }
+    }
+
+    /// The cryptostats records since the last call, oldest first (the
+    /// daemon writes them to `cryptostats`).
+    pub fn take_records(&mut self) -> Vec<CryptoRecord> {
+        std::mem::take(&mut self.records)
+    }
+
+    /// Keeps `r` for [`take_records`](Self::take_records); at most
+    /// [`MAX_RECORDS`] wait (the oldest go first) when nobody takes them.
+    fn record(&mut self, r: CryptoRecord) {
+        if self.records.len() >= MAX_RECORDS {
+            self.records.remove(0);
+        }
+        self.records.push(r);
     }
 
     /// Adds client identity parameters installed under server names, for
@@ -726,6 +749,7 @@ impl Association {
                 self.accepted(vrfy_before, &mut events);
             }
             if let Err(e) = result {
+                self.record(error_record(f, &e));
                 if e.restarts() {
                     tracing::debug!("Autokey protocol error, restarting: {e}");
                     self.clear(now);
@@ -809,7 +833,17 @@ impl Association {
             value,
         } = r
         {
-            return self.on_assoc(host, assoc_id, name, &value, rng);
+            let first = self.server_name.is_none();
+            self.on_assoc(host, assoc_id, name, &value, rng)?;
+            if first {
+                self.record(CryptoRecord::Assoc {
+                    assoc_id: self.cfg.assoc_id,
+                    field_assoc: assoc_id,
+                    server: self.server_name.clone().unwrap_or_default(),
+                    signature: self.signature_name().unwrap_or("").to_string(),
+                });
+            }
+            return Ok(());
         }
         let expected = match r {
             Response::Auto { .. } if self.cfg.kind == AssocKind::BroadcastClient => self.peer_assoc,
@@ -845,6 +879,11 @@ impl Association {
                 ident.verify(ch, value.filestamp, &value.value)?;
                 // Only a verified proof lights the scheme bit and VRFY.
                 self.flags |= status::VRFY | scheme_bit(scheme);
+                self.record(CryptoRecord::Identity {
+                    scheme,
+                    server: self.server_name.clone().unwrap_or_default(),
+                    filestamp: value.filestamp,
+                });
                 events.push(AssocEvent::IdentityVerified(scheme));
                 Ok(())
             }
@@ -858,6 +897,11 @@ impl Association {
                 };
                 self.keylist = None;
                 self.flags |= status::COOK;
+                self.record(CryptoRecord::Cookie {
+                    cookie: self.pcookie,
+                    timestamp: value.timestamp,
+                    filestamp: value.filestamp,
+                });
                 events.push(AssocEvent::Cookie(self.pcookie));
                 Ok(())
             }
@@ -886,6 +930,11 @@ impl Association {
                 )?;
                 host.install_cert(&cert, now);
                 self.flags |= status::SIGN;
+                self.record(CryptoRecord::Sign(cert_record(
+                    host,
+                    &cert,
+                    value.filestamp,
+                )));
                 events.push(AssocEvent::CertificateSigned {
                     issuer: cert.issuer,
                 });
@@ -895,6 +944,10 @@ impl Association {
                 self.verified(code, &value)?;
                 self.leap = Some(leap);
                 self.flags |= status::LEAP;
+                self.record(CryptoRecord::Leap {
+                    values: leap,
+                    filestamp: value.filestamp,
+                });
                 events.push(AssocEvent::Leap(leap));
                 Ok(())
             }
@@ -989,6 +1042,11 @@ impl Association {
         }
         if let Some(c) = trail.last_accepted() {
             host.install_cert(c, now);
+            let r = CryptoRecord::Cert(cert_record(host, c, value.filestamp));
+            if self.records.len() >= MAX_RECORDS {
+                self.records.remove(0);
+            }
+            self.records.push(r);
         }
         self.empty_certs = 0;
         match step {
@@ -1188,4 +1246,38 @@ pub fn mobilising_field<'p>(
         });
     }
     Ok(first.as_bytes())
+}
+
+/// The cryptostats record of a certificate just installed: its cache
+/// flags as `rv 0 cert` shows them.
+fn cert_record(host: &LocalHost, c: &keystore::Certificate, filestamp: u32) -> CertRecord {
+    let flags = host
+        .cert_cache()
+        .entries()
+        .iter()
+        .find(|e| e.subject == c.subject && e.issuer == c.issuer)
+        .map_or(0, |e| e.flags);
+    CertRecord {
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
+        flags,
+        signature: c.signature_nid.long_name().unwrap_or("").to_string(),
+        nid: c.signature_nid.as_raw(),
+        filestamp,
+    }
+}
+
+/// The cryptostats record of a refused field: its type word and
+/// association ID as received, the reference's event code.
+fn error_record(field: &[u8], e: &AutokeyError) -> CryptoRecord {
+    let word = |i: usize| {
+        field
+            .get(i..i + 4)
+            .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    CryptoRecord::Error {
+        type_word: word(0),
+        assoc_id: word(4),
+        code: event_code(e),
+    }
 }

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod keygen;
 pub mod keysdir;
 pub mod pem;
+pub mod perms;
 pub mod symkeys;
 pub mod write;
 

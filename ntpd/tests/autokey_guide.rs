@@ -139,12 +139,13 @@ fn wait_auth(ns: &Netns, addr: &str, want: &str, d: &Daemon) {
     }
 }
 
-/// `flags=0x…` of an ntpq listing.
+/// `flags=0x…` of an ntpq listing (the number before our ntpq's words).
 fn flags(text: &str) -> u32 {
     text.split([',', '\n'])
         .map(str::trim)
         .find_map(|kv| kv.strip_prefix("flags=0x"))
-        .and_then(|h| u32::from_str_radix(h.trim_matches('"'), 16).ok())
+        .and_then(|h| h.trim_matches('"').split(' ').next())
+        .and_then(|h| u32::from_str_radix(h, 16).ok())
         .unwrap_or_else(|| panic!("no flags in {text}"))
 }
 

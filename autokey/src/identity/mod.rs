@@ -218,6 +218,16 @@ impl ServerIdentity {
         }
     }
 
+    /// Bits of the key's modulus (IFF and MV: p, GQ: n), as the
+    /// reference's cryptostats `… mod N` line names it.
+    pub fn modulus_bits(&self) -> i32 {
+        match self {
+            ServerIdentity::Iff { key, .. } => key.params.p.num_bits(),
+            ServerIdentity::Gq { key, .. } => key.n.num_bits(),
+            ServerIdentity::Mv { key, .. } => key.p.num_bits(),
+        }
+    }
+
     /// The response value (DER) to a challenge.
     pub fn respond<R: rand::CryptoRng + ?Sized>(
         &self,

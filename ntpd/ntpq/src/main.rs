@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod autokey_flags;
 mod cli;
 mod cmdtable;
 mod commands;

@@ -169,6 +169,14 @@ impl Authenticator {
         }
     }
 
+    /// The Autokey engine, if any, to take its records.
+    pub fn autokey_engine_mut(&mut self) -> Option<&mut autokey::association::Association> {
+        match self {
+            Authenticator::Autokey(a) => Some(&mut a.engine),
+            _ => None,
+        }
+    }
+
     /// The Autokey broadcaster, if any.
     pub fn autokey_broadcaster(&self) -> Option<&BroadcastServer> {
         match self {

@@ -69,6 +69,8 @@ pub struct Outputs {
     pub peerstats: Option<FileGen>,
     /// `statistics loopstats`.
     pub loopstats: Option<FileGen>,
+    /// `statistics cryptostats`.
+    pub cryptostats: Option<FileGen>,
 }
 
 impl Outputs {
@@ -76,6 +78,7 @@ impl Outputs {
         let target = match file {
             config::conf::StatsFile::Peerstats => self.peerstats.as_mut(),
             config::conf::StatsFile::Loopstats => self.loopstats.as_mut(),
+            config::conf::StatsFile::Cryptostats => self.cryptostats.as_mut(),
             _ => None,
         };
         if let Some(g) = target {

@@ -64,7 +64,9 @@ pub fn mobilize(
         let o = &a.options;
         for (set, name) in [
             (
-                o.autokey && matches!(mode, HostMode::BroadcastServer | HostMode::ManycastClient),
+                // Broadcast/multicast Autokey runs (RFC 5906 §9.3); only
+                // the manycast client does not carry it yet.
+                o.autokey && mode == HostMode::ManycastClient,
                 "autokey",
             ),
             (
@@ -188,6 +190,17 @@ mod tests {
             "{:?}",
             m.not_built
         );
+        // The guide's `broadcast … autokey` (§6.7.1.2.1) runs: no warning.
+        let m = mobilize(
+            &assocs("broadcast 224.0.1.1 autokey\n"),
+            123,
+            false,
+            false,
+            0.004,
+        );
+        assert_eq!(m.configs.len(), 1);
+        assert!(m.configs[0].autokey, "autokey kept on the broadcast");
+        assert!(m.not_built.is_empty(), "{:?}", m.not_built);
         // -4 on the command line drops IPv6 servers.
         let m = mobilize(&assocs("server 2001:db8::1\n"), 123, true, false, 0.004);
         assert!(m.configs.is_empty());

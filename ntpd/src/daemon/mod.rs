@@ -19,6 +19,7 @@ pub mod assoc_ids;
 pub mod clockctl;
 pub mod control;
 pub mod crypto;
+pub mod cryptostats;
 pub mod environment;
 pub mod ephemeral;
 pub mod event_loop;
@@ -155,6 +156,8 @@ pub struct Core {
     pub driver: clockctl::ClockDriver<clockctl::DynClock>,
     /// Whether loopstats lines are wanted.
     pub loopstats: bool,
+    /// The cryptostats file's state (`statistics cryptostats`).
+    pub cryptostats: cryptostats::CryptoStats,
     /// What the core wants done, for its driver to carry out.
     pub actions: Actions,
     /// System ticks so far (the drift file is checked hourly).
@@ -263,6 +266,7 @@ impl Core {
             started: start,
             env,
             autokey: None,
+            cryptostats: Default::default(),
             sys_vars: s.sys_vars.clone(),
             hardening: hardening::Hardening::new(start),
         }

@@ -134,6 +134,11 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         port,
         privileges,
     } = run;
+    // Key material others may read or change: warned, not fatal.
+    let keysdir = autokey.as_ref().map(|a| a.keysdir.path());
+    for w in keystore::perms::check(keysdir, settings.keys_file.as_deref()) {
+        tracing::warn!("{w}");
+    }
     let precision = crate::timing::measure_precision();
     let sockets = bind_sockets(&settings, port)?;
     let flags = clockctl::LoopFlags {
@@ -161,9 +166,14 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     let outputs = event_loop::Outputs {
         peerstats: statistics_file(&settings, config::conf::StatsFile::Peerstats),
         loopstats: statistics_file(&settings, config::conf::StatsFile::Loopstats),
+        cryptostats: statistics_file(&settings, config::conf::StatsFile::Cryptostats),
     };
     core.peerstats = outputs.peerstats.is_some();
     core.loopstats = outputs.loopstats.is_some();
+    core.cryptostats.enabled = outputs.cryptostats.is_some();
+    if let Some(ak) = &core.autokey {
+        core.cryptostats.startup = super::cryptostats::startup_lines(ak);
+    }
     restrict_own_addresses(&mut core, &sockets);
     mobilize_configured(&mut core, &settings, opts, port, &sockets);
     join_groups(&settings, &sockets);

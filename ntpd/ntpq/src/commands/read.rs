@@ -156,6 +156,11 @@ impl Ntpq {
             }
         });
         match VarList::parse(&resp.data) {
+            // `flags` asked for alone: in words too (autokey_flags).
+            Ok(vars) if !clock && list.len() == 1 && list[0].0 == "flags" => {
+                let text = cooked_print(&vars, status);
+                out.push_str(&crate::autokey_flags::annotate(&text, assoc != 0));
+            }
             Ok(vars) => out.push_str(&cooked_print(&vars, status)),
             Err(e) => {
                 if let Some(sw) = status {
