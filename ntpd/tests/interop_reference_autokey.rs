@@ -1,0 +1,281 @@
+//! Autokey (RFC 5906) unicast interop with the reference ntpd 4.2.8p15,
+//! both directions: alice (trusted host, group key owner) serves in
+//! namespace A, bob is her `server … autokey [ident alice]` client in B;
+//! each role played by our daemon and by the reference in turn.
+//!
+//! * TC, IFF, GQ, MV with the reference fixtures (`tests/data/autokey-ref/`,
+//!   made by ntp-keygen 4.2.8p18; IFF/GQ/MV with the repaired identity
+//!   files of its §5, the only ones the 4.2.8 daemons can use): bob's
+//!   association reaches every client bit (0x7f00 in `rv <assoc> flags`,
+//!   with the scheme bit the fixtures show), selects alice, and `rv 0 cert`
+//!   lists the same certificates whichever implementation plays bob.
+//! * The same with files made live, in the test, by each `ntp-keygen`
+//!   (`-T -I -G -V 5 -c RSA-SHA256`, `-e` exports, `-H` for bob), so that
+//!   each daemon reads the other's key files.
+//! * Negative cells: bob with a wrong group key never becomes proventic,
+//!   and says why in its log.
+//!
+//! Both daemons run with `disable ntp`, without CAP_SYS_TIME, in
+//! namespaces the test creates. The cells run concurrently.
+//! Needs root, `ip netns` and the reference (see `prerequisite`).
+
+mod interop_support;
+mod prerequisite;
+mod reference_support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use interop_support::*;
+use prerequisite::{require, Need};
+use reference_support::autokey::*;
+use reference_support::*;
+
+/// How long bob may take to reach every client bit. The reference client
+/// sends one Autokey request per poll (8 s) until the server is proventic
+/// (fixture README §7): ASSOC, CERT, identity, COOKIE, then SIGN and LEAP.
+const HANDSHAKE: Duration = Duration::from_secs(150);
+
+/// The certificates bob holds once complete (`rv 0 cert` on bob): his
+/// certificate signed by alice (SIGN), alice's trusted self-signed one,
+/// his own self-signed one; subject, issuer, flags as the reference shows
+/// them (fixture `runs/*/bob/ntpq-c-rv-0-cert.txt`).
+const BOB_CERTS: [&str; 3] = ["bob alice 0x4", "alice alice 0x5", "bob bob 0x0"];
+/// alice's: her own trusted certificate, valid and signed (0x1).
+const ALICE_CERTS: [&str; 1] = ["alice alice 0x1"];
+
+/// One unicast Autokey cell: `server` plays alice with `alice_keys`,
+/// `client` plays bob with `bob_keys`; `nid` is the certificates'
+/// signature NID (the high half of the flags: 8 = md5WithRSAEncryption).
+fn unicast(
+    scheme: Scheme,
+    server: Daemon,
+    client: Daemon,
+    keys: impl FnOnce(&Lab) -> (PathBuf, PathBuf),
+    nid: u32,
+) {
+    let mut lab = Lab::new();
+    let (alice_keys, bob_keys) = keys(&lab);
+    let (a, b) = (lab.a.clone(), lab.b.clone());
+    start_alice(&mut lab, server, &alice_keys);
+    start_bob(&mut lab, client, &bob_keys, scheme);
+    let flags = wait_flags(
+        &mut lab,
+        client,
+        HANDSHAKE,
+        "every client Autokey bit (0x7f00)",
+        |f| f & CLIENT_BITS == CLIENT_BITS,
+    );
+    assert_eq!(
+        flags,
+        nid << 16 | scheme.flags,
+        "bob's association flags {flags:#x}"
+    );
+    let (row, peers) = wait_selected(&mut lab, client, &b, 60, "bob selecting alice");
+    assert_eq!(row.remote, lab.addr_a, "{peers}");
+    assert_eq!(row.st, 5, "{peers}");
+    let bob_certs = ntpq(&lab, client, &b, &["-c", "rv 0 cert", "127.0.0.1"]);
+    assert_eq!(cert_list(&bob_certs), BOB_CERTS, "{bob_certs}");
+    let alice_certs = ntpq(&lab, server, &a, &["-c", "rv 0 cert", "127.0.0.1"]);
+    assert_eq!(cert_list(&alice_certs), ALICE_CERTS, "{alice_certs}");
+    // alice signed bob's certificate just now, valid for a year (RFC 5906
+    // §10.7 SIGN): its `until` is next year's.
+    let until = rv_value(&bob_certs, "until").expect("until");
+    let next_year = year_now() + 1;
+    assert!(until.starts_with(&next_year.to_string()), "{bob_certs}");
+    for (who, ns, host) in [(server, &a, "alice"), (client, &b, "bob")] {
+        let rv = ntpq(&lab, who, ns, &["-c", "rv 0 host", "127.0.0.1"]);
+        assert_eq!(rv_value(&rv, "host").as_deref(), Some(host), "{rv}");
+    }
+    lab.assert_running();
+}
+
+/// The current UTC year, from `date` (no clock API is worth a dependency
+/// here).
+fn year_now() -> i32 {
+    let o = std::process::Command::new("date")
+        .args(["-u", "+%Y"])
+        .output()
+        .expect("date");
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .parse()
+        .expect("year")
+}
+
+/// The fixture key folders of `scheme`'s run.
+fn fixture_pair(scheme: Scheme) -> impl FnOnce(&Lab) -> (PathBuf, PathBuf) {
+    move |_| {
+        (
+            fixture_keys(scheme.run, "alice"),
+            fixture_keys(scheme.run, "bob"),
+        )
+    }
+}
+
+/// Key files made by `maker`'s ntp-keygen in the lab's scratch folder:
+/// alice `-T -I -G -V 5 -p serverpassword -c RSA-SHA256`, the client
+/// parameters exported with `-e -p serverpassword`, the server keys with
+/// `-q serverpassword -p serverpassword` (the MV server key exists only as
+/// an export in 4.2.8, fixture README §10.16), bob `-H -p clientpassword
+/// -c RSA-SHA256`; then one folder per role with only `scheme`'s files.
+fn made_by(maker: Daemon, scheme: Scheme) -> impl FnOnce(&Lab) -> (PathBuf, PathBuf) {
+    move |lab| {
+        let (alice, bob) = (lab.dir.join("alice-all"), lab.dir.join("bob-all"));
+        std::fs::create_dir_all(&alice).expect("alice folder");
+        std::fs::create_dir_all(&bob).expect("bob folder");
+        let pw = ["-p", "serverpassword", "-c", "RSA-SHA256"];
+        keygen(maker, "alice", &alice, &[&["-T", "-I"][..], &pw].concat());
+        keygen(maker, "alice", &alice, &[&["-G"][..], &pw].concat());
+        keygen(maker, "alice", &alice, &[&["-V", "5"][..], &pw].concat());
+        let params = keygen(maker, "alice", &alice, &["-e", "-p", "serverpassword"]);
+        install_export(&params, &bob);
+        if !alice.join("ntpkey_mvkey_alice").exists() {
+            let server_keys = keygen(
+                maker,
+                "alice",
+                &alice,
+                &["-q", "serverpassword", "-p", "serverpassword"],
+            );
+            install_export(&server_keys, &alice);
+        }
+        keygen(
+            maker,
+            "bob",
+            &bob,
+            &["-H", "-p", "clientpassword", "-c", "RSA-SHA256"],
+        );
+        (
+            key_folder(lab, "alice", &alice, &alice_names(scheme)),
+            key_folder(lab, "bob", &bob, &bob_names(scheme)),
+        )
+    }
+}
+
+/// sha256WithRSAEncryption's NID, the high half of the flags with `-c
+/// RSA-SHA256` certificates.
+const NID_SHA256: u32 = 668;
+/// md5WithRSAEncryption's NID (the fixtures' certificates).
+const NID_MD5: u32 = 8;
+
+/// Negative cell: bob holds IFF parameters for a group other than
+/// alice's (made by our ntp-keygen, `-T -I` as another "alice"), so the
+/// identity can never be verified: no VRFY, no PROV, alice never
+/// selected, and bob's log names the identity failure (`log_says`).
+fn wrong_group_key(server: Daemon, client: Daemon, log_says: &'static str) {
+    let mut lab = Lab::new();
+    let other = lab.dir.join("other-group");
+    std::fs::create_dir_all(&other).expect("folder");
+    keygen(
+        Daemon::Ours,
+        "alice",
+        &other,
+        &["-T", "-I", "-p", "serverpassword"],
+    );
+    let params = keygen(
+        Daemon::Ours,
+        "alice",
+        &other,
+        &["-e", "-p", "serverpassword"],
+    );
+    let bob_all = lab.dir.join("bob-all");
+    std::fs::create_dir_all(&bob_all).expect("folder");
+    install_export(&params, &bob_all);
+    for n in ["ntpkey_host_bob", "ntpkey_cert_bob"] {
+        let target = std::fs::canonicalize(fixture_keys("iff", "bob").join(n)).expect("fixture");
+        std::os::unix::fs::symlink(target, bob_all.join(n)).expect("link");
+    }
+    let bob_keys = key_folder(&lab, "bob", &bob_all, &bob_names(IFF));
+    start_alice(&mut lab, server, &fixture_keys("iff", "alice"));
+    start_bob(&mut lab, client, &bob_keys, IFF);
+    // Five identity attempts at least (one per 8 s poll).
+    let b = lab.b.clone();
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(45) {
+        lab.assert_running();
+        if let Some(f) = assoc_flags(&lab, client, &b) {
+            assert_eq!(f & (VRFY | PROV), 0, "bob proved a wrong group: {f:#x}");
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let peers = ntpq(&lab, client, &b, &["-n", "-p", "127.0.0.1"]);
+    assert!(
+        peer_rows(&peers).iter().all(|r| r.tally != '*'),
+        "alice selected without identity: {peers}"
+    );
+    let log = lab.log("client");
+    assert!(
+        log.contains(log_says),
+        "bob's log lacks {log_says:?}:\n{log}"
+    );
+    lab.assert_running();
+}
+
+#[test]
+fn reference_autokey_cells() {
+    require!(Need::Root, Need::IpNetns, Need::ReferenceNtpd);
+    let _ = our_keygen();
+    let mut cells = Vec::new();
+    for (server, client) in [
+        (Daemon::Reference, Daemon::Ours),
+        (Daemon::Ours, Daemon::Reference),
+    ] {
+        for scheme in [TC, IFF, GQ, MV] {
+            cells.push(Cell::new(
+                &format!("Autokey {} (fixture keys)", scheme.name),
+                server,
+                client,
+                move || unicast(scheme, server, client, fixture_pair(scheme), NID_MD5),
+            ));
+        }
+        for scheme in [TC, IFF, GQ, MV] {
+            cells.push(Cell::new(
+                &format!("Autokey {} (keys by our ntp-keygen)", scheme.name),
+                server,
+                client,
+                move || {
+                    unicast(
+                        scheme,
+                        server,
+                        client,
+                        made_by(Daemon::Ours, scheme),
+                        NID_SHA256,
+                    )
+                },
+            ));
+        }
+        cells.push(Cell::new(
+            "Autokey TC (keys by the reference ntp-keygen)",
+            server,
+            client,
+            move || {
+                unicast(
+                    TC,
+                    server,
+                    client,
+                    made_by(Daemon::Reference, TC),
+                    NID_SHA256,
+                )
+            },
+        ));
+    }
+    cells.push(Cell::new(
+        "Autokey IFF, bob has a wrong group key",
+        Daemon::Ours,
+        Daemon::Reference,
+        || {
+            wrong_group_key(
+                Daemon::Ours,
+                Daemon::Reference,
+                "crypto_iff: identity not verified",
+            )
+        },
+    ));
+    cells.push(Cell::new(
+        "Autokey IFF, bob has a wrong group key",
+        Daemon::Reference,
+        Daemon::Ours,
+        || wrong_group_key(Daemon::Reference, Daemon::Ours, "identity"),
+    ));
+    run_cells(cells);
+}
