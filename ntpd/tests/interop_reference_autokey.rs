@@ -126,7 +126,12 @@ fn made_by(maker: Daemon, scheme: Scheme) -> impl FnOnce(&Lab) -> (PathBuf, Path
         std::fs::create_dir_all(&bob).expect("bob folder");
         let pw = ["-p", "serverpassword", "-c", "RSA-SHA256"];
         keygen(maker, "alice", &alice, &[&["-T", "-I"][..], &pw].concat());
-        keygen(maker, "alice", &alice, &[&["-G"][..], &pw].concat());
+        keygen(
+            maker,
+            "alice",
+            &alice,
+            &[&["-G", "-b", "512"][..], &pw].concat(),
+        );
         keygen(maker, "alice", &alice, &[&["-V", "5"][..], &pw].concat());
         let params = keygen(maker, "alice", &alice, &["-e", "-p", "serverpassword"]);
         install_export(&params, &bob);
@@ -158,11 +163,22 @@ const NID_SHA256: u32 = 668;
 /// md5WithRSAEncryption's NID (the fixtures' certificates).
 const NID_MD5: u32 = 8;
 
-/// Negative cell: bob holds IFF parameters for a group other than
-/// alice's (made by our ntp-keygen, `-T -I` as another "alice"), so the
-/// identity can never be verified: no VRFY, no PROV, alice never
-/// selected, and bob's log names the identity failure (`log_says`).
-fn wrong_group_key(server: Daemon, client: Daemon, log_says: &'static str) {
+/// How bob's IFF parameters are wrong in a negative cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WrongKey {
+    /// Another group's key, as exported (its own filestamp): the IFF
+    /// response's filestamp does not match (RFC 5906 §10.6).
+    OtherGeneration,
+    /// Another group's key under alice's filestamp (header line
+    /// rewritten): the filestamps match and the proof itself fails.
+    SameFilestamp,
+}
+
+/// Negative cell: bob holds IFF parameters of a group other than alice's
+/// (made by our ntp-keygen, `-T -I` as another "alice"), so her identity
+/// can never be verified: no VRFY, no PROV, alice never selected, and
+/// bob's log names why (`log_says`).
+fn wrong_group_key(server: Daemon, client: Daemon, wrong: WrongKey, log_says: &'static str) {
     let mut lab = Lab::new();
     let other = lab.dir.join("other-group");
     std::fs::create_dir_all(&other).expect("folder");
@@ -172,12 +188,19 @@ fn wrong_group_key(server: Daemon, client: Daemon, log_says: &'static str) {
         &other,
         &["-T", "-I", "-p", "serverpassword"],
     );
-    let params = keygen(
+    let mut params = keygen(
         Daemon::Ours,
         "alice",
         &other,
         &["-e", "-p", "serverpassword"],
     );
+    if wrong == WrongKey::SameFilestamp {
+        // alice's fixture files all carry filestamp 4004757732 (fixture
+        // README §3); a reader takes it from the header line.
+        let header = params.lines().next().unwrap_or_default().to_string();
+        let (name, _) = header.rsplit_once('.').expect("filestamp in the header");
+        params = params.replacen(&header, &format!("{name}.4004757732"), 1);
+    }
     let bob_all = lab.dir.join("bob-all");
     std::fs::create_dir_all(&bob_all).expect("folder");
     install_export(&params, &bob_all);
@@ -188,10 +211,10 @@ fn wrong_group_key(server: Daemon, client: Daemon, log_says: &'static str) {
     let bob_keys = key_folder(&lab, "bob", &bob_all, &bob_names(IFF));
     start_alice(&mut lab, server, &fixture_keys("iff", "alice"));
     start_bob(&mut lab, client, &bob_keys, IFF);
-    // Five identity attempts at least (one per 8 s poll).
+    // Four identity attempts at least (one per 8 s poll).
     let b = lab.b.clone();
     let t0 = std::time::Instant::now();
-    while t0.elapsed() < Duration::from_secs(45) {
+    while t0.elapsed() < Duration::from_secs(40) {
         lab.assert_running();
         if let Some(f) = assoc_flags(&lab, client, &b) {
             assert_eq!(f & (VRFY | PROV), 0, "bob proved a wrong group: {f:#x}");
@@ -259,23 +282,32 @@ fn reference_autokey_cells() {
             },
         ));
     }
-    cells.push(Cell::new(
-        "Autokey IFF, bob has a wrong group key",
-        Daemon::Ours,
-        Daemon::Reference,
-        || {
-            wrong_group_key(
-                Daemon::Ours,
-                Daemon::Reference,
-                "crypto_iff: identity not verified",
-            )
-        },
-    ));
-    cells.push(Cell::new(
-        "Autokey IFF, bob has a wrong group key",
-        Daemon::Reference,
-        Daemon::Ours,
-        || wrong_group_key(Daemon::Reference, Daemon::Ours, "identity"),
-    ));
+    for (wrong, label, ours_says, theirs_says) in [
+        (
+            WrongKey::OtherGeneration,
+            "Autokey IFF, bob has another group's key",
+            "does not match the filestamp",
+            "crypto_iff: invalid filestamp",
+        ),
+        (
+            WrongKey::SameFilestamp,
+            "Autokey IFF, bob has a wrong group key (same filestamp)",
+            "IFF identity not verified",
+            "crypto_iff: identity not verified",
+        ),
+    ] {
+        cells.push(Cell::new(
+            label,
+            Daemon::Ours,
+            Daemon::Reference,
+            move || wrong_group_key(Daemon::Ours, Daemon::Reference, wrong, theirs_says),
+        ));
+        cells.push(Cell::new(
+            label,
+            Daemon::Reference,
+            Daemon::Ours,
+            move || wrong_group_key(Daemon::Reference, Daemon::Ours, wrong, ours_says),
+        ));
+    }
     run_cells(cells);
 }

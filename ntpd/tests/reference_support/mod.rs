@@ -12,6 +12,7 @@
 #![allow(dead_code)]
 
 pub mod autokey;
+pub mod mode6;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -190,16 +191,29 @@ pub fn wait_stratum(lab: &mut Lab, who: Daemon, ns: &str, stratum: &str, what: &
         Duration::from_secs(30),
         what,
         |out| {
-            rv_vars(out)
+            named_vars(out)
                 .iter()
                 .any(|(k, v)| k == "stratum" && v == stratum)
         },
     );
 }
 
+/// The (name, value) pairs of `rv` output, also of output for named
+/// variables (`rv 0 cert`), which has no `associd=… status=…` line
+/// ([`rv_vars`] takes the first line for that one).
+pub fn named_vars(text: &str) -> Vec<(String, String)> {
+    if text.trim_start().starts_with("associd=") {
+        return rv_vars(text);
+    }
+    rv_vars(&format!("associd=- status=-\n{text}"))
+        .into_iter()
+        .skip(2)
+        .collect()
+}
+
 /// The value of `name` in `rv` output, if there.
 pub fn rv_value(text: &str, name: &str) -> Option<String> {
-    rv_vars(text)
+    named_vars(text)
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.trim_matches('"').to_string())
@@ -314,7 +328,7 @@ pub fn run_cells(cells: Vec<Cell>) {
 /// The `cert=` entries of `rv 0 cert` output (`subject issuer flags`),
 /// in order.
 pub fn cert_list(text: &str) -> Vec<String> {
-    rv_vars(text)
+    named_vars(text)
         .into_iter()
         .filter(|(k, _)| k == "cert")
         .map(|(_, v)| v.trim_matches('"').to_string())
