@@ -18,6 +18,7 @@ mod interop_support;
 mod prerequisite;
 mod reference_support;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use interop_support::*;
@@ -80,6 +81,15 @@ const CMAC: Key = (3, "AES128CMAC", "00112233445566778899aabbccddeeff");
 /// passive side has `disable auth` (both implementations refuse to
 /// mobilize for an unauthenticated active peer otherwise).
 fn symmetric(active: Daemon, passive: Daemon, key: Option<Key>) {
+    symmetric_keys(
+        active,
+        passive,
+        key.map(|(id, kind, secret)| (format!("{id} {kind} {secret}\n"), id)),
+    );
+}
+
+/// [`symmetric`] with a whole keys file (its text) and the key ID used.
+fn symmetric_keys(active: Daemon, passive: Daemon, key: Option<(String, u32)>) {
     let mut lab = Lab::new();
     let (a, b, addr_a, addr_b) = (
         lab.a.clone(),
@@ -87,9 +97,9 @@ fn symmetric(active: Daemon, passive: Daemon, key: Option<Key>) {
         lab.addr_a.clone(),
         lab.addr_b.clone(),
     );
-    let keys = |lab: &Lab, name: &str| match key {
-        Some((id, kind, secret)) => {
-            let f = lab.file(&format!("{name}.keys"), &format!("{id} {kind} {secret}\n"));
+    let keys = |lab: &Lab, name: &str| match &key {
+        Some((text, id)) => {
+            let f = lab.file(&format!("{name}.keys"), text);
             format!("keys {}\ntrustedkey {id}\n", f.display())
         }
         None => String::new(),
@@ -138,7 +148,7 @@ fn symmetric(active: Daemon, passive: Daemon, key: Option<Key>) {
         ["yes", "yes", auth, "sys.peer"],
         "{active_as}"
     );
-    let keyid = key.map(|(id, _, _)| id).unwrap_or(0);
+    let keyid = key.as_ref().map(|(_, id)| *id).unwrap_or(0);
     let v = rv_vars(&ntpq(&lab, active, &b, &["-c", "rv &1", "127.0.0.1"]));
     assert_eq!(var(&v, "hmode"), "1", "symmetric active: {v:?}");
     assert_eq!(var(&v, "pmode"), "2", "its peer answers passive: {v:?}");
@@ -179,6 +189,29 @@ fn key_id(text: &str) -> u32 {
     }
 }
 
+/// The keys file `maker`'s `ntp-keygen -M` writes (`ntp.keys`: keys 1–10
+/// MD5 with printable secrets, 11–20 SHA1 in hex), made in a scratch
+/// folder of its own on a host named alice.
+fn keygen_keys(maker: Daemon) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "ntpd-interop-reference-keys-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("folder");
+    reference_support::autokey::keygen(maker, "alice", &dir, &["-M"]);
+    let text = std::fs::read_to_string(dir.join("ntp.keys")).expect("ntp.keys written by -M");
+    let _ = std::fs::remove_dir_all(&dir);
+    text
+}
+
+/// Symmetric with key `id` of a keys file made by `maker`'s `ntp-keygen
+/// -M`, read by both daemons.
+fn symmetric_keygen(active: Daemon, passive: Daemon, maker: Daemon, id: u32) {
+    symmetric_keys(active, passive, Some((keygen_keys(maker), id)));
+}
+
 #[test]
 fn reference_interop_cells() {
     require!(Need::Root, Need::IpNetns, Need::ReferenceNtpd);
@@ -205,6 +238,23 @@ fn reference_interop_cells() {
             cells.push(Cell::labelled(label, direction, move || {
                 symmetric(client, server, key)
             }));
+        }
+    }
+    for (server, client) in [
+        (Daemon::Reference, Daemon::Ours),
+        (Daemon::Ours, Daemon::Reference),
+    ] {
+        for maker in [Daemon::Ours, Daemon::Reference] {
+            for (kind, id) in [("MD5", 1), ("SHA1", 11)] {
+                let label = format!(
+                    "symmetric {kind} key {id} of `ntp-keygen -M` by {}",
+                    maker.label()
+                );
+                let direction = format!("{} passive, {} active", server.label(), client.label());
+                cells.push(Cell::labelled(&label, direction, move || {
+                    symmetric_keygen(client, server, maker, id)
+                }));
+            }
         }
     }
     run_cells(cells);

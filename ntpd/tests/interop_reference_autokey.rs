@@ -211,17 +211,23 @@ fn wrong_group_key(server: Daemon, client: Daemon, wrong: WrongKey, log_says: &'
     let bob_keys = key_folder(&lab, "bob", &bob_all, &bob_names(IFF));
     start_alice(&mut lab, server, &fixture_keys("iff", "alice"));
     start_bob(&mut lab, client, &bob_keys, IFF);
-    // Four identity attempts at least (one per 8 s poll).
+    assert_never_proven(&mut lab, client, log_says);
+}
+
+/// Watches bob for 40 s (four identity attempts at one per 8 s poll): no
+/// VRFY, no PROV, alice never selected; then bob's log must contain
+/// `log_says`, the line that names why.
+fn assert_never_proven(lab: &mut Lab, client: Daemon, log_says: &str) {
     let b = lab.b.clone();
     let t0 = std::time::Instant::now();
     while t0.elapsed() < Duration::from_secs(40) {
         lab.assert_running();
-        if let Some(f) = assoc_flags(&lab, client, &b) {
+        if let Some(f) = assoc_flags(lab, client, &b) {
             assert_eq!(f & (VRFY | PROV), 0, "bob proved a wrong group: {f:#x}");
         }
         std::thread::sleep(Duration::from_secs(2));
     }
-    let peers = ntpq(&lab, client, &b, &["-n", "-p", "127.0.0.1"]);
+    let peers = ntpq(lab, client, &b, &["-n", "-p", "127.0.0.1"]);
     assert!(
         peer_rows(&peers).iter().all(|r| r.tally != '*'),
         "alice selected without identity: {peers}"
@@ -232,6 +238,47 @@ fn wrong_group_key(server: Daemon, client: Daemon, wrong: WrongKey, log_says: &'
         "bob's log lacks {log_says:?}:\n{log}"
     );
     lab.assert_running();
+}
+
+/// IFF keys made by the reference's ntp-keygen (`-T -I`, `-H` for bob),
+/// the client parameters exported by `exporter`'s `ntp-keygen -e -p
+/// serverpassword` from alice's folder.
+fn reference_iff(exporter: Daemon) -> impl FnOnce(&Lab) -> (PathBuf, PathBuf) {
+    move |lab| {
+        let (alice, bob) = (lab.dir.join("alice-all"), lab.dir.join("bob-all"));
+        std::fs::create_dir_all(&alice).expect("alice folder");
+        std::fs::create_dir_all(&bob).expect("bob folder");
+        let r = Daemon::Reference;
+        keygen(
+            r,
+            "alice",
+            &alice,
+            &["-T", "-I", "-p", "serverpassword", "-c", "RSA-SHA256"],
+        );
+        let params = keygen(exporter, "alice", &alice, &["-e", "-p", "serverpassword"]);
+        install_export(&params, &bob);
+        keygen(
+            r,
+            "bob",
+            &bob,
+            &["-H", "-p", "clientpassword", "-c", "RSA-SHA256"],
+        );
+        (
+            key_folder(lab, "alice", &alice, &alice_names(IFF)),
+            key_folder(lab, "bob", &bob, &bob_names(IFF)),
+        )
+    }
+}
+
+/// Reference defect cell: IFF with every file as the reference's
+/// ntp-keygen writes it. Its `-e` export is PKCS#8, which cannot hold the
+/// DSA public value (fixture README §5): no client can verify alice.
+fn reference_own_iff(server: Daemon, client: Daemon, log_says: &str) {
+    let mut lab = Lab::new();
+    let (alice_keys, bob_keys) = reference_iff(Daemon::Reference)(&lab);
+    start_alice(&mut lab, server, &alice_keys);
+    start_bob(&mut lab, client, &bob_keys, IFF);
+    assert_never_proven(&mut lab, client, log_says);
 }
 
 #[test]
@@ -280,6 +327,30 @@ fn reference_autokey_cells() {
                     NID_SHA256,
                 )
             },
+        ));
+    }
+    for (server, client) in [
+        (Daemon::Reference, Daemon::Ours),
+        (Daemon::Ours, Daemon::Reference),
+    ] {
+        cells.push(Cell::new(
+            "Autokey IFF (keys by the reference ntp-keygen, -e export by ours)",
+            server,
+            client,
+            move || unicast(IFF, server, client, reference_iff(Daemon::Ours), NID_SHA256),
+        ));
+        // Reference defect: its own IFF client file has lost the public
+        // value; the reference client logs a failed proof at every poll,
+        // ours refuses the file and names the fix.
+        let says = match client {
+            Daemon::Reference => "crypto_iff: identity not verified",
+            Daemon::Ours => "public value was lost",
+        };
+        cells.push(Cell::new(
+            "Autokey IFF (every file by the reference ntp-keygen)",
+            server,
+            client,
+            move || reference_own_iff(server, client, says),
         ));
     }
     for (wrong, label, ours_says, theirs_says) in [
