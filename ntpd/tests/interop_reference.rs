@@ -117,7 +117,8 @@ fn symmetric_keys(active: Daemon, passive: Daemon, key: Option<(String, u32)>) {
         "passive peer at orphan stratum 5",
     );
     let key_opt = key
-        .map(|(id, _, _)| format!(" key {id}"))
+        .as_ref()
+        .map(|(_, id)| format!(" key {id}"))
         .unwrap_or_default();
     let active_body = format!(
         "tos orphan 10 orphanwait 1\npeer {addr_a}{key_opt} iburst minpoll 3 maxpoll 4\n{}",

@@ -272,13 +272,60 @@ fn reference_iff(exporter: Daemon) -> impl FnOnce(&Lab) -> (PathBuf, PathBuf) {
 
 /// Reference defect cell: IFF with every file as the reference's
 /// ntp-keygen writes it. Its `-e` export is PKCS#8, which cannot hold the
-/// DSA public value (fixture README §5): no client can verify alice.
+/// DSA public value (fixture README §5): no client can verify alice. A
+/// reference bob runs and fails the proof at every poll; our bob refuses
+/// the file at start-up (exit status 1) with a message naming the fix.
 fn reference_own_iff(server: Daemon, client: Daemon, log_says: &str) {
     let mut lab = Lab::new();
     let (alice_keys, bob_keys) = reference_iff(Daemon::Reference)(&lab);
     start_alice(&mut lab, server, &alice_keys);
     start_bob(&mut lab, client, &bob_keys, IFF);
-    assert_never_proven(&mut lab, client, log_says);
+    match client {
+        Daemon::Reference => assert_never_proven(&mut lab, client, log_says),
+        Daemon::Ours => {
+            let t0 = std::time::Instant::now();
+            let status = loop {
+                if let Some(s) = lab.exited("client") {
+                    break s;
+                }
+                assert!(
+                    t0.elapsed() < Duration::from_secs(20),
+                    "our bob still runs with a file it cannot use:\n{}",
+                    lab.log("client")
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            };
+            assert_eq!(status.code(), Some(1), "{}", lab.log("client"));
+            let log = lab.log("client");
+            assert!(log.contains(log_says), "{log}");
+        }
+    }
+}
+
+/// Negative cell: alice's certificate was made without `-T` (our
+/// ntp-keygen, `-p serverpassword` alone), so bob's certificate trail ends
+/// at a self-signed certificate nobody trusts (RFC 5906 §6.2): never
+/// proventic, and bob's log says why (`log_says`). A reference bob logs
+/// nothing (not in its cryptostats either): our alice serves no untrusted
+/// self-signed certificate, so it waits with no CERT bit forever
+/// (`log_says` None: that is asserted instead).
+fn untrusted_certificate(server: Daemon, client: Daemon, log_says: Option<&'static str>) {
+    let mut lab = Lab::new();
+    let alice = lab.dir.join("alice-all");
+    std::fs::create_dir_all(&alice).expect("folder");
+    keygen(Daemon::Ours, "alice", &alice, &["-p", "serverpassword"]);
+    let alice_keys = key_folder(&lab, "alice", &alice, &alice_names(TC));
+    start_alice(&mut lab, server, &alice_keys);
+    start_bob(&mut lab, client, &fixture_keys("tc", "bob"), TC);
+    match log_says {
+        Some(says) => assert_never_proven(&mut lab, client, says),
+        None => {
+            assert_never_proven(&mut lab, client, "");
+            let b = lab.b.clone();
+            let f = assoc_flags(&lab, client, &b).expect("bob's association");
+            assert_eq!(f & 0x0100, 0, "no certificate taken: {f:#x}");
+        }
+    }
 }
 
 #[test]
@@ -353,6 +400,24 @@ fn reference_autokey_cells() {
             move || reference_own_iff(server, client, says),
         ));
     }
+    cells.push(Cell::new(
+        "Autokey TC, alice's certificate is not trusted",
+        Daemon::Ours,
+        Daemon::Reference,
+        || untrusted_certificate(Daemon::Ours, Daemon::Reference, None),
+    ));
+    cells.push(Cell::new(
+        "Autokey TC, alice's certificate is not trusted",
+        Daemon::Reference,
+        Daemon::Ours,
+        || {
+            untrusted_certificate(
+                Daemon::Reference,
+                Daemon::Ours,
+                Some("the certificate trail cannot complete"),
+            )
+        },
+    ));
     for (wrong, label, ours_says, theirs_says) in [
         (
             WrongKey::OtherGeneration,
