@@ -38,6 +38,25 @@ use reference_support::autokey::*;
 use reference_support::mode6::*;
 use reference_support::*;
 
+/// The peer variables that must agree (`rv &1`, `rv <assoc>`).
+const PEER_FIELDS: &[&str] = &[
+    "srcadr",
+    "srcport",
+    "dstadr",
+    "dstport",
+    "leap",
+    "stratum",
+    "refid",
+    "hmode",
+    "pmode",
+    "hpoll",
+    "ppoll",
+    "flash",
+    "host",
+    "flags",
+    "signature",
+];
+
 /// Each command, how it prints, and the fields whose values must agree
 /// between the two daemons in the same scenario (`keyid` of `rv &1` is
 /// each run's random Autokey session key ID, so it is not among them).
@@ -83,27 +102,8 @@ const COMMANDS: &[(&str, Shape, &[&str])] = &[
         ],
     ),
     ("rv 0 cert", Shape::Vars, &["cert"]),
-    (
-        "rv &1",
-        Shape::Vars,
-        &[
-            "srcadr",
-            "srcport",
-            "dstadr",
-            "dstport",
-            "leap",
-            "stratum",
-            "refid",
-            "hmode",
-            "pmode",
-            "hpoll",
-            "ppoll",
-            "flash",
-            "host",
-            "flags",
-            "signature",
-        ],
-    ),
+    ("rv &1", Shape::Vars, PEER_FIELDS),
+    ("rv <assoc>", Shape::Vars, PEER_FIELDS),
     ("cv", Shape::Vars, &[]),
     (
         "mrulist",
@@ -175,6 +175,7 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
     ("monstats", "missing reclaim older than"),
     // OUR GAP: the peer variables lack `xleave` (interleave delay).
     ("rv &1", "missing xleave"),
+    ("rv <assoc>", "missing xleave"),
 ];
 
 /// Where our `ntpq` still prints differently from the reference `ntpq`,
@@ -199,13 +200,23 @@ fn scenario(bob: Daemon) -> Lab {
     lab
 }
 
-/// `ntpq` argument list for `command` against 127.0.0.1, numeric.
-fn args(command: &str) -> Vec<&str> {
-    if command == "-p" {
-        vec!["-n", "-p", "127.0.0.1"]
-    } else {
-        vec!["-n", "-c", command, "127.0.0.1"]
-    }
+/// `ntpq` argument list for `command` against 127.0.0.1 in `lab`'s B,
+/// numeric; `rv <assoc>` names the first association's ID there.
+fn args(command: &str, lab: &Lab) -> Vec<String> {
+    let command = match command {
+        "-p" => return ["-n", "-p", "127.0.0.1"].map(String::from).to_vec(),
+        "rv <assoc>" => {
+            let assid = first_assid(lab, Daemon::Reference, &lab.b).expect("an association");
+            format!("rv {assid}")
+        }
+        c => c.to_string(),
+    };
+    vec!["-n".into(), "-c".into(), command, "127.0.0.1".into()]
+}
+
+/// `args` as the `&str` list [`ntpq`] takes.
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
 #[test]
@@ -221,11 +232,12 @@ fn reference_mode6_cells() {
     let mut found_ntpq: Vec<(String, String)> = Vec::new();
     let mut report = String::new();
     for (command, shape, same) in COMMANDS {
-        let a = args(command);
+        let (ao, at) = (args(command, &ours), args(command, &theirs));
+        let (ao, at) = (refs(&ao), refs(&at));
         // Each ntpq against our daemon vs against the reference daemon.
         for ntpq_of in [Daemon::Reference, Daemon::Ours] {
-            let o = ntpq(&ours, ntpq_of, &ours.b, &a);
-            let t = ntpq(&theirs, ntpq_of, &theirs.b, &a);
+            let o = ntpq(&ours, ntpq_of, &ours.b, &ao);
+            let t = ntpq(&theirs, ntpq_of, &theirs.b, &at);
             let d = differences(&fields(&o, *shape), &fields(&t, *shape), same);
             found.extend(d.iter().map(|l| (command.to_string(), l.clone())));
             report.push_str(&format!(
@@ -235,8 +247,8 @@ fn reference_mode6_cells() {
             ));
         }
         // Our ntpq vs the reference ntpq, both against the reference daemon.
-        let o = ntpq(&theirs, Daemon::Ours, &theirs.b, &a);
-        let t = ntpq(&theirs, Daemon::Reference, &theirs.b, &a);
+        let o = ntpq(&theirs, Daemon::Ours, &theirs.b, &at);
+        let t = ntpq(&theirs, Daemon::Reference, &theirs.b, &at);
         let d = differences(&fields(&o, *shape), &fields(&t, *shape), same);
         found_ntpq.extend(d.iter().map(|l| (command.to_string(), l.clone())));
         report.push_str(&format!(
@@ -267,7 +279,7 @@ fn reference_mode6_cells() {
         "mode 6 differences, our ntpq vs the reference's:\n{report}"
     );
     let line = format!(
-        "cell: mode 6, 16 commands, both ntpqs | reference ntpq → ours, ours → reference | ok | {:.0} s\n",
+        "cell: mode 6, 17 commands, both ntpqs | reference ntpq → ours, ours → reference | ok | {:.0} s\n",
         t0.elapsed().as_secs_f64()
     );
     let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
