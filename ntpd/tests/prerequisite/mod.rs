@@ -1,6 +1,6 @@
 //! What a test needs from the machine it runs on — root, a program in
-//! PATH, working `ip netns`, ntpsec's daemon — checked in one place, so no
-//! test passes by skipping:
+//! PATH, working `ip netns`, ntpsec's daemon, the reference ntpd 4.2.8p15 —
+//! checked in one place, so no test passes by skipping:
 //!
 //! * with `CI=true` (set by `.ci/run`, which provides every prerequisite)
 //!   a missing one fails the test, naming it and how CI installs it;

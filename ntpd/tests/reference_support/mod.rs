@@ -17,6 +17,7 @@ pub mod mode6;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Output;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::interop_support::{ntpq_binary, peer_rows, rv_vars, Lab, PeerRow, NTPD};
@@ -50,9 +51,10 @@ impl Daemon {
 }
 
 /// The reference programs, once `require!(…, Need::ReferenceNtpd)` found
-/// them.
-pub fn reference() -> Reference {
-    reference_ntpd().expect("the reference ntpd found by require!")
+/// them (looked up once: the look-up runs `ntpd --version`).
+pub fn reference() -> &'static Reference {
+    static FOUND: OnceLock<Reference> = OnceLock::new();
+    FOUND.get_or_init(|| reference_ntpd().expect("the reference ntpd found by require!"))
 }
 
 /// The configuration lines every daemon of these suites starts with: no
