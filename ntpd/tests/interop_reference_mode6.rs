@@ -130,7 +130,7 @@ const COMMANDS: &[(&str, Shape, &[&str])] = &[
             "system peer mode",
             "leap indicator",
             "stratum",
-            "reference id",
+            "reference ID",
         ],
     ),
     ("sysstats", Shape::Labels, &[]),

@@ -79,13 +79,13 @@ pub fn fields(text: &str, shape: Shape) -> Vec<Field> {
     }
 }
 
-/// `label:   value` (a label of lower-case words, digits, blanks and
-/// `/._-`, then a colon and blanks).
+/// `label:   value` (a label of letters, digits, blanks and `/._-()`,
+/// then a colon and blanks).
 fn label_value(line: &str) -> Option<(&str, &str)> {
     let (k, v) = line.split_once(':')?;
     let ok = !k.is_empty()
         && k.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || " ._/-()".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || " ._/-()".contains(c));
     (ok && (v.is_empty() || v.starts_with(' '))).then(|| (k.trim(), v.trim()))
 }
 
