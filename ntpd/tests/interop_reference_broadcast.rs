@@ -1,7 +1,10 @@
-//! Broadcast/multicast interop (RFC 5905 §3, mode 5 to 224.0.1.1) with the
-//! reference ntpd 4.2.8p15, both directions: `broadcast 224.0.1.1 ttl 1`
-//! in namespace A, `multicastclient 224.0.1.1` in B (224.0.0.0/4 routed
-//! over the veth in both).
+//! Broadcast/multicast interop (RFC 5905 §3, mode 5 to 224.0.1.1 or the
+//! subnet's broadcast address) with the reference ntpd 4.2.8p15, both
+//! directions: `broadcast 224.0.1.1 ttl 1` in namespace A,
+//! `multicastclient 224.0.1.1` in B (224.0.0.0/4 routed over the veth in
+//! both); or `broadcast <subnet>.255` and `broadcastclient` (the veth
+//! addresses with their broadcast address, which the reference client
+//! needs).
 //!
 //! * plain, with the client's calibration volley (the reference's default:
 //!   a unicast client-mode exchange measures the delay, then the
@@ -34,23 +37,37 @@ use reference_support::*;
 
 /// The broadcaster in A: orphan parent at stratum 5, broadcasting every
 /// 8 s (`minpoll 3`), `extra` lines added.
-fn start_broadcaster(lab: &mut Lab, who: Daemon, autokey: bool, extra: &str) {
+fn start_broadcaster(lab: &mut Lab, who: Daemon, to: &str, autokey: bool, extra: &str) {
     let a = lab.a.clone();
     let ak = if autokey { " autokey" } else { "" };
-    let body =
-        format!("tos orphan 5 orphanwait 1\nbroadcast 224.0.1.1{ak} ttl 1 minpoll 3\n{extra}");
+    let body = format!("tos orphan 5 orphanwait 1\nbroadcast {to}{ak} ttl 1 minpoll 3\n{extra}");
     start(lab, who, "server", &a, &body);
     wait_stratum(lab, who, &a, "5", "broadcaster at orphan stratum 5");
 }
 
-/// Plain multicast: `bdelay` set means `broadcastdelay` on the client
-/// (no volley). Both sides `disable auth` (an unauthenticated broadcast
-/// mobilizes nothing otherwise).
-fn plain(server: Daemon, client: Daemon, bdelay: Option<&str>) {
+/// Where a plain cell's broadcaster sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// 224.0.1.1, the client `multicastclient 224.0.1.1`.
+    Multicast,
+    /// The subnet's broadcast address, the client `broadcastclient`.
+    SubnetBroadcast,
+}
+
+/// Plain broadcast or multicast: `bdelay` set means `broadcastdelay` on
+/// the client (no volley). Both sides `disable auth` (an unauthenticated
+/// broadcast mobilizes nothing otherwise).
+fn plain(server: Daemon, client: Daemon, target: Target, bdelay: Option<&str>) {
     let mut lab = Lab::new();
-    route_multicast(&lab);
+    let (to, listen) = match target {
+        Target::Multicast => {
+            route_multicast(&lab);
+            ("224.0.1.1".to_string(), "multicastclient 224.0.1.1")
+        }
+        Target::SubnetBroadcast => (set_broadcast_address(&lab), "broadcastclient"),
+    };
     let b = lab.b.clone();
-    start_broadcaster(&mut lab, server, false, "disable auth");
+    start_broadcaster(&mut lab, server, &to, false, "disable auth");
     let delay_line = bdelay
         .map(|d| format!("broadcastdelay {d}\n"))
         .unwrap_or_default();
@@ -59,7 +76,7 @@ fn plain(server: Daemon, client: Daemon, bdelay: Option<&str>) {
         client,
         "client",
         &b,
-        &format!("multicastclient 224.0.1.1\ndisable auth\n{delay_line}"),
+        &format!("{listen}\ndisable auth\n{delay_line}"),
     );
     let (_, peers) = wait_selected(&mut lab, client, &b, 90, "client selecting the broadcaster");
     // After the volley (client mode, pmode 4) the association turns
@@ -118,6 +135,7 @@ fn autokey(scheme: Scheme, server: Daemon, client: Daemon, kept: bool) {
     start_broadcaster(
         &mut lab,
         server,
+        "224.0.1.1",
         true,
         &format!(
             "keysdir {}/\ncrypto host alice pw serverpassword",
@@ -199,13 +217,19 @@ fn reference_broadcast_cells() {
             "multicast plain, calibration volley",
             server,
             client,
-            move || plain(server, client, None),
+            move || plain(server, client, Target::Multicast, None),
         ));
         cells.push(Cell::new(
             "multicast plain, broadcastdelay 0.004",
             server,
             client,
-            move || plain(server, client, Some("0.004")),
+            move || plain(server, client, Target::Multicast, Some("0.004")),
+        ));
+        cells.push(Cell::new(
+            "broadcast to the subnet, plain, calibration volley",
+            server,
+            client,
+            move || plain(server, client, Target::SubnetBroadcast, None),
         ));
         for scheme in [TC, IFF] {
             let kept = client == Daemon::Ours;

@@ -251,6 +251,26 @@ pub fn route_multicast(lab: &Lab) {
     }
 }
 
+/// Gives both veth addresses their subnet broadcast address (`brd +`):
+/// the reference's `broadcastclient` listens on the interface's broadcast
+/// address and receives nothing on an interface that has none (what `ip
+/// addr add` without `brd` leaves). Returns the broadcast address.
+pub fn set_broadcast_address(lab: &Lab) -> String {
+    for (ns, addr) in [(&lab.a, &lab.addr_a), (&lab.b, &lab.addr_b)] {
+        let dev = veth(lab, ns);
+        let cidr = format!("{addr}/24");
+        for op in [
+            vec!["ip", "addr", "del", &cidr, "dev", &dev],
+            vec!["ip", "addr", "add", &cidr, "brd", "+", "dev", &dev],
+        ] {
+            let o = lab.command(ns, &op).output().expect("ip addr");
+            assert!(o.status.success(), "{op:?} in {ns}: {o:?}");
+        }
+    }
+    let (net, _) = lab.addr_a.rsplit_once('.').expect("IPv4 address");
+    format!("{net}.255")
+}
+
 /// A path of the reference Autokey fixtures (`tests/data/autokey-ref/…`).
 pub fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
