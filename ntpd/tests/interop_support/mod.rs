@@ -142,6 +142,14 @@ impl Lab {
         }
     }
 
+    /// The exit status of spawned daemon `name`, if it has exited.
+    pub fn exited(&mut self, name: &str) -> Option<std::process::ExitStatus> {
+        self.children
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, child)| child.try_wait().ok().flatten())
+    }
+
     /// The text of a daemon's log (for failure messages).
     pub fn log(&self, name: &str) -> String {
         let out = fs::read_to_string(self.dir.join(format!("{name}.out"))).unwrap_or_default();

@@ -1,6 +1,6 @@
 //! What a test needs from the machine it runs on — root, a program in
-//! PATH, working `ip netns`, ntpsec's daemon — checked in one place, so no
-//! test passes by skipping:
+//! PATH, working `ip netns`, ntpsec's daemon, the reference ntpd 4.2.8p15 —
+//! checked in one place, so no test passes by skipping:
 //!
 //! * with `CI=true` (set by `.ci/run`, which provides every prerequisite)
 //!   a missing one fails the test, naming it and how CI installs it;
@@ -29,6 +29,9 @@ pub enum Need {
     IpNetns,
     /// ntpsec's `ntpd` and `ntpq` (see [`ntpsec`]).
     Ntpsec,
+    /// The reference ntpd 4.2.8p15 with its `ntpq` and `ntp-keygen` (see
+    /// [`reference_ntpd`]).
+    ReferenceNtpd,
 }
 
 /// Python 3, used to send raw NTP datagrams from inside a namespace.
@@ -60,6 +63,7 @@ impl Need {
                 .status()
                 .is_ok_and(|s| s.success()),
             Need::Ntpsec => ntpsec().is_some(),
+            Need::ReferenceNtpd => reference_ntpd().is_some(),
         }
     }
 
@@ -72,6 +76,9 @@ impl Need {
             Need::Ntpsec => {
                 "ntpsec's ntpd and ntpq are not under $NTPSEC_ROOT, /opt/ntpsec or /".into()
             }
+            Need::ReferenceNtpd => "the reference ntpd 4.2.8p15 (ntpd, ntpq, ntp-keygen) is not \
+                 under $NTP_REF_ROOT or /opt/ntp-ref"
+                .into(),
         }
     }
 
@@ -84,6 +91,10 @@ impl Need {
             }
             Need::IpNetns => ".ci/run installs the Debian package `iproute2`".into(),
             Need::Ntpsec => ".ci/run unpacks the Debian package `ntpsec` into /opt/ntpsec".into(),
+            Need::ReferenceNtpd => {
+                ".ci/run unpacks Debian 11's `ntp`, `libopts25` and `libssl1.1` into /opt/ntp-ref"
+                    .into()
+            }
         }
     }
 }
@@ -168,5 +179,42 @@ pub fn ntpsec() -> Option<Ntpsec> {
         let ntpd = root.join("usr/sbin/ntpd");
         let ntpq = root.join("usr/bin/ntpq");
         (ntpd.is_file() && ntpq.is_file() && is_ntpsec(&ntpd)).then_some(Ntpsec { ntpd, ntpq })
+    })
+}
+
+/// The reference ntpd 4.2.8p15 as Debian 11 builds it (Autokey, OpenSSL
+/// 1.1), unpacked, not installed: its programs need `LD_LIBRARY_PATH` set
+/// to [`Reference::libdir`] (libopts25, libssl1.1).
+pub struct Reference {
+    pub ntpd: PathBuf,
+    pub ntpq: PathBuf,
+    pub keygen: PathBuf,
+    pub libdir: PathBuf,
+}
+
+/// Finds the reference under `$NTP_REF_ROOT` or `/opt/ntp-ref` (as
+/// unpacked by .ci/run); `ntpd --version` must say 4.2.8p15.
+pub fn reference_ntpd() -> Option<Reference> {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Some(r) = std::env::var_os("NTP_REF_ROOT") {
+        roots.push(r.into());
+    }
+    roots.push("/opt/ntp-ref".into());
+    roots.into_iter().find_map(|root| {
+        let r = Reference {
+            ntpd: root.join("usr/sbin/ntpd"),
+            ntpq: root.join("usr/bin/ntpq"),
+            keygen: root.join("usr/sbin/ntp-keygen"),
+            libdir: root.join("usr/lib/x86_64-linux-gnu"),
+        };
+        let version = Command::new(&r.ntpd)
+            .arg("--version")
+            .env("LD_LIBRARY_PATH", &r.libdir)
+            .output()
+            .ok()?;
+        let ok = r.ntpq.is_file()
+            && r.keygen.is_file()
+            && String::from_utf8_lossy(&version.stdout).contains("4.2.8p15");
+        ok.then_some(r)
     })
 }
