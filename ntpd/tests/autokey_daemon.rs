@@ -280,7 +280,7 @@ fn iff_client_becomes_proventic_with_our_server() {
 #[test]
 fn iff_exchange_completes_under_the_syscall_filter() {
     require!(Need::Root, Need::IpNetns, PYTHON3);
-    client_server_run_with("iff", &["-F", "1"]);
+    client_server_run_with("iff", &["-F", "1", "-d"]);
 }
 
 #[test]

@@ -63,7 +63,7 @@ impl ServiceStatus {
         ServiceStatus {
             synchronised: core.sys.leap != LeapIndicator::Unsynchronized,
             sys_peer,
-            stratum: core.sys.wire_stratum(),
+            stratum: core.sys.stratum.min(16),
             autokey,
         }
     }
