@@ -17,8 +17,9 @@
 //! BPF for x86_64, aarch64 and riscv64. The list is what the event loop,
 //! the receive path, the clock discipline (`adjtimex`/`clock_adjtime`),
 //! Autokey (OpenSSL signing, `getrandom`), statistics and drift files,
-//! syslog, mode 6 and sd_notify use; new processes (`clone`, `execve`),
-//! new listening sockets and changes of identity are not in it.
+//! syslog, mode 6, sd_notify and run-time name resolution use; new
+//! processes (`clone`, `execve`), changes of identity, tracing, mounts and
+//! module loading are not in it.
 
 use std::collections::BTreeMap;
 
@@ -109,6 +110,10 @@ const ALLOWED: &[i64] = &[
     libc::SYS_sendmmsg,
     libc::SYS_socket,
     libc::SYS_connect,
+    // glibc's getaddrinfo binds a netlink socket (AI_ADDRCONFIG) when a
+    // name is resolved at run time (`:config`); without
+    // CAP_NET_BIND_SERVICE no privileged port can be bound.
+    libc::SYS_bind,
     libc::SYS_getsockname,
     libc::SYS_getpeername,
     libc::SYS_getsockopt,
@@ -238,8 +243,9 @@ mod tests {
             libc::SYS_execve,
             libc::SYS_clone,
             libc::SYS_setuid,
-            libc::SYS_bind,
             libc::SYS_ptrace,
+            libc::SYS_mount,
+            libc::SYS_init_module,
         ] {
             assert!(!allowed.contains(&forbidden), "{forbidden}");
         }
