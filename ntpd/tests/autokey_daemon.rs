@@ -136,7 +136,12 @@ fn cert_list(text: &str) -> Vec<String> {
 /// and compares what our ntpq shows with the reference's recorded ntpq
 /// outputs of that run.
 fn client_server_run(run: &str) {
-    let tag = format!("ak-{run}");
+    client_server_run_with(run, &[]);
+}
+
+/// [`client_server_run`] with `extra` options on both daemons (`-F 1`).
+fn client_server_run_with(run: &str, extra: &[&str]) {
+    let tag = format!("ak-{run}{}", extra.concat());
     let ns = Netns::new(&tag);
     ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
     let scratch = Scratch::new(&tag);
@@ -153,7 +158,7 @@ fn client_server_run(run: &str) {
     let alice = start_ntpd(
         Some(&ns),
         &aconf,
-        &["-I", "127.0.0.1"],
+        &[&["-I", "127.0.0.1"], extra].concat(),
         None,
         &scratch.path("alice.log"),
     );
@@ -192,7 +197,7 @@ fn client_server_run(run: &str) {
     let bob = start_ntpd(
         Some(&ns),
         &bconf,
-        &["-I", "127.0.0.2", "-d"],
+        &[&["-I", "127.0.0.2", "-d"], extra].concat(),
         None,
         &scratch.path("bob.log"),
     );
@@ -250,6 +255,15 @@ fn client_server_run(run: &str) {
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert_eq!(replies[0].len(), 52 * 2, "{replies:?}");
     assert!(replies[0].ends_with("00000000"), "{replies:?}");
+    if extra.contains(&"-F") {
+        for (name, d) in [("alice", &alice), ("bob", &bob)] {
+            let log = d.log_text();
+            assert!(
+                log.contains("system call filter on (-F 1)"),
+                "{name}: {log}"
+            );
+        }
+    }
     drop(bob);
     drop(alice);
 }
@@ -258,6 +272,15 @@ fn client_server_run(run: &str) {
 fn iff_client_becomes_proventic_with_our_server() {
     require!(Need::Root, Need::IpNetns, PYTHON3);
     client_server_run("iff");
+}
+
+/// The IFF exchange with both daemons under the `-F 1` seccomp filter:
+/// a system call outside the filter would kill one of them and the
+/// exchange would not complete.
+#[test]
+fn iff_exchange_completes_under_the_syscall_filter() {
+    require!(Need::Root, Need::IpNetns, PYTHON3);
+    client_server_run_with("iff", &["-F", "1", "-d"]);
 }
 
 #[test]

@@ -235,67 +235,6 @@ pub(crate) fn lookup(word: &str) -> Option<(&'static str, FollowedBy)> {
         .copied()
 }
 
-/// Words that may start a line.
-pub(crate) const DIRECTIVES: &[&str] = &[
-    "automax",
-    "broadcast",
-    "broadcastclient",
-    "broadcastdelay",
-    "controlkey",
-    "crypto",
-    "delrestrict",
-    "device",
-    "disable",
-    "discard",
-    "driftfile",
-    "dscp",
-    "enable",
-    "end",
-    "filegen",
-    "fudge",
-    "ident",
-    "includefile",
-    "interface",
-    "keys",
-    "keysdir",
-    "leapfile",
-    "leapsmearinterval",
-    "logconfig",
-    "logfile",
-    "manycastclient",
-    "manycastserver",
-    "mdnstries",
-    "mru",
-    "multicastclient",
-    "nic",
-    "nonvolatile",
-    "ntpsigndsocket",
-    "peer",
-    "phone",
-    "pidfile",
-    "pollskewlist",
-    "pool",
-    "requestkey",
-    "reset",
-    "restrict",
-    "revoke",
-    "rlimit",
-    "saveconfigdir",
-    "server",
-    "setvar",
-    "simulate",
-    "statistics",
-    "statsdir",
-    "tick",
-    "tinker",
-    "tos",
-    "trap",
-    "trustedkey",
-    "ttl",
-    "unconfig",
-    "unpeer",
-];
-
 /// Levenshtein distance, for "did you mean" hints.
 fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -355,9 +294,21 @@ mod tests {
 
     #[test]
     fn suggestions_catch_typos_only() {
-        assert_eq!(suggest("sever", DIRECTIVES), Some("server"));
-        assert_eq!(suggest("RESTRICT", DIRECTIVES), Some("restrict"));
-        assert_eq!(suggest("drifile", DIRECTIVES), Some("driftfile"));
-        assert_eq!(suggest("frobnicate", DIRECTIVES), None);
+        assert_eq!(
+            suggest("sever", &super::super::directives::names()),
+            Some("server")
+        );
+        assert_eq!(
+            suggest("RESTRICT", &super::super::directives::names()),
+            Some("restrict")
+        );
+        assert_eq!(
+            suggest("drifile", &super::super::directives::names()),
+            Some("driftfile")
+        );
+        assert_eq!(
+            suggest("frobnicate", &super::super::directives::names()),
+            None
+        );
     }
 }

@@ -15,6 +15,7 @@
 //! the simulator) are accepted with a [`Warning`].
 
 mod ast;
+pub mod directives;
 mod error;
 mod include;
 mod keywords;

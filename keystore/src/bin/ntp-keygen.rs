@@ -9,53 +9,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use keystore::keygen::{self, args, Env};
 
-const HELP: &str = "\
-ntp-keygen - create Autokey (RFC 5906) key files in the current directory
-
-usage: ntp-keygen [options]
-  -b, --imbits BITS        identity modulus bits, 512-2048 (512)
-  -c, --certificate SCHEME RSA-MD5 (default, or the old certificate's),
-                           RSA-SHA1, RSA-SHA224, RSA-SHA256, RSA-SHA384,
-                           RSA-SHA512, RSA-RIPEMD160
-  -C, --cipher CIPHER      cipher of private-key files (des-ede3-cbc)
-  -d, --debug-level        print generated values (repeatable); -D N sets it
-  -e, --id-key             write client identity parameters to stdout
-  -G, --gq-params          generate new GQ keys
-  -H, --host-key           generate a new RSA host key
-  -I, --iffkey             generate new IFF keys
-  -i, --ident GROUP        group name
-  -l, --lifetime DAYS      certificate lifetime (365)
-  -m, --modulus BITS       host/sign key bits, 512-2048 (512)
-  -M, --md5key             write the symmetric keys file (ntp.keys) only
-  -P, --pvt-cert           private certificate
-  -p, --password PW        local password (default: the host name)
-  -q, --export-passwd PW   write the server identity keys to stdout,
-                           encrypted with PW (the receiving host's crypto pw)
-  -s, --subject-name NAME  host, host@group or @group
-  -S, --sign-key RSA|DSA   generate a new sign key
-  -T, --trusted-cert       trusted certificate (trustRoot)
-  -V, --mv-params N        generate MV keys for N clients (key N is revoked);
-                           N must not be a factor of 512 nor above 30
-  -v, --mv-keys N          accepted for compatibility, no effect
-      --help, --version
-
-Compatibility with ntp-keygen 4.2.8p18: same options, defaults, file names,
-header lines, filestamps and links. Where 4.2.8 writes files its own ntpd
-cannot use, this ntp-keygen writes a form that works with both:
-  * IFF and MV keys are traditional DSA PEM, which keeps the public values
-    (4.2.8's PKCS#8 drops them and IFF/MV fail with error 0x10e);
-  * GQ keys put u in the RSA e slot and b in the d slot, where 4.2.8 ntpd
-    reads them;
-  * -V also writes the MV server key ntpkey_mvkey_<group> and links it.
-The reader accepts the stock 4.2.8 files as well and says when one of them
-has lost its public value and must be regenerated.
-Passwords: in 4.2.8, -p reads and writes local files and -q encrypts -q
-exports. The Configuring Autokey guide's spelling (-q reads local files,
--p encrypts the -e export) is used when the local files decrypt only with
-the -q password; a line on stderr says so.
-Recommended where all peers allow it: -m 2048 -c RSA-SHA256.
-Private-key files are created with mode 0600, certificates 0640.";
-
 fn hostname() -> Result<String, String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
@@ -76,7 +29,7 @@ fn main() -> ExitCode {
         }
     };
     if opts.help {
-        println!("{HELP}");
+        print!("{}", keygen::usage::usage());
         return ExitCode::SUCCESS;
     }
     if opts.version {

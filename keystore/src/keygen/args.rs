@@ -104,32 +104,89 @@ impl Default for Options {
 #[error("{0}; see ntp-keygen --help")]
 pub struct UsageError(pub String);
 
-/// (short, long, takes argument)
-const OPTS: &[(char, &str, bool)] = &[
-    ('b', "imbits", true),
-    ('c', "certificate", true),
-    ('C', "cipher", true),
-    ('d', "debug-level", false),
-    ('D', "set-debug-level", true),
-    ('e', "id-key", false),
-    ('G', "gq-params", false),
-    ('H', "host-key", false),
-    ('I', "iffkey", false),
-    ('i', "ident", true),
-    ('l', "lifetime", true),
-    ('m', "modulus", true),
-    ('M', "md5key", false),
-    ('P', "pvt-cert", false),
-    ('p', "password", true),
-    ('q', "export-passwd", true),
-    ('s', "subject-name", true),
-    ('S', "sign-key", true),
-    ('T', "trusted-cert", false),
-    ('V', "mv-params", true),
-    ('v', "mv-keys", true),
-    ('?', "help", false),
-    ('!', "version", false),
+/// One command-line option of ntp-keygen: the parser looks options up
+/// here, and `--help` and ntp-keygen(8) are printed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptSpec {
+    /// The short letter (`-p`); `?` and `!` stand for `--help` and
+    /// `--version`, which have no short form.
+    pub short: char,
+    /// The long name without `--`.
+    pub long: &'static str,
+    /// The argument's name, for options that take one.
+    pub arg: Option<&'static str>,
+    /// The description (`--help` and the man page).
+    pub help: &'static str,
+}
+
+const fn row(
+    short: char,
+    long: &'static str,
+    arg: Option<&'static str>,
+    help: &'static str,
+) -> OptSpec {
+    OptSpec {
+        short,
+        long,
+        arg,
+        help,
+    }
+}
+
+/// Every option, in `--help` order (reference 4.2.8p18 names and
+/// defaults).
+pub const OPTIONS: &[OptSpec] = &[
+    row('b', "imbits", Some("BITS"), "identity modulus bits, 512-2048 (512)"),
+    row(
+        'c',
+        "certificate",
+        Some("SCHEME"),
+        "RSA-MD5 (default, or the old certificate's), RSA-SHA1, RSA-SHA224, RSA-SHA256, RSA-SHA384, RSA-SHA512, RSA-RIPEMD160",
+    ),
+    row('C', "cipher", Some("CIPHER"), "cipher of private-key files (des-ede3-cbc)"),
+    row('d', "debug-level", None, "print generated values (repeatable); -D N sets it"),
+    row('D', "set-debug-level", Some("N"), "set the debug level"),
+    row('e', "id-key", None, "write client identity parameters to stdout"),
+    row('G', "gq-params", None, "generate new GQ keys"),
+    row('H', "host-key", None, "generate a new RSA host key"),
+    row('I', "iffkey", None, "generate new IFF keys"),
+    row('i', "ident", Some("GROUP"), "group name"),
+    row('l', "lifetime", Some("DAYS"), "certificate lifetime (365)"),
+    row('m', "modulus", Some("BITS"), "host/sign key bits, 512-2048 (512)"),
+    row('M', "md5key", None, "write the symmetric keys file (ntp.keys) only"),
+    row('P', "pvt-cert", None, "private certificate"),
+    row('p', "password", Some("PW"), "local password (default: the host name)"),
+    row(
+        'q',
+        "export-passwd",
+        Some("PW"),
+        "write the server identity keys to stdout, encrypted with PW (the receiving host's crypto pw)",
+    ),
+    row('s', "subject-name", Some("NAME"), "host, host@group or @group"),
+    row('S', "sign-key", Some("RSA|DSA"), "generate a new sign key"),
+    row('T', "trusted-cert", None, "trusted certificate (trustRoot)"),
+    row(
+        'V',
+        "mv-params",
+        Some("N"),
+        "generate MV keys for N clients (key N is revoked); N must not be a factor of 512 nor above 30",
+    ),
+    row('v', "mv-keys", Some("N"), "accepted for compatibility, no effect"),
+    row('?', "help", None, "print this help and exit"),
+    row('!', "version", None, "print the version and exit"),
 ];
+
+/// The option with long name `name`.
+fn by_long(name: &str) -> Option<&'static OptSpec> {
+    OPTIONS.iter().find(|o| o.long == name)
+}
+
+/// The option with short letter `c` (`--help`/`--version` have none).
+fn by_short(c: char) -> Option<&'static OptSpec> {
+    OPTIONS
+        .iter()
+        .find(|o| o.short == c && c != '?' && c != '!')
+}
 
 fn number(opt: char, value: &str, lo: u64, hi: u64) -> Result<u64, UsageError> {
     match value.trim().parse::<u64>() {
@@ -207,10 +264,11 @@ where
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
             };
-            let Some(&(short, _, takes)) = OPTS.iter().find(|(_, l, _)| *l == name) else {
+            let Some(spec) = by_long(name) else {
                 return Err(UsageError(format!("unknown option --{name}")));
             };
-            let value = if takes {
+            let short = spec.short;
+            let value = if spec.arg.is_some() {
                 match inline {
                     Some(v) => Some(v),
                     None => {
@@ -231,13 +289,11 @@ where
             while k < chars.len() {
                 let c = chars[k];
                 k += 1;
-                let Some(&(short, _, takes)) = OPTS
-                    .iter()
-                    .find(|(s, _, _)| *s == c && c != '?' && c != '!')
-                else {
+                let Some(spec) = by_short(c) else {
                     return Err(UsageError(format!("unknown option -{c}")));
                 };
-                if takes {
+                let short = spec.short;
+                if spec.arg.is_some() {
                     let rest: String = chars[k..].iter().collect();
                     let value = if !rest.is_empty() {
                         rest

@@ -32,6 +32,7 @@ mod certificate;
 mod identities;
 mod keys;
 mod names;
+pub mod usage;
 
 use std::io::Write;
 use std::path::PathBuf;

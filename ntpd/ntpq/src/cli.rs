@@ -1,21 +1,9 @@
 //! Command line options of ntpq (the reference's `-4 -6 -c -d -i -n -p -w`),
-//! keeping the order of `-c` and `-p` commands.
+//! keeping the order of `-c` and `-p` commands. Options are looked up in
+//! the table of [`crate::optspec`], which `--help` and ntpq(1) print.
 
+use crate::optspec::{self, OptSpec};
 use crate::transport::Family;
-
-/// The text `ntpq -?` / `ntpq --help` prints, and a bad command line
-/// prints to standard error.
-pub const USAGE: &str = "usage: ntpq [-46dinpw] [-k keyfile] [-c command]... [host[:port]...]
-  -4            use IPv4 addresses for the following hosts
-  -6            use IPv6 addresses for the following hosts
-  -c command    run command (repeatable; runs instead of the interactive prompt)
-  -d            more debugging output
-  -i            interactive prompt even without a terminal
-  -k keyfile    keys for authenticated requests (see the keyid command)
-  -n            numeric host addresses (always the case here)
-  -p            print the peer list (same as -c peers)
-  -w            wide remote names in the peer list
-  host[:port]   servers to query (default localhost); the port is for tests";
 
 /// Parsed options.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -31,14 +19,15 @@ pub struct Options {
     pub interactive: bool,
     /// `-d` count: the debug level.
     pub debug: u32,
-    /// `-?` or `--help`: print [`USAGE`] and exit.
+    /// `-?` or `--help`: print [`optspec::usage`] and exit.
     pub help: bool,
     /// `-k`: the keys file for authenticated requests.
     pub keyfile: Option<std::path::PathBuf>,
 }
 
 /// Parses the arguments after the program name. Short options may be
-/// clustered (`-np`); `-c` takes the rest of its word or the next word.
+/// clustered (`-np`); `-c` and `-k` take the rest of their word or the
+/// next word; long options take `--name value` or `--name=value`.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut o = Options::default();
     let mut family = Family::Any;
@@ -49,85 +38,44 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> 
             o.hosts.push((a, family));
             continue;
         }
-        match a.as_str() {
-            "--" => {
-                only_hosts = true;
-                continue;
-            }
-            "--help" => {
-                o.help = true;
-                continue;
-            }
-            // Addresses are always shown as numbers.
-            "--numeric" => continue,
-            "--peers" => {
-                o.commands.push("peers".into());
-                continue;
-            }
-            "--wide" => {
-                o.wide = true;
-                continue;
-            }
-            "--interactive" => {
-                o.interactive = true;
-                continue;
-            }
-            "--ipv4" => {
-                family = Family::V4;
-                continue;
-            }
-            "--ipv6" => {
-                family = Family::V6;
-                continue;
-            }
-            "--keyfile" => {
-                let k = args.next().ok_or("option --keyfile needs an argument")?;
-                o.keyfile = Some(k.into());
-                continue;
-            }
-            "--command" => {
-                let c = args.next().ok_or("option --command needs an argument")?;
-                o.commands.push(c);
-                continue;
-            }
-            _ => {}
-        }
-        if let Some(c) = a.strip_prefix("--command=") {
-            o.commands.push(c.to_string());
+        if a == "--" {
+            only_hosts = true;
             continue;
         }
-        if a.starts_with("--") {
-            return Err(format!("unknown option {a}"));
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, attached) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (long, None),
+            };
+            let spec = optspec::by_long(name).ok_or_else(|| format!("unknown option {a}"))?;
+            let value = match (spec.arg, attached) {
+                (None, Some(_)) => return Err(format!("option --{name} takes no argument")),
+                (None, None) => None,
+                (Some(_), Some(v)) => Some(v),
+                (Some(_), None) => Some(
+                    args.next()
+                        .ok_or_else(|| format!("option --{name} needs an argument"))?,
+                ),
+            };
+            apply(&mut o, &mut family, spec, value);
+            continue;
         }
         let flags: Vec<char> = a.chars().skip(1).collect();
         let mut i = 0;
         while let Some(&f) = flags.get(i) {
-            match f {
-                '4' => family = Family::V4,
-                '6' => family = Family::V6,
-                'd' => o.debug += 1,
-                'i' => o.interactive = true,
-                // Addresses are always shown as numbers.
-                'n' => {}
-                'p' => o.commands.push("peers".into()),
-                'w' => o.wide = true,
-                'c' | 'k' => {
-                    let rest: String = flags[i + 1..].iter().collect();
-                    let val = if rest.is_empty() {
-                        args.next()
-                            .ok_or_else(|| format!("option -{f} needs an argument"))?
-                    } else {
-                        rest
-                    };
-                    if f == 'c' {
-                        o.commands.push(val);
-                    } else {
-                        o.keyfile = Some(val.into());
-                    }
-                    break;
-                }
-                other => return Err(format!("unknown option -{other}")),
+            let spec = optspec::by_short(f).ok_or_else(|| format!("unknown option -{f}"))?;
+            if spec.arg.is_some() {
+                let rest: String = flags[i + 1..].iter().collect();
+                let val = if rest.is_empty() {
+                    args.next()
+                        .ok_or_else(|| format!("option -{f} needs an argument"))?
+                } else {
+                    rest
+                };
+                apply(&mut o, &mut family, spec, Some(val));
+                break;
             }
+            apply(&mut o, &mut family, spec, None);
             i += 1;
         }
     }
@@ -135,6 +83,25 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> 
         o.hosts.push(("localhost".into(), family));
     }
     Ok(o)
+}
+
+/// Act on one option of the table (its value checked present when the
+/// table says it takes one).
+fn apply(o: &mut Options, family: &mut Family, spec: &OptSpec, value: Option<String>) {
+    let value = value.unwrap_or_default();
+    match spec.short {
+        '4' => *family = Family::V4,
+        '6' => *family = Family::V6,
+        'c' => o.commands.push(value),
+        'd' => o.debug += 1,
+        'i' => o.interactive = true,
+        'k' => o.keyfile = Some(value.into()),
+        'p' => o.commands.push("peers".into()),
+        'w' => o.wide = true,
+        '?' => o.help = true,
+        // -n: addresses are always shown as numbers.
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -168,5 +135,23 @@ mod tests {
             p(&["-k", "/etc/ntp.keys"]).unwrap().keyfile,
             Some("/etc/ntp.keys".into())
         );
+    }
+
+    #[test]
+    fn long_options_come_from_the_table() {
+        let o = p(&["--command=rv", "--command", "as", "--peers", "--wide"]).unwrap();
+        assert_eq!(o.commands, vec!["rv", "as", "peers"]);
+        assert!(o.wide);
+        assert!(p(&["--help"]).unwrap().help);
+        assert!(p(&["-?"]).unwrap().help);
+        assert_eq!(p(&["--ipv6", "h"]).unwrap().hosts[0].1, Family::V6);
+        assert!(p(&["--wide=yes"]).is_err());
+        assert!(p(&["--nosuch"]).is_err());
+        assert!(p(&["--keyfile"]).is_err());
+        let usage = optspec::usage();
+        for spec in optspec::OPTIONS {
+            assert!(usage.contains(&format!("-{}", spec.short)), "{usage}");
+            assert!(usage.contains(&format!("(--{})", spec.long)), "{usage}");
+        }
     }
 }

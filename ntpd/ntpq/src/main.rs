@@ -37,6 +37,7 @@ mod commands;
 mod cooked;
 mod lfp;
 mod mru;
+mod optspec;
 mod ordlist;
 mod socket;
 mod tables;
@@ -49,12 +50,12 @@ fn main() {
         Ok(o) => o,
         Err(msg) => {
             eprintln!("ntpq: {msg}");
-            eprintln!("{}", cli::USAGE);
+            eprintln!("{}", optspec::usage());
             std::process::exit(1);
         }
     };
     if opts.help {
-        let _ = writeln!(std::io::stdout(), "{}", cli::USAGE);
+        let _ = writeln!(std::io::stdout(), "{}", optspec::usage());
         return;
     }
     let mut q = commands::Ntpq::new();

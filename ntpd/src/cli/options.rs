@@ -43,6 +43,8 @@ pub struct Options {
     pub debug_level: u32,
     /// `-f`, `--driftfile`.
     pub drift_file: Option<PathBuf>,
+    /// `-F`, `--syscall-filter`: the seccomp level, 1, -1 or 0 (none).
+    pub syscall_filter: i8,
     /// `-g`, `--panicgate`: allow the first adjustment to exceed the panic
     /// threshold. May be repeated; only presence matters.
     pub panic_gate: bool,

@@ -388,6 +388,13 @@ fn apply(
                 Some(parse_number(&v).ok_or_else(|| bad(opt, &v, "seconds, a whole number"))?);
         }
         OptId::Slew => opts.slew = true,
+        OptId::SyscallFilter => {
+            let v = value_or_missing(value)?;
+            opts.syscall_filter = parse_number(&v)
+                .filter(|n| (-1..=1).contains(n))
+                .and_then(|n| i8::try_from(n).ok())
+                .ok_or_else(|| bad(opt, &v, "1 (kill on other calls), -1 (log them) or 0 (off)"))?;
+        }
     }
     Ok(None)
 }

@@ -25,6 +25,11 @@ pub enum OptId {
     SetDebugLevel,
     /// `-f`, `--driftfile FILE`: the frequency file (`driftfile`, PPM).
     DriftFile,
+    /// `-F`, `--syscall-filter LEVEL`: confine the daemon to the system
+    /// calls it uses (seccomp, like chrony's `-F`): 1 kills it on any
+    /// other call, -1 only logs such calls, 0 (the default) installs no
+    /// filter.
+    SyscallFilter,
     /// `-g`, `--panicgate`: allow one first offset beyond the panic
     /// threshold (1000 s).
     PanicGate,
@@ -207,6 +212,13 @@ pub static OPTIONS: &[OptSpec] = &[
         "driftfile",
         Arg::Required("FILE"),
         "Frequency drift file name",
+    ),
+    row(
+        OptId::SyscallFilter,
+        Some('F'),
+        "syscall-filter",
+        Arg::Required("LEVEL"),
+        "Seccomp filter of system calls: 1 kill on others, -1 log them, 0 off",
     ),
     row(
         OptId::PanicGate,

@@ -21,6 +21,7 @@ pub const SUPPORTED: &[OptId] = &[
     OptId::PanicGate,
     OptId::Quit,
     OptId::Slew,
+    OptId::SyscallFilter,
     OptId::DriftFile,
     OptId::StatsDir,
     OptId::LogFile,

@@ -1,13 +1,19 @@
 //! Giving up root (ntpd(8) `-u USER[:GROUP]`, `-i DIR`) while keeping the
-//! two Linux capabilities the daemon still needs, as the reference does:
-//! `CAP_SYS_TIME` to discipline the clock and, while interface updates may
-//! re-bind port 123 (`-U` not 0), `CAP_NET_BIND_SERVICE`.
+//! one Linux capability the daemon still needs after start-up:
+//! `CAP_SYS_TIME`, to discipline the clock (RFC 5905 §12).
+//!
+//! The reference 4.2.8 also keeps `CAP_NET_BIND_SERVICE` so that interface
+//! re-scans may bind port 123 on new addresses; this daemon lists the
+//! interfaces once, at start-up (`-U` above 0 is refused), and binds every
+//! socket before the drop, so it has no use for it and does not keep it.
 //!
 //! Order (the reference's): resolve the user, group and supplementary
 //! groups while `/etc` is still visible → `prctl(PR_SET_KEEPCAPS)` →
 //! chroot to the jail → groups, gid, uid → permitted and effective sets
 //! reduced to exactly the kept capabilities, inheritable and ambient
-//! emptied → `PR_SET_KEEPCAPS` off again.
+//! emptied → `PR_SET_KEEPCAPS` off again → `PR_SET_NO_NEW_PRIVS`, so that
+//! nothing the daemon might run can regain privileges (setuid or file
+//! capabilities), and so that an unprivileged seccomp filter may follow.
 //!
 //! Capabilities are read and set with `capget(2)`/`capset(2)` and
 //! `prctl(2)` through [`ntp_sys::caps`] (the workspace's one crate with
@@ -16,8 +22,8 @@
 //! calls).
 //!
 //! A capability missing from the bounding or permitted set (a container,
-//! `setpriv --bounding-set -sys_time`) cannot be kept: the others are
-//! kept, and the missing one is logged, never fatal.
+//! `setpriv --bounding-set -sys_time`) cannot be kept: that is logged,
+//! never fatal.
 
 use std::ffi::CString;
 use std::io;
@@ -83,15 +89,12 @@ impl CapSet {
     }
 }
 
-/// The capabilities the reference keeps after dropping root:
-/// `cap_sys_time`, plus `cap_net_bind_service` when interface updates
-/// are on (they may bind port 123 on a new address).
-pub fn wanted(interface_updates: bool) -> CapSet {
-    if interface_updates {
-        CapSet::of(&[CAP_SYS_TIME, CAP_NET_BIND_SERVICE])
-    } else {
-        CapSet::of(&[CAP_SYS_TIME])
-    }
+/// The capabilities kept after dropping root: `cap_sys_time` alone.
+/// Every socket is bound before the drop and interfaces are not
+/// re-scanned, so `cap_net_bind_service` (which the reference keeps for
+/// its re-scans) is not needed.
+pub fn wanted() -> CapSet {
+    CapSet::of(&[CAP_SYS_TIME])
 }
 
 /// What can be kept of `wanted` given the bounding and permitted sets:
@@ -177,7 +180,6 @@ pub struct Dropped {
 impl PrivilegeDrop {
     /// The drop the command line asks for, or `None` without `-u` and
     /// `-i`. Names are resolved here, so call it before any chroot.
-    /// Interface updates are on unless `-U 0`.
     pub fn from_options(opts: &Options) -> Result<Option<PrivilegeDrop>, ProcessError> {
         if opts.user.is_none() && opts.jail_dir.is_none() {
             return Ok(None);
@@ -186,7 +188,7 @@ impl PrivilegeDrop {
         Ok(Some(PrivilegeDrop {
             target,
             jail: opts.jail_dir.clone(),
-            wanted: wanted(opts.update_interval != Some(0)),
+            wanted: wanted(),
         }))
     }
 
@@ -228,6 +230,8 @@ impl PrivilegeDrop {
         // Nothing is handed on to programs we might run.
         let _ = caps::clear_ambient();
         let _ = nix::sys::prctl::set_keepcaps(false);
+        nix::sys::prctl::set_no_new_privs()
+            .map_err(|e| fail("prctl(PR_SET_NO_NEW_PRIVS)", e.into()))?;
         if let Some(dir) = &self.jail {
             tracing::info!("chroot to {}", dir.display());
         }
@@ -237,11 +241,6 @@ impl PrivilegeDrop {
         if missing.contains(CAP_SYS_TIME) {
             tracing::warn!(
                 "-u {who}: CAP_SYS_TIME is not in the bounding or permitted set, so the clock cannot be adjusted (use `disable ntp`, or grant it)"
-            );
-        }
-        if missing.contains(CAP_NET_BIND_SERVICE) {
-            tracing::warn!(
-                "-u {who}: CAP_NET_BIND_SERVICE is not in the bounding or permitted set, so new interfaces cannot be bound to port 123"
             );
         }
         Ok(Dropped { kept, missing })
@@ -290,26 +289,25 @@ mod tests {
     fn keeps_what_the_bounding_and_permitted_sets_allow() {
         let all = CapSet(u64::MAX);
         let no_time = all.without(CapSet::of(&[CAP_SYS_TIME]));
-        // Full root: both kept.
-        assert_eq!(plan(wanted(true), all, all), (wanted(true), CapSet(0)));
-        // `setpriv --bounding-set -sys_time`: only the port.
-        let (kept, missing) = plan(wanted(true), no_time, no_time);
-        assert_eq!(kept, CapSet::of(&[CAP_NET_BIND_SERVICE]));
-        assert_eq!(kept.0, 1 << 10);
+        // Full root: CAP_SYS_TIME alone (bit 25), never the port.
+        assert_eq!(plan(wanted(), all, all), (wanted(), CapSet(0)));
+        assert_eq!(wanted().0, 1 << 25);
+        assert!(!wanted().contains(CAP_NET_BIND_SERVICE));
+        // `setpriv --bounding-set -sys_time`: nothing kept, the clock
+        // capability reported missing.
+        let (kept, missing) = plan(wanted(), no_time, no_time);
+        assert_eq!(kept, CapSet(0));
         assert_eq!(missing, CapSet::of(&[CAP_SYS_TIME]));
-        // `-U 0`: no interface updates, no port capability.
-        assert_eq!(
-            plan(wanted(false), all, all),
-            (CapSet::of(&[CAP_SYS_TIME]), CapSet(0))
-        );
-        assert_eq!(plan(wanted(false), no_time, all).0, CapSet(0));
         // In the bounding set but not permitted (not root): nothing.
-        assert_eq!(plan(wanted(true), all, CapSet(0)).1, wanted(true));
+        assert_eq!(plan(wanted(), all, CapSet(0)).1, wanted());
     }
 
     #[test]
     fn names_follow_the_libcap_spelling() {
-        assert_eq!(wanted(true).names(), "cap_net_bind_service cap_sys_time");
+        assert_eq!(
+            CapSet::of(&[CAP_SYS_TIME, CAP_NET_BIND_SERVICE]).names(),
+            "cap_net_bind_service cap_sys_time"
+        );
         assert_eq!(CapSet::of(&[0, 70]).names(), "cap_0");
         assert!(CapSet::of(&[CAP_SYS_TIME]).contains(25));
         assert!(!CapSet::of(&[CAP_SYS_TIME]).contains(99));
@@ -369,5 +367,13 @@ mod tests {
         let d = PrivilegeDrop::from_options(&opts).unwrap().unwrap();
         assert_eq!(d.target, None);
         assert_eq!(d.wanted, CapSet::of(&[CAP_SYS_TIME]));
+        let u0 = Options {
+            jail_dir: Some("/var/empty".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            PrivilegeDrop::from_options(&u0).unwrap().unwrap().wanted,
+            wanted()
+        );
     }
 }

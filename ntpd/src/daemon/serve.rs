@@ -15,8 +15,8 @@ use rand::rngs::StdRng;
 
 use super::settings::Settings;
 use super::{
-    choose_socket, clockctl, crypto, event_loop, mobilize, priority, privileges, process, Core,
-    DaemonError, SystemEnvironment,
+    choose_socket, clockctl, crypto, event_loop, mobilize, notify, priority, privileges, process,
+    seccomp, Core, DaemonError, SystemEnvironment,
 };
 use crate::access::{MatchFlags, RestrictFlags};
 use crate::auth::KeyRing;
@@ -189,7 +189,13 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     if let Some(p) = &privileges {
         p.apply()?;
     }
+    let mut service = notify::ServiceNotifier::from_environment();
     let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs)?;
+    // -F: from here on only the calls the running daemon makes.
+    seccomp::install(opts.syscall_filter).map_err(|e| DaemonError::Io {
+        what: "cannot install the system call filter",
+        source: std::io::Error::other(e),
+    })?;
     // Signals are caught now: without -w the waiting parent exits.
     waiter.notify_ready();
     ev.on_tick(|c| {
@@ -197,8 +203,12 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
             // -w: the parent exits 0 now; later calls do nothing.
             waiter.notify_synchronised();
         }
+        if let Some(n) = &mut service {
+            n.tick(c); // systemd: STATUS= on change, WATCHDOG=1
+        }
     });
     let stop = ev.run();
+    notify::stopping();
     ev.finish();
     match stop? {
         event_loop::Stop::Signal(name) => {

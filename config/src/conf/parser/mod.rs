@@ -13,8 +13,8 @@ use std::path::Path;
 
 use super::ast::{AssocMode, Directive, Statement};
 use super::error::{ConfigError, Origin, Warning};
-use super::keywords::{self, DIRECTIVES};
 use super::lexer::{LexedLine, TokKind, Token};
+use super::{directives, keywords};
 use cursor::{describe, Cursor};
 
 /// What one line asks for.
@@ -91,7 +91,7 @@ fn directive(
     let kw = match &first.kind {
         TokKind::Keyword(k) => *k,
         TokKind::Str(word) => {
-            let hint = match keywords::suggest(word, DIRECTIVES) {
+            let hint = match keywords::suggest(word, &directives::names()) {
                 Some(s) => format!("did you mean \"{s}\"?"),
                 None => {
                     "expected a directive such as server, restrict, driftfile or crypto".to_string()
@@ -207,7 +207,7 @@ fn directive(
         "trap" => one(misc::trap(c)?),
         "ttl" => one(misc::ttl(c)?),
         _ => {
-            let hint = match keywords::suggest(kw, DIRECTIVES) {
+            let hint = match keywords::suggest(kw, &directives::names()) {
                 Some(s) if s != kw => format!("did you mean \"{s}\"?"),
                 _ => {
                     "expected a directive such as server, restrict, driftfile or crypto".to_string()

@@ -1,0 +1,71 @@
+//! ntpd(8), from the option table `ntpd --help` prints.
+
+use ntpd::cli::{Arg, OPTIONS, REPEATABLE, SUPPORTED};
+
+use crate::page::{Builder, Page};
+
+/// The page.
+pub fn page() -> Page {
+    let mut b = Builder::new("ntpd", "8", "Network Time Protocol daemon with Autokey");
+    b.section("SYNOPSIS")
+        .synopsis("ntpd", "[-flag [value] | --name[=value]]... [server ...]");
+    b.section("DESCRIPTION").para(
+        "ntpd keeps the system clock synchronised with time servers by the Network Time Protocol \
+         version 4 (RFC 5905), serves time to clients, answers mode 6 control queries (RFC 9327, \
+         see ntpq(1)) and authenticates servers with symmetric keys or Autokey public-key \
+         cryptography (RFC 5906, keys made by ntp-keygen(8)). It reads ntp.conf(5) and is a \
+         drop-in replacement for the reference ntpd 4.2.8.",
+    );
+    b.section("OPTIONS");
+    for o in OPTIONS {
+        let term = match o.short {
+            Some(c) => format!("-{c}, --{}", o.long),
+            None => format!("--{}", o.long),
+        };
+        let arg = match o.arg {
+            Arg::None => None,
+            Arg::Required(a) => Some(a.to_owned()),
+            Arg::Optional(a) => Some(format!("[={a}]")),
+        };
+        let mut text = o.help.to_owned();
+        if !text.ends_with('.') {
+            text.push('.');
+        }
+        if REPEATABLE.contains(&o.id) {
+            text.push_str(" May be given more than once.");
+        }
+        if !SUPPORTED.contains(&o.id) {
+            text.push_str(" Not built in this version: refused with a message naming it.");
+        }
+        b.item(&term, arg.as_deref(), &text);
+    }
+    b.para(
+        "Long options may be abbreviated to a unique prefix; short flags may be combined (-nx) \
+         and take their value attached or separate (-cFILE, -c FILE).",
+    );
+    b.section("RUNNING AS A SERVICE").para(
+        "The packaged ntpd.service starts ntpd -n -u ntp:ntp -F 1 with Type=notify: the daemon \
+         sends READY=1 on NOTIFY_SOCKET once its sockets are bound and its keys loaded, a STATUS= \
+         line whenever the synchronisation state, stratum or Autokey state changes, WATCHDOG=1 \
+         while WatchdogSec= is set, and STOPPING=1 when SIGTERM ends it. SIGHUP is logged and \
+         ignored. With -u the daemon keeps only CAP_SYS_TIME and sets no_new_privs; with -F 1 any \
+         system call outside the ones it uses ends it (-F -1 logs them instead). ntp-wait.service \
+         reaches time-sync.target once the clock is synchronised.",
+    );
+    b.section("FILES")
+        .item("/etc/ntp.conf", None, "The configuration, see ntp.conf(5).")
+        .item(
+            "/etc/ntp",
+            None,
+            "Autokey keys and certificates (keysdir), mode 0700.",
+        )
+        .item(
+            "/var/lib/ntp/ntp.drift",
+            None,
+            "The frequency file (driftfile).",
+        )
+        .item("/var/log/ntpstats", None, "Statistics files (statsdir).");
+    b.section("SEE ALSO")
+        .para("ntp.conf(5), ntpq(1), ntp-keygen(8), RFC 5905, RFC 5906, RFC 9327.");
+    b.build()
+}
