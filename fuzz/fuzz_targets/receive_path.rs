@@ -126,7 +126,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!is_mode6, "mode 6 answers go through the control queue");
             assert!(len <= d.len(), "reply {len} > request {}", d.len());
         }
-        let control = core.actions.take_replies();
+        let control = core.out.actions.take_replies();
         assert!(is_mode6 || control.is_empty(), "only mode 6 is answered so");
         assert!(control.len() <= MAX_MODE6_DATAGRAMS);
         for c in &control {
@@ -134,7 +134,7 @@ fuzz_target!(|data: &[u8]| {
         }
         if tick {
             core.tick();
-            for o in core.actions.take_sends() {
+            for o in core.out.actions.take_sends() {
                 assert!(o.bytes.len() <= 48 + 4 + 20, "poll of {}", o.bytes.len());
             }
         }

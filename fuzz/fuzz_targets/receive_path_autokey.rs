@@ -87,7 +87,7 @@ fn core(clock: &SimClock) -> Core {
     core.sys.leap = proto::LeapIndicator::NoWarning;
     core.sys.stratum = 5;
     core.tick();
-    core.actions.take();
+    core.out.actions.take();
     core
 }
 
@@ -173,7 +173,7 @@ fuzz_target!(|data: &[u8]| {
                 excess += len - d.len();
             }
         }
-        for c in core.actions.take_replies() {
+        for c in core.out.actions.take_replies() {
             assert_eq!(mode, Some(6), "only mode 6 is answered so");
             assert!(
                 c.len() <= 12 + 468 + 4 + 20,
@@ -183,7 +183,7 @@ fuzz_target!(|data: &[u8]| {
         }
         if tick {
             core.tick();
-            core.actions.take();
+            core.out.actions.take();
         }
         clock.advance(step);
     }

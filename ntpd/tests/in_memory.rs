@@ -314,8 +314,8 @@ fn a_symmetric_autokey_peer_mobilises_a_passive_association_and_forgeries_do_not
     let flags = r.assoc.auth.autokey_engine().expect("an engine").flags();
     assert!(r.assoc.auth.is_proventic(), "alice proventic: {flags:#x}");
     assert!(
-        bob.core.access.stats.restricted >= 20,
+        bob.core.policy.access.stats.restricted >= 20,
         "each forgery counted as restricted: {}",
-        bob.core.access.stats.restricted
+        bob.core.policy.access.stats.restricted
     );
 }

@@ -551,7 +551,7 @@ impl Core {
             sys: &self.sys,
             sync: &self.sync,
             driver: &self.driver,
-            access: &self.access,
+            access: &self.policy.access,
             stats: &self.stats,
             mitigation: self.last_mitigation.as_ref(),
             socket_addrs: &self.net.socket_addrs,
@@ -564,11 +564,11 @@ impl Core {
         };
         match self
             .control
-            .handle(datagram, &ctx, &mut view, &self.keys, &mut self.rng)
+            .handle(datagram, &ctx, &mut view, &self.policy.keys, &mut self.rng)
         {
             Response::Send(datagrams) => {
                 for d in datagrams {
-                    self.actions.push(super::Action::Reply(d));
+                    self.out.actions.push(super::Action::Reply(d));
                 }
             }
             Response::Drop(why) => {
@@ -620,7 +620,7 @@ mod tests {
             NtpTimestamp::from_bits(0xe000_0000_0000_0000),
         );
         let mut text = Vec::new();
-        for d in core.actions.take_replies() {
+        for d in core.out.actions.take_replies() {
             assert_eq!(d[1] & 0x1f, 2, "READVAR response");
             let count = usize::from(u16::from_be_bytes([d[10], d[11]]));
             text.extend_from_slice(&d[12..12 + count]);

@@ -110,7 +110,7 @@ impl Core {
     /// wanted, so that they never pile up.
     pub(super) fn flush_cryptostats(&mut self) {
         let mut lines: Vec<(IpAddr, String)> = Vec::new();
-        let st = &mut self.cryptostats;
+        let st = &mut self.out.cryptostats;
         lines.extend(st.startup.drain(..).map(|l| (LOCAL, l)));
         if let Some(ak) = &self.autokey {
             let ts = ak.host.last_update();
@@ -127,12 +127,12 @@ impl Core {
                 lines.extend(engine.take_records().iter().map(|x| (addr, x.to_string())));
             }
         }
-        if !self.cryptostats.enabled || lines.is_empty() {
+        if !self.out.cryptostats.enabled || lines.is_empty() {
             return;
         }
         let (secs, nanos) = self.wall_unix();
         for (addr, message) in lines {
-            self.actions.push(Action::Statistics {
+            self.out.actions.push(Action::Statistics {
                 file: StatsFile::Cryptostats,
                 unix_seconds: secs,
                 line: line(secs, nanos, addr, &message),

@@ -312,7 +312,7 @@ impl<'a> EventLoop<'a> {
     /// Carry out what the core queued outside the receive path.
     fn perform_queued(&mut self) {
         let mut actions = std::mem::take(&mut self.actions);
-        self.core.actions.take_into(&mut actions);
+        self.core.out.actions.take_into(&mut actions);
         for a in actions.drain(..) {
             self.perform(a);
         }
@@ -393,7 +393,7 @@ impl ReceivePath {
                     continue;
                 };
                 core.handle(index, wildcard, data, &r, out);
-                core.actions.take_into(&mut self.actions);
+                core.out.actions.take_into(&mut self.actions);
                 for a in self.actions.drain(..) {
                     match a {
                         // The core writes a reply in place only when it

@@ -54,6 +54,7 @@ fn received(len: usize, src: SocketAddr, dst: IpAddr) -> Received {
 fn solicitation(client: &mut Core) -> (Vec<u8>, Option<u8>) {
     client.tick();
     let o = client
+        .out
         .actions
         .take_sends()
         .into_iter()
@@ -137,7 +138,7 @@ fn the_ring_grows_each_poll_up_to_the_ttl_option() {
         let r = &mut client.assocs[0];
         let mut buf = [0u8; 128];
         let mut ctx = crate::assoc::AuthContext {
-            keys: &client.keys,
+            keys: &client.policy.keys,
             host: None,
             now: 0,
             rng: &mut client.rng,
@@ -230,7 +231,7 @@ fn solicits_again(maxclock: usize) -> bool {
     clock.advance(100.0);
     assert!(client.assocs[0].assoc.poll_due(client.env.monotonic()));
     client.tick();
-    let out = client.actions.take_sends();
+    let out = client.out.actions.take_sends();
     out.iter().any(|o| o.dst.ip() == IpAddr::from(GROUP))
 }
 

@@ -149,11 +149,11 @@ impl Core {
         src: SocketAddr,
         socket: usize,
     ) {
-        let required = self.auth_required
+        let required = self.policy.auth_required
             || flags.has(RestrictFlags::NOPEER)
             || flags.has(RestrictFlags::DONTTRUST);
         if !outcome.acceptable(required) {
-            self.access.stats.restricted += 1;
+            self.policy.access.stats.restricted += 1;
             return;
         }
         let h = packet.header();
@@ -209,7 +209,7 @@ impl Core {
         src: SocketAddr,
         socket: usize,
     ) -> Ephemeral {
-        let required = self.auth_required
+        let required = self.policy.auth_required
             || flags.has(RestrictFlags::NOPEER)
             || flags.has(RestrictFlags::DONTTRUST);
         // An Autokey broadcast or symmetric active packet (a field, a MAC
@@ -221,11 +221,15 @@ impl Core {
             && self.autokey.is_some()
             && packet.field_count() > 0;
         if !outcome.acceptable(required) && !autokey_trial {
-            self.access.stats.restricted += 1;
+            self.policy.access.stats.restricted += 1;
             return Ephemeral::Refused;
         }
         // `ippeerlimit`: most associations per source address.
-        let (_, limit) = self.access.restrict.lookup_entry(src.ip(), src.port());
+        let (_, limit) = self
+            .policy
+            .access
+            .restrict
+            .lookup_entry(src.ip(), src.port());
         if limit >= 0
             && self
                 .assocs
@@ -235,7 +239,7 @@ impl Core {
                 >= usize::from(limit.unsigned_abs())
         {
             tracing::debug!("{src}: ippeerlimit {limit} reached, not mobilised");
-            self.access.stats.restricted += 1;
+            self.policy.access.stats.restricted += 1;
             return Ephemeral::Refused;
         }
         let host_mode = match mode {
@@ -244,7 +248,7 @@ impl Core {
             }
             Mode::Broadcast if self.net.bclient => HostMode::BroadcastClient,
             _ => {
-                self.access.stats.restricted += 1;
+                self.policy.access.stats.restricted += 1;
                 return Ephemeral::Refused;
             }
         };
@@ -256,7 +260,7 @@ impl Core {
                 DEBUG,
                 "{src}: too many ephemeral associations, not mobilised"
             );
-            self.access.stats.restricted += 1;
+            self.policy.access.stats.restricted += 1;
             return Ephemeral::Refused;
         }
         let key = match outcome {
@@ -273,7 +277,7 @@ impl Core {
             minpoll: poll,
             maxpoll: clock::constants::DEFAULT_MAXPOLL.max(poll),
             ephemeral: true,
-            broadcast_delay: self.broadcast_delay,
+            broadcast_delay: self.policy.broadcast_delay,
             autokey: autokey_trial,
             ..AssocConfig::new(src, host_mode)
         };
@@ -310,7 +314,7 @@ impl Core {
             self.assocs.push(trial);
             self.note_ephemeral(before, false);
         } else {
-            self.access.stats.restricted += 1;
+            self.policy.access.stats.restricted += 1;
         }
     }
 

@@ -28,6 +28,8 @@ mod mobilization;
 pub mod mobilize;
 pub mod network;
 pub mod notify;
+pub mod outputs;
+pub mod policy;
 pub mod priority;
 pub mod privileges;
 pub mod process;
@@ -141,37 +143,24 @@ pub struct Core {
     pub assocs: Vec<Running>,
     /// System variables as advertised.
     pub sys: SystemState,
-    /// Access list, MRU list.
-    pub access: Access,
-    /// Symmetric keys.
-    pub keys: KeyRing,
+    /// Who may do what: access list, keys, authentication rules.
+    pub policy: policy::Policy,
     /// Mitigation.
     pub sync: SyncEngine,
     /// Counters.
     pub stats: DaemonStats,
-    /// Whether peerstats lines are wanted (`statistics peerstats` with a
-    /// `statsdir`): they leave as [`Action::Statistics`].
-    pub peerstats: bool,
     /// The outcome of the latest mitigation.
     pub last_mitigation: Option<clock::system::Mitigation>,
     /// The discipline and the clock.
     pub driver: clockctl::ClockDriver<clockctl::DynClock>,
-    /// Whether loopstats lines are wanted.
-    pub loopstats: bool,
-    /// The cryptostats file's state (`statistics cryptostats`).
-    pub cryptostats: cryptostats::CryptoStats,
-    /// What the core wants done, for its driver to carry out.
-    pub actions: Actions,
+    /// What leaves the core: the action queue, the statistics wanted.
+    pub out: outputs::Outputs,
     /// System ticks so far (the drift file is checked hourly).
     ticks: u64,
     next_id: assoc_ids::AssocIds,
     set_once: bool,
     env: Box<dyn Environment>,
     rng: StdRng,
-    /// Ephemeral associations need authentication (`enable auth`, `-a`).
-    auth_required: bool,
-    /// `broadcastdelay`, seconds.
-    broadcast_delay: f64,
     /// The sockets and which datagrams they take.
     pub net: network::Network,
     /// The mode 6 server.
@@ -242,15 +231,17 @@ impl Core {
         Core {
             assocs: Vec::new(),
             sys,
-            access: Access::new(s.restrict.clone(), MruList::new(s.discard, mru)),
-            keys,
+            policy: policy::Policy {
+                access: Access::new(s.restrict.clone(), MruList::new(s.discard, mru)),
+                keys,
+                auth_required: s.switches.auth,
+                broadcast_delay: s.broadcast_delay.unwrap_or(clock::constants::BDELAY),
+            },
+            out: outputs::Outputs::default(),
             sync,
             stats: DaemonStats::default(),
-            peerstats: false,
             last_mitigation: None,
             driver,
-            loopstats: false,
-            actions: Actions::default(),
             ticks: 0,
             next_id,
             set_once: flags.set_once,
@@ -261,14 +252,11 @@ impl Core {
                 bclient: s.broadcast_client || !s.multicast_groups.is_empty() || s.switches.bclient,
                 manycast_groups: s.manycast_groups.clone(),
             },
-            auth_required: s.switches.auth,
-            broadcast_delay: s.broadcast_delay.unwrap_or(clock::constants::BDELAY),
             control: crate::mode6::ControlServer::default(),
             sys_events: control::SystemEvents::default(),
             started: start,
             env,
             autokey: None,
-            cryptostats: Default::default(),
             sys_vars: s.sys_vars.clone(),
             hardening: hardening::Hardening::new(start),
         }
@@ -318,7 +306,7 @@ impl Core {
     }
 
     fn check(&self, p: &PacketRef<'_>, peer: IpAddr) -> AuthOutcome {
-        self.keys.check(p.authenticated_bytes(), p.mac(), peer)
+        self.policy.check(p, peer)
     }
 
     /// The peer status word of association `id` (see
@@ -418,7 +406,7 @@ mod tests {
             let mut req = vec![0u8; 72];
             req[0] = 0x23;
             req[40..48].copy_from_slice(&xmt.to_be_bytes());
-            let n = c.keys.sign(key, &mut req, 48, IpAddr::from([192, 0, 2, 1])).unwrap();
+            let n = c.policy.keys.sign(key, &mut req, 48, IpAddr::from([192, 0, 2, 1])).unwrap();
             req.truncate(n);
             if damage {
                 req[n - 1] ^= 0x80;
@@ -446,21 +434,21 @@ mod tests {
         let mut out = vec![0u8; RECV_BUF];
         let r = received(READSTAT.len(), 40000);
         assert_eq!(c.handle_one(1, false, &READSTAT, &r, &mut out), None);
-        let d = c.actions.take_replies();
+        let d = c.out.actions.take_replies();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0][1], 0x81, "response to READSTAT");
         assert_eq!(&d[0][2..4], &[0, 7], "sequence echoed");
         // One association: ID 1, configured, one event (mobilize).
         assert_eq!(&d[0][10..12], &[0, 4], "count");
         assert_eq!(&d[0][12..16], &[0, 1, 0x80, 0x11]);
-        assert!(c.actions.take_replies().is_empty(), "sent once");
+        assert!(c.out.actions.take_replies().is_empty(), "sent once");
         let m7 = [0x17u8, 0, 3, 0, 0, 0, 0, 0];
         assert_eq!(
             c.handle_one(1, false, &m7, &received(m7.len(), 40000), &mut out),
             None
         );
-        assert!(c.actions.take_replies().is_empty());
-        assert_eq!(c.access.stats.mode7, 1);
+        assert!(c.out.actions.take_replies().is_empty());
+        assert_eq!(c.policy.access.stats.mode7, 1);
     }
 
     #[test]
@@ -469,8 +457,8 @@ mod tests {
         let mut out = vec![0u8; RECV_BUF];
         let r = received(READSTAT.len(), 40000);
         assert_eq!(c.handle_one(1, false, &READSTAT, &r, &mut out), None);
-        assert!(c.actions.take_replies().is_empty());
-        assert_eq!(c.access.stats.restricted, 1);
+        assert!(c.out.actions.take_replies().is_empty());
+        assert_eq!(c.policy.access.stats.restricted, 1);
         // Time is still served.
         let req = [0x23u8; 48];
         assert!(c

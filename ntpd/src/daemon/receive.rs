@@ -34,7 +34,7 @@ impl Core {
         out: &mut [u8],
     ) {
         if let Some(len) = self.receive(socket, on_wildcard, buf, r, out) {
-            self.actions.push(Action::ReplyInPlace { len });
+            self.out.actions.push(Action::ReplyInPlace { len });
         }
     }
 
@@ -50,7 +50,7 @@ impl Core {
         out: &mut [u8],
     ) -> Option<usize> {
         self.handle(socket, on_wildcard, buf, r, out);
-        self.actions.take_reply_in_place()
+        self.out.actions.take_reply_in_place()
     }
 
     /// [`Core::handle`]'s dispatch; the length of a reply in `out`.
@@ -67,15 +67,15 @@ impl Core {
             return None;
         }
         if r.truncated {
-            self.access.stats.received += 1;
-            self.access.stats.badlength += 1;
+            self.policy.access.stats.received += 1;
+            self.policy.access.stats.badlength += 1;
             return None;
         }
         let rx = r.rx_time.unwrap_or_else(|| self.env.wall());
         let now = self.env.monotonic();
         let coin: f64 = self.rng.random();
         let peer = r.src.ip();
-        match self.access.screen(buf, r.src, now, coin) {
+        match self.policy.access.screen(buf, r.src, now, coin) {
             Screen::Drop => None,
             Screen::Control { flags } => {
                 self.handle_control(buf, r.src, flags, rx);
@@ -95,7 +95,7 @@ impl Core {
                     code,
                     mode,
                     auth,
-                    &self.keys,
+                    &self.policy.keys,
                     peer,
                     self.sys.min_poll,
                     out,
@@ -220,7 +220,7 @@ impl Core {
                     rx,
                     &self.sys,
                     ReplyAuth::CryptoNak,
-                    &self.keys,
+                    &self.policy.keys,
                     peer,
                     out,
                     || self.env.wall(),
@@ -237,7 +237,7 @@ impl Core {
                     rx,
                     &self.sys,
                     ReplyAuth::None,
-                    &self.keys,
+                    &self.policy.keys,
                     peer,
                     out,
                     || self.env.wall(),
@@ -273,7 +273,7 @@ impl Core {
         out: &mut [u8],
     ) -> Option<usize> {
         if !self.net.is_manycast_group(dst) {
-            self.access.stats.restricted += 1;
+            self.policy.access.stats.restricted += 1;
             return None;
         }
         let h = packet.header();
@@ -299,7 +299,7 @@ impl Core {
             AuthOutcome::Ok(id) => ReplyAuth::Key(id),
             AuthOutcome::None if !flags.has(RestrictFlags::DONTTRUST) => ReplyAuth::None,
             _ => {
-                self.access.stats.restricted += 1;
+                self.policy.access.stats.restricted += 1;
                 return None;
             }
         };
@@ -317,9 +317,16 @@ impl Core {
         peer: IpAddr,
         out: &mut [u8],
     ) -> Option<usize> {
-        let n = server::build_reply(request, rx, &self.sys, auth, &self.keys, peer, out, || {
-            self.env.wall()
-        })?;
+        let n = server::build_reply(
+            request,
+            rx,
+            &self.sys,
+            auth,
+            &self.policy.keys,
+            peer,
+            out,
+            || self.env.wall(),
+        )?;
         self.stats.replies += 1;
         Some(n)
     }
@@ -367,7 +374,7 @@ impl Core {
         // The wall clock is read only for an association with an engine.
         let autokey = r.assoc.auth.autokey_engine().is_some();
         let mut ctx = AuthContext {
-            keys: &self.keys,
+            keys: &self.policy.keys,
             host: self.autokey.as_mut().map(|a| &mut a.host),
             now: if autokey {
                 self.env.wall().seconds()

@@ -168,11 +168,11 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         loopstats: statistics_file(&settings, config::conf::StatsFile::Loopstats),
         cryptostats: statistics_file(&settings, config::conf::StatsFile::Cryptostats),
     };
-    core.peerstats = outputs.peerstats.is_some();
-    core.loopstats = outputs.loopstats.is_some();
-    core.cryptostats.enabled = outputs.cryptostats.is_some();
+    core.out.peerstats = outputs.peerstats.is_some();
+    core.out.loopstats = outputs.loopstats.is_some();
+    core.out.cryptostats.enabled = outputs.cryptostats.is_some();
     if let Some(ak) = &core.autokey {
-        core.cryptostats.startup = super::cryptostats::startup_lines(ak);
+        core.out.cryptostats.startup = super::cryptostats::startup_lines(ak);
     }
     restrict_own_addresses(&mut core, &sockets);
     mobilize_configured(&mut core, &settings, opts, port, &sockets);
@@ -252,7 +252,7 @@ fn bind_sockets(settings: &Settings, port: u16) -> Result<Vec<NtpSocket>, Daemon
 /// Our own addresses talking from port 123 are ignored (loop guard).
 fn restrict_own_addresses(core: &mut Core, sockets: &[NtpSocket]) {
     for s in sockets.iter().filter(|s| !s.is_wildcard()) {
-        let _ = core.access.restrict.add(
+        let _ = core.policy.access.restrict.add(
             s.local_addr().ip(),
             None,
             MatchFlags::NTPONLY | MatchFlags::INTERFACE,
@@ -291,10 +291,14 @@ fn mobilize_configured(
             .filter(|ip| !ip.is_unspecified())
             .or(route);
         if let Some(flags) = settings.restrict_source {
-            let _ =
-                core.access
-                    .restrict
-                    .add(cfg.remote.ip(), None, MatchFlags::SOURCE, flags, 0, None);
+            let _ = core.policy.access.restrict.add(
+                cfg.remote.ip(),
+                None,
+                MatchFlags::SOURCE,
+                flags,
+                0,
+                None,
+            );
         }
         if let (Some(ttl), Some(sock)) = (cfg.ttl, socket.and_then(|i| sockets.get(i))) {
             if let Err(e) = sock.set_multicast_ttl(ttl) {

@@ -184,7 +184,7 @@ impl SimNetwork {
     fn collect(&mut self, i: usize, answering: Option<(SocketAddr, SocketAddr)>) {
         let from = SocketAddr::new(self.hosts[i].addr, 123);
         let at = self.clock.now() + self.delay;
-        for a in self.hosts[i].core.actions.take() {
+        for a in self.hosts[i].core.out.actions.take() {
             // A reply leaves from the address the request came to, unless
             // that was a group (then from the host's own address).
             let reply_from = |came_to: SocketAddr| {

@@ -8,7 +8,7 @@ use crate::assoc::{AuthContext, Authenticator, HostMode};
 
 impl Core {
     pub(super) fn record_peerstats(&mut self, id: u16, out: &clock::filter::FilterOutput) {
-        if !self.peerstats {
+        if !self.out.peerstats {
             return;
         }
         let status = self.peer_status(id);
@@ -31,7 +31,7 @@ impl Core {
             out.dispersion,
             out.jitter,
         );
-        self.actions.push(Action::Statistics {
+        self.out.actions.push(Action::Statistics {
             file: config::conf::StatsFile::Peerstats,
             unix_seconds: secs,
             line,
@@ -109,7 +109,7 @@ impl Core {
                 tracing::error!(
                     "time correction of {offset:.0} s exceeds the panic threshold: set the clock manually (or start with -g)"
                 );
-                self.actions.push(Action::Exit(1));
+                self.out.actions.push(Action::Exit(1));
                 return;
             }
         }
@@ -125,10 +125,10 @@ impl Core {
             jitter,
             distance,
         );
-        if self.loopstats {
+        if self.out.loopstats {
             let (secs, nanos) = self.wall_unix();
             let line = self.driver.loopstats_line(secs, nanos);
-            self.actions.push(Action::Statistics {
+            self.out.actions.push(Action::Statistics {
                 file: config::conf::StatsFile::Loopstats,
                 unix_seconds: secs,
                 line,
@@ -136,7 +136,7 @@ impl Core {
         }
         if self.set_once && self.driver.discipline().set_once_complete() {
             tracing::info!("-q: the clock is set, exiting");
-            self.actions.push(Action::Exit(0));
+            self.out.actions.push(Action::Exit(0));
         }
     }
 
@@ -216,7 +216,7 @@ impl Core {
                 Authenticator::Autokey(_) | Authenticator::Broadcaster { .. }
             );
             let mut ctx = AuthContext {
-                keys: &self.keys,
+                keys: &self.policy.keys,
                 host: host.as_deref_mut(),
                 now: if autokey { env.wall().seconds() } else { 0 },
                 rng: &mut self.rng,
@@ -226,7 +226,7 @@ impl Core {
                 .assoc
                 .poll(&self.sys, &mut ctx, &mut buf, now, || env.wall())
             {
-                Ok(Some(n)) => self.actions.push(Action::Send(Outgoing {
+                Ok(Some(n)) => self.out.actions.push(Action::Send(Outgoing {
                     socket,
                     dst: r.assoc.remote(),
                     bytes: buf[..n].to_vec(),
@@ -243,7 +243,7 @@ impl Core {
     /// frequency worth saving (hourly, and when the daemon stops).
     pub fn save_drift(&mut self) {
         if let Some((path, text)) = self.driver.drift_to_save() {
-            self.actions.push(Action::SaveDrift { path, text });
+            self.out.actions.push(Action::SaveDrift { path, text });
         }
     }
 

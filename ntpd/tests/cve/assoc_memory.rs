@@ -36,7 +36,7 @@ fn cve_2015_7701_repeated_assoc_messages_do_not_grow_memory() {
             let c = ak::cookie0(Mode::Client, 6, src, vec![assoc.clone()]);
             ak::send(core, src, &c);
             // What the driver would carry out (statistics lines, polls).
-            core.actions.take();
+            core.out.actions.take();
             clock.advance(0.01);
         }
     };

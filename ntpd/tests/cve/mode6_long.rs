@@ -35,7 +35,7 @@ fn ask(core: &mut ntpd::daemon::Core, src: IpAddr, d: &[u8]) -> Vec<Vec<u8>> {
         rx_time: None,
     };
     assert_eq!(core.handle_one(1, false, d, &r, &mut out), None);
-    let replies = core.actions.take_replies();
+    let replies = core.out.actions.take_replies();
     assert!(replies.len() <= 128, "{} datagrams", replies.len());
     for x in &replies {
         assert!(x.len() <= 12 + 468 + 24, "datagram of {}", x.len());

@@ -48,6 +48,7 @@ pub fn next_poll(core: &mut Core, clock: &SimClock, to: IpAddr) -> Vec<u8> {
         clock.advance(1.0);
         core.tick();
         if let Some(o) = core
+            .out
             .actions
             .take_sends()
             .into_iter()

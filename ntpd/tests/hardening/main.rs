@@ -153,7 +153,7 @@ fn ephemeral_slots_filled_by_cookie0_peers_still_admit_a_trusted_peer() {
     let mut pkt = vec![0u8; 72];
     pkt[0] = 0x21;
     pkt[2] = 6;
-    let n = core.keys.sign(1, &mut pkt, 48, peer).unwrap();
+    let n = core.policy.keys.sign(1, &mut pkt, 48, peer).unwrap();
     pkt.truncate(n);
     send(&mut core, peer, &pkt);
     assert!(
@@ -182,7 +182,7 @@ fn unproven_ephemeral_associations_expire_in_bounded_time() {
     for _ in 0..(ntpd::daemon::ephemeral::UNPROVEN_LIFETIME as u32 + 1) {
         clock.advance(1.0);
         core.tick();
-        core.actions.take();
+        core.out.actions.take();
     }
     assert!(core.assocs.is_empty(), "{} left", core.assocs.len());
     assert_eq!(core.hardening.ephemeral.expired, 16);
@@ -239,7 +239,7 @@ fn mode6_from_3000_sources_meets_the_global_budget() {
         let src = spoofed(i);
         send(&mut core, src, &readvar);
         octets_in += readvar.len();
-        for d in core.actions.take_replies() {
+        for d in core.out.actions.take_replies() {
             octets_out += d.len();
             datagrams += 1;
         }

@@ -67,7 +67,7 @@ pub fn alice(extra: &str) -> (Core, SimClock) {
     core.sys.stratum = 5;
     // Synchronised: the first tick signs the host's values (brief §5.3).
     core.tick();
-    core.actions.take();
+    core.out.actions.take();
     (core, clock)
 }
 

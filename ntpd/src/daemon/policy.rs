@@ -1,0 +1,32 @@
+//! Who may do what (RFC 5905 §9.2's mobilisation table, the reference's
+//! restrict list and keys): the access list and MRU list, the symmetric
+//! keys, whether ephemeral associations need authentication and the
+//! assumed broadcast delay they start with.
+
+use std::net::IpAddr;
+
+use proto::PacketRef;
+
+use crate::access::Access;
+use crate::auth::{AuthOutcome, KeyRing};
+
+/// The core's policy.
+#[derive(Debug)]
+pub struct Policy {
+    /// Access list, MRU list.
+    pub access: Access,
+    /// Symmetric keys.
+    pub keys: KeyRing,
+    /// Ephemeral associations need authentication (`enable auth`, `-a`).
+    pub auth_required: bool,
+    /// `broadcastdelay`, seconds.
+    pub broadcast_delay: f64,
+}
+
+impl Policy {
+    /// The keyring's verdict on the MAC of `p` from `peer` (RFC 5905
+    /// §7.3): checked once per packet, by the receive path.
+    pub fn check(&self, p: &PacketRef<'_>, peer: IpAddr) -> AuthOutcome {
+        self.keys.check(p.authenticated_bytes(), p.mac(), peer)
+    }
+}
