@@ -15,11 +15,11 @@ four.  A probe in the client's namespace sends NTP mode 3 requests to
                 (RFC 5905 sec. 11.2.1 clock_update sets leap and stratum)
 
 Every daemon runs without CAP_SYS_TIME (setpriv), so none can touch this
-machine's clock: our ntpd with `disable ntp` (its loop still runs and it
-still advertises its state), chronyd with -x; the reference ntpd without
-`disable ntp` (with it, 4.2.8 never leaves stratum 16) - its clock
-adjustments fail with EPERM.  The namespaces are deleted at the end, on an
-error and on SIGINT/SIGTERM; only the processes started here are killed.
+machine's clock: chronyd with -x; both ntpds without `disable ntp` (with
+it neither ever leaves stratum 16, as the reference's loop returns early),
+so their clock adjustments fail with EPERM and are logged.  The namespaces
+are deleted at the end, on an error and on SIGINT/SIGTERM; only the
+processes started here are killed.
 
 usage: sudo bench/startup.py [--clients ours,ref,chronyd] [--runs N]
            [--ours PATH] [--ref PATH] [--ref-libs DIR] [--chronyd PATH]

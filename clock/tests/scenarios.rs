@@ -269,7 +269,10 @@ fn unannounced_leap_second_is_stepped_after_the_stepout() {
     // poll is 1024 s by then: RFC 5905 §A.5.5.6 lengthens it on a quiet
     // LAN).
     let off = r.trace.iter().filter(|p| p.1.abs() > 0.5).count();
-    assert!((300..300 + 3 * 1024).contains(&off), "{off} s off by a second");
+    assert!(
+        (300..300 + 3 * 1024).contains(&off),
+        "{off} s off by a second"
+    );
     assert!(r.rms_after(25000.0) < 100e-6);
 }
 
