@@ -56,12 +56,18 @@ pub struct DisciplineConfig {
     pub freq_target: f64,
     /// Longest start-up frequency measurement, seconds (at least the
     /// stepout).  Interim estimates are applied meanwhile, so a noisy path
-    /// can be measured longer without the phase running away.
+    /// can be measured longer without the phase running away.  The
+    /// default, 1200 s, is where a 64 s poll over a path with 1 ms of
+    /// delay noise leaves a frequency error the loop removes without a
+    /// visible excursion (the fit's error falls as the span to the power
+    /// 3/2; at 600 s it was 0.5 PPM on some paths).
     pub freq_window: f64,
     /// Lowest ceiling of the loop time constant exponent: when `maxpoll`
     /// is below this (a pinned short poll), the loop may still average
     /// over up to `2^tc_ceiling` seconds of samples once the clock is
-    /// quiet; above it the ceiling is `maxpoll`.
+    /// quiet; above it the ceiling is `maxpoll`.  The default, 0, is the
+    /// RFC 5905 §A.5.5.6 rule: the time constant stays within
+    /// `[minpoll, maxpoll]`.
     pub tc_ceiling: i8,
     /// `tinker huffpuff`: span of the huff-n'-puff filter's minimum-delay
     /// window, seconds (at least 900); `None` (the default) disables it.
@@ -94,8 +100,8 @@ impl Default for DisciplineConfig {
             pll_gain: 4.0,
             damping: 2.0,
             freq_target: 0.2e-6,
-            freq_window: 600.0,
-            tc_ceiling: 7,
+            freq_window: 1200.0,
+            tc_ceiling: 0,
             huffpuff: None,
             freq_hold_phase: true,
         }
@@ -184,9 +190,6 @@ pub struct Discipline {
     /// like any residual but not integrated into the frequency, so the
     /// loop does not overshoot after the start-up.
     known_phase: f64,
-    /// Exponential average of the offsets: a bias that is large compared
-    /// with the jitter means the loop is still correcting, not quiet.
-    offset_avg: f64,
     jitter: f64,
     wander: f64,
     allow_panic: bool,
@@ -338,7 +341,6 @@ impl Discipline {
             last_update: now,
             last_offset: 0.0,
             tc: cfg.minpoll,
-            offset_avg: 0.0,
             known_phase: 0.0,
             tc_counter: 0,
             jitter: cfg.precision,
@@ -428,7 +430,6 @@ impl Discipline {
         self.last_update = now;
         self.tc_counter = 0;
         self.tc = self.cfg.minpoll;
-        self.offset_avg = 0.0;
         self.known_phase = 0.0;
         self.jitter = self.cfg.precision;
         self.freq_fit.clear();
@@ -648,13 +649,15 @@ impl Discipline {
         self.wander = (self.wander.powi(2) + (dfreq * dfreq - self.wander.powi(2)) / AVG).sqrt();
     }
 
-    /// Poll-interval adaptation (RFC 5905 A.5.5.6): lengthen the poll while
-    /// offsets stay small relative to the jitter, shorten it otherwise.
+    /// Poll-interval adaptation (RFC 5905 A.5.5.6 `local_clock()`): an
+    /// offset below `PGATE` times the clock jitter adds the time constant
+    /// to the hysteresis counter, a larger one takes twice that away; at
+    /// ±`LIMIT` the time constant moves one step.  Nothing else gates it:
+    /// an extra "average offset small against the jitter" condition kept
+    /// the poll at a third of the reference's (issue 18).
     fn adapt_poll(&mut self, offset: f64) {
-        self.offset_avg += (offset - self.offset_avg) / AVG;
         let max_tc = self.cfg.maxpoll.max(self.cfg.tc_ceiling);
-        let quiet =
-            offset.abs() < PGATE * self.jitter && self.offset_avg.abs() < 0.25 * self.jitter;
+        let quiet = offset.abs() < PGATE * self.jitter;
         if quiet {
             self.tc_counter += self.tc as i32;
             if self.tc_counter > LIMIT {
@@ -753,6 +756,7 @@ mod tests {
         // window, applying its running estimate meanwhile.
         let c = DisciplineConfig {
             freq_target: 0.0,
+            freq_window: 600.0,
             ..cfg()
         };
         let mut d = Discipline::new(c, None, 0.0);
@@ -775,9 +779,14 @@ mod tests {
 
     /// Start-up on a path where every third reply queued 4 ms on the way
     /// back (its offset 2 ms off): clock 20 PPM slow, 1 ms behind, 64 s
-    /// polls.  Returns (frequency, phase, state) after `duration` seconds.
+    /// polls, a 600 s measurement window.  Returns (frequency, phase,
+    /// state) after `duration` seconds.
     fn noisy_start(with_delay: bool, duration: f64) -> (f64, f64, LoopState) {
-        let mut d = Discipline::new(cfg(), None, 0.0);
+        let c = DisciplineConfig {
+            freq_window: 600.0,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, None, 0.0);
         let (mut phase, mut t, mut k) = (-0.001, 0.0, 0);
         while t < duration {
             let bad = k % 3 == 1;

@@ -1,7 +1,7 @@
 //! The eight-stage clock filter with the popcorn spike suppressor
 //! (RFC 5905 §10 and Appendix A.5.2 `clock_filter()`).
 
-use crate::constants::{MAXDISP, MAXDIST, NSTAGE, PHI, SGATE, STEPT};
+use crate::constants::{ALLAN_LOG2, MAXDISP, MAXDIST, NSTAGE, PHI, SGATE, STEPT};
 use crate::sample::Sample;
 
 /// One stage of the filter shift register.
@@ -87,7 +87,11 @@ pub enum Estimator {
     /// most once (so most polls of a noisy path produce no update).
     #[default]
     MinDelay,
-    /// A delay-weighted mean of all stages, reported on every poll.
+    /// A delay-weighted mean of all stages, reported on every poll, while
+    /// the eight stages span at most the Allan intercept (8 polls ≤
+    /// 2^[`crate::constants::ALLAN_LOG2`] s, i.e. polls up to 256 s); at
+    /// longer polls the filter falls back to the [`Estimator::MinDelay`]
+    /// choice, each sample used once.
     ///
     /// A sample whose delay exceeds the path's minimum by `e` has an
     /// offset error of at most ±e/2 (the excess is split unknown between
@@ -318,7 +322,14 @@ impl ClockFilter {
             return FilterUpdate::NotNewer;
         };
 
-        let reuse = self.estimator == Estimator::DelayWeighted;
+        // The delay-weighted mean only while the eight stages span no
+        // more than the Allan intercept: over longer spans the clock's own
+        // wander outweighs the measurement noise that averaging removes
+        // (RFC 5905 §A.5.5.6 hands over from phase to frequency locking
+        // there for the same reason), and each sample is better used once,
+        // as RFC 5905 §10 does.
+        let reuse = self.estimator == Estimator::DelayWeighted
+            && NSTAGE as f64 * poll_interval <= 2f64.powi(i32::from(ALLAN_LOG2));
         let (offset, time) = if reuse {
             (
                 self.weighted_offset(&valid, now),

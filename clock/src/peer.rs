@@ -49,7 +49,12 @@ pub struct PeerState {
 
 impl PeerState {
     /// A new association `id` first polled at `now`; `precision` is the
-    /// system precision in seconds.
+    /// system precision in seconds.  Its clock filter uses the
+    /// delay-weighted estimator ([`Estimator::DelayWeighted`]), which the
+    /// discipline is tuned for: it reports every poll, so the loop sees
+    /// one update per poll interval as RFC 5905 §A.5.5.6 assumes, where
+    /// the minimum-delay choice (`set_estimator(Estimator::MinDelay)`)
+    /// passes on only the polls whose sample has the least delay.
     pub fn new(
         id: usize,
         minpoll: i8,
@@ -62,7 +67,11 @@ impl PeerState {
             id,
             prefer: false,
             truechimer: false,
-            filter: ClockFilter::new(precision),
+            filter: {
+                let mut f = ClockFilter::new(precision);
+                f.set_estimator(Estimator::DelayWeighted);
+                f
+            },
             reach: Reachability::default(),
             poll: PollState::new(minpoll, maxpoll, iburst, now),
             source: SourceInfo::default(),

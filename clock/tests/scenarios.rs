@@ -28,8 +28,11 @@ fn lan_converges_within_15_minutes_and_stays_within_50_us() {
         let r = lan(seed);
         let c = r.converge_s.expect("converged");
         assert!(c <= 900.0, "seed {seed}: converged at {c} s");
+        // 60 µs: with the RFC 5905 poll rule the poll reaches 1024 s on
+        // this quiet LAN (it stayed near 128 s under the old extra
+        // condition, at 50 µs), a fraction of the 100 µs jitter.
         assert!(
-            r.rms_offset_s <= 50e-6,
+            r.rms_offset_s <= 60e-6,
             "seed {seed}: RMS {}",
             r.rms_offset_s
         );
@@ -69,7 +72,9 @@ fn one_falseticker_of_four_is_never_selected() {
         ("freq", "-30"),
         ("duration", "43200"),
     ]);
-    assert!(r.mitigations > 1000);
+    // At least one mitigation per server poll at the longest (1024 s)
+    // poll: the RFC 5905 poll rule reaches maxpoll within hours here.
+    assert!(r.mitigations > 4 * 43200 / 1024, "{}", r.mitigations);
     assert_eq!(r.falseticker_selected, 0);
     assert!(r.rms_after(3600.0) < 100e-6, "{}", r.rms_after(3600.0));
 }
@@ -133,7 +138,9 @@ fn initial_one_second_offset_is_slewed_with_x() {
     // Slewing 1 s at the kernel's 500 PPM takes at least 2000 s.
     let c = r.converge_s.expect("converged");
     assert!((2000.0..10000.0).contains(&c), "{c}");
-    assert!(r.rms_after(15000.0) < 100e-6, "{}", r.rms_after(15000.0));
+    // At the 1024 s poll the RFC rule reaches after the slew (was 100 µs
+    // at the shorter polls of the old rule).
+    assert!(r.rms_after(15000.0) < 200e-6, "{}", r.rms_after(15000.0));
 }
 
 #[test]
@@ -257,9 +264,15 @@ fn unannounced_leap_second_is_stepped_after_the_stepout() {
     s.leap_warning = 0.0;
     let r = run(&s);
     assert_eq!(r.steps, 1);
-    // Off by a second for at least the 300 s stepout, at most ~2 polls more.
+    // Off by a second for at least the 300 s stepout, at most three polls
+    // more: one to see the jump, one past the stepout, one of slack (the
+    // poll is 1024 s by then: RFC 5905 §A.5.5.6 lengthens it on a quiet
+    // LAN).
     let off = r.trace.iter().filter(|p| p.1.abs() > 0.5).count();
-    assert!((300..2500).contains(&off), "{off} s off by a second");
+    assert!(
+        (300..300 + 3 * 1024).contains(&off),
+        "{off} s off by a second"
+    );
     assert!(r.rms_after(25000.0) < 100e-6);
 }
 
@@ -290,7 +303,9 @@ fn huffpuff_corrects_one_way_congestion() {
     let (mut with, mut without) = (Vec::new(), Vec::new());
     for seed in ["1", "2", "3", "4", "5", "6"] {
         let (w, wo) = (run_with(seed, true), run_with(seed, false));
-        assert!(w < 0.7 * wo, "seed {seed}: {w} with, {wo} without");
+        // 0.75 (was 0.7 with a 600 s start-up window; the mean bounds
+        // below are unchanged).
+        assert!(w < 0.75 * wo, "seed {seed}: {w} with, {wo} without");
         with.push(w);
         without.push(wo);
     }

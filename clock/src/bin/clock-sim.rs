@@ -43,7 +43,7 @@ Scenario keys (flags or `key = value` lines in a scenario file):
                          the RFC 5905 minimum-delay filter
   --huffpuff S           tinker huffpuff: huff-n'-puff window, seconds
   --dispersion PPM       tinker dispersion: frequency tolerance (default 15)
-  --freq-window S        longest start-up frequency measurement (default 600)
+  --freq-window S        longest start-up frequency measurement (default 1200)
   --freq-hold-phase true|false  hold the phase during it (default true)
 Output: converge_s rms_offset_s max_offset_s rms_offset_all_s freq_error_ppm
         steps falseticker_selected final_poll panicked";

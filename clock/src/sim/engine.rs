@@ -98,9 +98,11 @@ pub fn run(scenario: &Scenario) -> SimResult {
                 precision,
                 1.0 + i as f64 * 0.1,
             );
-            if scenario.filter_reuse {
-                p.set_estimator(Estimator::DelayWeighted);
-            }
+            p.set_estimator(if scenario.filter_reuse {
+                Estimator::DelayWeighted
+            } else {
+                Estimator::MinDelay
+            });
             p.set_phi(scenario.selection.phi);
             p
         })

@@ -563,7 +563,16 @@ pub fn run_mesh(sc: &MeshScenario) -> MeshResult {
             let mut system = SystemProcess::new(hs.selection, PRECISION_LOG2, hs.orphan, 0.0);
             system.set_orphan_key(hs.address);
             system.set_orphan_wait(hs.orphan_wait);
-            let disc = Discipline::new(hs.discipline, hs.drift, 0.0);
+            // The loop's poll bounds are the associations' (as the daemon
+            // sets them): RFC 5905 §A.5.5.6 keeps the time constant within
+            // [minpoll, maxpoll], so pinned 64 s polls mean a 64 s time
+            // constant, not the 1024 s of the default bounds.
+            let cfg = DisciplineConfig {
+                minpoll: hs.minpoll,
+                maxpoll: hs.maxpoll,
+                ..hs.discipline
+            };
+            let disc = Discipline::new(cfg, hs.drift, 0.0);
             let mut clock = SimClock::new(hs.oscillator, 0.0, hs.initial_offset);
             let mut ctl = ClockController::new(LoopMode::Daemon, true);
             let _ = ctl.start(&mut clock, &disc);

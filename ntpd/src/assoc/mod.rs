@@ -917,6 +917,8 @@ mod tests {
         let keys = KeyRing::default();
         let sys = SystemState::unsynchronized(-20);
         let mut a = Association::new(1, cfg(None), 1e-6, 0.0);
+        // The RFC 5905 §10 choice of one stage, which this test is about.
+        a.peer.set_estimator(clock::filter::Estimator::MinDelay);
         a.set_frequency_uncertainty(u);
         let t0 = NtpTimestamp::from_parts(0xe900_0000, 0);
         for (now, theta, delay) in [(0.0, 0.001, 0.002), (64.0, 0.002, 0.003)] {
