@@ -22,6 +22,7 @@ pub mod crypto;
 pub mod cryptostats;
 pub mod environment;
 pub mod event_loop;
+mod leap;
 mod mobilization;
 pub mod mobilize;
 pub mod priority;
@@ -169,6 +170,8 @@ pub struct Core {
     pub loopstats: bool,
     /// The cryptostats file's state (`statistics cryptostats`).
     pub cryptostats: cryptostats::CryptoStats,
+    /// The leap table: the `leapfile`'s, or a server's LEAP values.
+    pub leap_table: Option<crate::leapfile::LeapTable>,
     /// What the core wants done, for its driver to carry out.
     pub actions: Actions,
     /// System ticks so far (the drift file is checked hourly).
@@ -279,6 +282,7 @@ impl Core {
             env,
             autokey: None,
             cryptostats: Default::default(),
+            leap_table: None,
             sys_vars: s.sys_vars.clone(),
         }
     }

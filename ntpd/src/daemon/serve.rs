@@ -163,6 +163,7 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         flags,
     );
     core.autokey = autokey;
+    super::leap::load(&mut core, settings.leapfile.as_deref());
     core.socket_addrs = sockets
         .iter()
         .map(|s| (s.local_addr(), s.is_wildcard()))
