@@ -28,6 +28,7 @@ pub mod mobilize;
 pub mod priority;
 pub mod privileges;
 pub mod process;
+pub mod randfile;
 mod receive;
 mod serve;
 pub mod settings;
@@ -79,6 +80,9 @@ pub enum DaemonError {
     /// Autokey key files (`crypto`, `keysdir`).
     #[error("{0}")]
     Crypto(#[from] crypto::CryptoSetupError),
+    /// `crypto randfile`.
+    #[error("{0}")]
+    Randfile(#[from] randfile::RandfileError),
     /// No socket could be bound.
     #[error("cannot listen on any address: {0}; expected a free UDP port (is another ntpd or chronyd running?)")]
     NoSocket(io::Error),
