@@ -52,6 +52,8 @@ pub struct Options {
     pub help: bool,
     /// `--version`.
     pub version: bool,
+    /// `--check`: report on the keys directory, write nothing (`crate::check`).
+    pub check: bool,
 }
 
 impl fmt::Debug for Options {
@@ -95,6 +97,7 @@ impl Default for Options {
             mv_keys: None,
             help: false,
             version: false,
+            check: false,
         }
     }
 }
@@ -129,6 +132,7 @@ const OPTS: &[(char, &str, bool)] = &[
     ('v', "mv-keys", true),
     ('?', "help", false),
     ('!', "version", false),
+    ('%', "check", false),
 ];
 
 fn number(opt: char, value: &str, lo: u64, hi: u64) -> Result<u64, UsageError> {
@@ -183,6 +187,7 @@ fn apply(o: &mut Options, opt: char, value: Option<&str>) -> Result<(), UsageErr
         'v' => o.mv_keys = Some(number('v', v, 0, 30)? as usize),
         '?' => o.help = true,
         '!' => o.version = true,
+        '%' => o.check = true,
         _ => return Err(UsageError(format!("unknown option -{opt}"))),
     }
     Ok(())
@@ -233,7 +238,7 @@ where
                 k += 1;
                 let Some(&(short, _, takes)) = OPTS
                     .iter()
-                    .find(|(s, _, _)| *s == c && c != '?' && c != '!')
+                    .find(|(s, _, _)| *s == c && !matches!(c, '?' | '!' | '%'))
                 else {
                     return Err(UsageError(format!("unknown option -{c}")));
                 };
