@@ -30,6 +30,7 @@ pub mod privileges;
 pub mod process;
 pub mod randfile;
 mod receive;
+pub mod rollover;
 mod serve;
 pub mod settings;
 pub mod simnet;

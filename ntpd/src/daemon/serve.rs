@@ -210,6 +210,10 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs)?;
     // Signals are caught now: without -w the waiting parent exits.
     waiter.notify_ready();
+    let autokey_settings = settings.autokey.clone();
+    ev.on_hangup(move |c| {
+        super::rollover::reload(c, &autokey_settings, crate::timing::now_ntp().seconds());
+    });
     ev.on_tick(|c| {
         if c.sys.leap != proto::LeapIndicator::Unsynchronized {
             // -w: the parent exits 0 now; later calls do nothing.
