@@ -68,9 +68,8 @@ pub fn describe(v: u64, peer: bool) -> String {
                 (0x0200, false) => "identity not verified".to_string(),
                 _ => w.to_string(),
             };
-            if lit {
-                words.push(w);
-            } else if b == 0x0200 {
+            // Identity is always named, lit or not.
+            if lit || b == 0x0200 {
                 words.push(w);
             } else {
                 missing.push(w);

@@ -186,11 +186,14 @@ pub struct EventLoop<'a> {
     exit: Option<u8>,
     on_tick: Option<TickHook<'a>>,
     /// Called on SIGHUP (key rollover, `rollover::reload`).
-    on_hangup: Option<Box<dyn FnMut(&mut Core) + 'a>>,
+    on_hangup: Option<HangupHook<'a>>,
 }
 
 /// Called after every system tick.
 type TickHook<'a> = Box<dyn FnMut(&Core) + 'a>;
+
+/// Called on SIGHUP.
+type HangupHook<'a> = Box<dyn FnMut(&mut Core) + 'a>;
 
 impl<'a> EventLoop<'a> {
     /// A loop over `sockets` driving `core`, writing statistics to
