@@ -236,6 +236,11 @@ impl Association {
         }
     }
 
+    /// The leap values of the last verified LEAP response (brief §2.7).
+    pub fn leap_values(&self) -> Option<LeapValues> {
+        self.leap
+    }
+
     /// The cryptostats records since the last call, oldest first (the
     /// daemon writes them to `cryptostats`).
     pub fn take_records(&mut self) -> Vec<CryptoRecord> {

@@ -11,6 +11,7 @@
 
 pub(crate) mod bn;
 pub mod cert;
+pub mod check;
 pub mod der;
 pub mod error;
 pub mod export;

@@ -10,6 +10,7 @@ pub mod assoc;
 pub mod auth;
 pub mod cli;
 pub mod daemon;
+pub mod leapfile;
 pub mod logging;
 pub mod mode6;
 pub mod net;

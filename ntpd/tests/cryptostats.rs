@@ -13,7 +13,14 @@
 //! 384` line (written at its first use) is not among his. Needs root and
 //! `ip netns`: under `CI=true` it fails without them, elsewhere it prints
 //! that it skipped.
+//!
+//! The same run with a `leapfile` on alice: the LEAP exchange carries its
+//! TAI offset, last leap and expiry (the reference's `leap TAI offset 37
+//! at 3692217600 expire …` line on bob), and mode 6 shows `tai`,
+//! `leapsec`, `expire` on both (bob took them from alice).
 
+#[path = "../ntpq/tests/ntpq_support/binary.rs"]
+mod ntpq_binary;
 mod prerequisite;
 mod support;
 
@@ -106,12 +113,13 @@ fn wait_for(path: &Path, word: &str, d: &Daemon) -> String {
     }
 }
 
-#[test]
-fn cryptostats_lines_are_the_references_for_the_iff_run() {
-    require!(Need::Root, Need::IpNetns);
-    let ns = Netns::new("ak-cstats");
+/// The iff run with our daemons; alice's conf gets `alice_extra`. Returns
+/// both cryptostats texts once bob's has a `leap` line, the namespace and
+/// the daemons (still running).
+fn iff_run(tag: &str, alice_extra: &str) -> (String, String, Netns, Daemon, Daemon, Scratch) {
+    let ns = Netns::new(tag);
     ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
-    let scratch = Scratch::new("ak-cstats");
+    let scratch = Scratch::new(tag);
     let conf = |host: &str, first: &str| {
         let stats = scratch.path(&format!("{host}-stats"));
         std::fs::create_dir_all(&stats).unwrap();
@@ -127,7 +135,10 @@ fn cryptostats_lines_are_the_references_for_the_iff_run() {
             ),
         )
     };
-    let alice_conf = conf("alice", "tos orphan 5 orphanwait 1");
+    let alice_conf = conf(
+        "alice",
+        &format!("tos orphan 5 orphanwait 1\n{alice_extra}"),
+    );
     let bob_conf = conf("bob", "tos orphan 10 orphanwait 1");
     let alice = start_ntpd(
         Some(&ns),
@@ -137,7 +148,7 @@ fn cryptostats_lines_are_the_references_for_the_iff_run() {
         &scratch.path("alice.log"),
     );
     let alice_stats = scratch.path("alice-stats/cryptostats");
-    let alice_text = wait_for(&alice_stats, "signature", &alice);
+    wait_for(&alice_stats, "signature", &alice);
     let bob = start_ntpd(
         Some(&ns),
         &bob_conf,
@@ -147,7 +158,14 @@ fn cryptostats_lines_are_the_references_for_the_iff_run() {
     );
     let bob_stats = scratch.path("bob-stats/cryptostats");
     let bob_text = wait_for(&bob_stats, "leap", &bob);
+    let alice_text = std::fs::read_to_string(&alice_stats).unwrap();
+    (alice_text, bob_text, ns, alice, bob, scratch)
+}
 
+#[test]
+fn cryptostats_lines_are_the_references_for_the_iff_run() {
+    require!(Need::Root, Need::IpNetns);
+    let (alice_text, bob_text, _ns, alice, bob, _scratch) = iff_run("ak-cstats", "");
     let reference = |host: &str| {
         std::fs::read_to_string(run_dir().join(host).join("stats/cryptostats")).unwrap()
     };
@@ -171,5 +189,68 @@ fn cryptostats_lines_are_the_references_for_the_iff_run() {
         bob_text.contains(" 0.0.0.0 signature update ts "),
         "{bob_text}"
     );
+    drop((bob, alice));
+}
+
+/// `name=value` of an ntpq `rv` listing.
+fn var(text: &str, name: &str) -> Option<String> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+        .map(|v| v.trim_matches('"').to_string())
+}
+
+#[test]
+fn leapfile_values_travel_in_the_leap_exchange() {
+    require!(Need::Root, Need::IpNetns);
+    let scratch = Scratch::new("ak-leapfile");
+    // An IERS leap-seconds.list head and tail, expiring 2027-01-01.
+    let leapfile = scratch.file(
+        "leap-seconds.list",
+        "#$\t3929093563\n#@\t4007750400\n2272060800\t10\t# 1 Jan 1972\n\
+         3692217600\t37\t# 1 Jan 2017\n",
+    );
+    let (_, bob_text, ns, alice, bob, _s) =
+        iff_run("ak-leap", &format!("leapfile {}", leapfile.display()));
+    let leap = bob_text
+        .lines()
+        .map(split)
+        .find(|(_, m)| m.starts_with("leap "))
+        .unwrap();
+    assert_eq!(
+        leap,
+        (
+            "127.0.0.1".to_string(),
+            "leap TAI offset 37 at 3692217600 expire 4007750400 fs 4004757732".to_string()
+        ),
+        "{bob_text}"
+    );
+    let rv = |addr: &str| {
+        let o = ns.output(&[
+            ntpq_binary::ntpq_binary(),
+            "-c",
+            "rv 0 tai,leapsec,expire",
+            addr,
+        ]);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    for addr in ["127.0.0.1", "127.0.0.2"] {
+        let t = Instant::now();
+        let text = loop {
+            let text = rv(addr);
+            if var(&text, "tai").is_some() || t.elapsed() > Duration::from_secs(10) {
+                break text;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        assert_eq!(var(&text, "tai").as_deref(), Some("37"), "{addr}: {text}");
+        // 2027-01-01 00:00 UTC as the reference prints a filestamp.
+        assert_eq!(
+            var(&text, "expire").as_deref(),
+            Some("202701010000"),
+            "{addr}: {text}"
+        );
+        assert!(var(&text, "leapsec").is_some(), "{addr}: {text}");
+    }
     drop((bob, alice));
 }

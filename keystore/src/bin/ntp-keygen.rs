@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         .and_then(|s| s.split('@').next())
         .filter(|h| !h.is_empty())
         .map(str::to_string);
-    let hostname = match (hostname(), from_subject) {
+    let hostname = match (hostname(), from_subject.clone()) {
         (Ok(h), _) => h,
         (Err(_), Some(h)) => h,
         (Err(e), None) => {
@@ -60,6 +60,29 @@ fn main() -> ExitCode {
         hostname,
         now_unix,
     };
+    if opts.check {
+        // The host, group and password as the other options name them.
+        let host = from_subject.unwrap_or_else(|| env.hostname.clone());
+        let ident = opts.ident.clone().unwrap_or_else(|| host.clone());
+        let pw = opts
+            .password
+            .clone()
+            .or_else(|| opts.export_password.clone())
+            .unwrap_or_else(|| host.clone());
+        let r = keystore::check::check(
+            std::path::Path::new("."),
+            &host,
+            &ident,
+            &pw,
+            i64::try_from(now_unix).unwrap_or(i64::MAX),
+        );
+        print!("{}", r.text);
+        return if r.ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        };
+    }
     let mut out = std::io::stdout().lock();
     let mut log = std::io::stderr().lock();
     match keygen::run(&opts, &env, &mut out, &mut log) {

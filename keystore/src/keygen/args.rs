@@ -52,6 +52,8 @@ pub struct Options {
     pub help: bool,
     /// `--version`.
     pub version: bool,
+    /// `--check`: report on the keys directory, write nothing (`crate::check`).
+    pub check: bool,
 }
 
 impl fmt::Debug for Options {
@@ -95,6 +97,7 @@ impl Default for Options {
             mv_keys: None,
             help: false,
             version: false,
+            check: false,
         }
     }
 }
@@ -174,6 +177,12 @@ pub const OPTIONS: &[OptSpec] = &[
     row('v', "mv-keys", Some("N"), "accepted for compatibility, no effect"),
     row('?', "help", None, "print this help and exit"),
     row('!', "version", None, "print the version and exit"),
+    row(
+        '%',
+        "check",
+        None,
+        "check the keys in the current directory for this host (-s) and password (-p or -q): each link, its file, whether it opens, the certificate's expiry; writes nothing; exit status 1 on a problem",
+    ),
 ];
 
 /// The option with long name `name`.
@@ -181,11 +190,12 @@ fn by_long(name: &str) -> Option<&'static OptSpec> {
     OPTIONS.iter().find(|o| o.long == name)
 }
 
-/// The option with short letter `c` (`--help`/`--version` have none).
+/// The option with short letter `c` (`--help`, `--version` and
+/// `--check` have none).
 fn by_short(c: char) -> Option<&'static OptSpec> {
     OPTIONS
         .iter()
-        .find(|o| o.short == c && c != '?' && c != '!')
+        .find(|o| o.short == c && !matches!(c, '?' | '!' | '%'))
 }
 
 fn number(opt: char, value: &str, lo: u64, hi: u64) -> Result<u64, UsageError> {
@@ -240,6 +250,7 @@ fn apply(o: &mut Options, opt: char, value: Option<&str>) -> Result<(), UsageErr
         'v' => o.mv_keys = Some(number('v', v, 0, 30)? as usize),
         '?' => o.help = true,
         '!' => o.version = true,
+        '%' => o.check = true,
         _ => return Err(UsageError(format!("unknown option -{opt}"))),
     }
     Ok(())

@@ -31,7 +31,7 @@ pub const COMPATIBILITY: &[&str] = &[
 /// the options without a letter.
 pub fn synopsis(short: char, long: &str, arg: Option<&str>) -> String {
     let value = arg.map(|a| format!(" {a}")).unwrap_or_default();
-    if short == '?' || short == '!' {
+    if matches!(short, '?' | '!' | '%') {
         format!("    --{long}{value}")
     } else {
         format!("-{short}, --{long}{value}")

@@ -224,6 +224,8 @@ pub struct ControlView<'a> {
     pub autokey: Option<&'a super::crypto::AutokeyHost>,
     /// `--var`, `--dvar`, `setvar` variables.
     pub sys_vars: &'a [ExtraVar],
+    /// The leap table (`tai`, `leapsec`, `expire`).
+    pub leap_table: Option<crate::leapfile::LeapTable>,
 }
 
 impl ControlView<'_> {
@@ -340,9 +342,9 @@ impl ControlState for ControlView<'_> {
             version: crate::cli::version_line(),
             processor,
             system,
-            tai: 0,
-            leap_table_stamp: None,
-            leap_table_expire: None,
+            tai: self.leap_table.map_or(0, |t| t.tai_offset),
+            leap_table_stamp: self.leap_table.map(|t| t.updated_unix()),
+            leap_table_expire: self.leap_table.map(|t| t.expires_unix()),
             leap_smear: None,
             fuzz: 0.0,
             wander_threshold: 0.0,
@@ -561,6 +563,7 @@ impl Core {
             now_ntp: rx,
             autokey: self.autokey.as_ref(),
             sys_vars: &self.sys_vars,
+            leap_table: self.leap_table,
         };
         match self
             .control

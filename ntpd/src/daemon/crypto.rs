@@ -258,6 +258,15 @@ impl AutokeyHost {
         Ok(())
     }
 
+    /// Keeps the client identity parameters `old` read at start-up for
+    /// the groups this host has not read itself (a key reload re-reads the
+    /// host's own files, not the configured groups' parameters).
+    pub fn keep_identities_of(&mut self, old: &mut AutokeyHost) {
+        for (group, ids) in old.identities.drain() {
+            self.identities.entry(group).or_insert(ids);
+        }
+    }
+
     /// What an association of group `ident` (or, without one, of the
     /// servers named by the parameter links) verifies the server with: a
     /// copy of what [`AutokeyHost::preload_identities`] read. A group not

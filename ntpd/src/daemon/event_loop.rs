@@ -9,7 +9,7 @@
 //! ```text
 //! select (biased):
 //!   SIGTERM/SIGINT      → stop (the drift is saved by `finish`)
-//!   SIGHUP              → logged; the daemon keeps running
+//!   SIGHUP              → the keys are reloaded (`rollover`); the daemon keeps running
 //!   timer (1 s)         → Core::tick → actions: polls sent, stats written
 //!   a readable socket   → up to DRAIN batches:
 //!       recvmmsg (≤ BATCH) → Core::handle each → replies queued → sendmmsg
@@ -185,10 +185,15 @@ pub struct EventLoop<'a> {
     actions: Vec<Action>,
     exit: Option<u8>,
     on_tick: Option<TickHook<'a>>,
+    /// Called on SIGHUP (key rollover, `rollover::reload`).
+    on_hangup: Option<HangupHook<'a>>,
 }
 
 /// Called after every system tick.
 type TickHook<'a> = Box<dyn FnMut(&Core) + 'a>;
+
+/// Called on SIGHUP.
+type HangupHook<'a> = Box<dyn FnMut(&mut Core) + 'a>;
 
 impl<'a> EventLoop<'a> {
     /// A loop over `sockets` driving `core`, writing statistics to
@@ -237,7 +242,13 @@ impl<'a> EventLoop<'a> {
             actions: Vec::new(),
             exit: None,
             on_tick: None,
+            on_hangup: None,
         })
+    }
+
+    /// Runs `f` on SIGHUP instead of only logging it.
+    pub fn on_hangup(&mut self, f: impl FnMut(&mut Core) + 'a) {
+        self.on_hangup = Some(Box::new(f));
     }
 
     /// Call `f` after every system tick (e.g. to tell a waiting parent
@@ -275,9 +286,12 @@ impl<'a> EventLoop<'a> {
                 biased;
                 arrived = self.signals.recv() => match arrived {
                     Arrived::Stop(name) => return Stop::Signal(name),
-                    Arrived::Hangup => tracing::info!(
-                        "SIGHUP received: the daemon keeps running with the configuration and keys it loaded at start"
-                    ),
+                    Arrived::Hangup => match &mut self.on_hangup {
+                        Some(f) => f(self.core),
+                        None => tracing::info!(
+                            "SIGHUP received: the daemon keeps running with the configuration and keys it loaded at start"
+                        ),
+                    },
                 },
                 _ = timer.tick() => self.tick(),
                 (index, ready) = readable(&self.sockets, &mut next) => match ready {

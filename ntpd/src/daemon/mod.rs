@@ -24,6 +24,7 @@ pub mod environment;
 pub mod ephemeral;
 pub mod event_loop;
 pub mod hardening;
+mod leap;
 mod mobilization;
 pub mod mobilize;
 pub mod network;
@@ -33,7 +34,9 @@ pub mod policy;
 pub mod priority;
 pub mod privileges;
 pub mod process;
+pub mod randfile;
 mod receive;
+pub mod rollover;
 pub mod seccomp;
 mod serve;
 pub mod settings;
@@ -85,6 +88,9 @@ pub enum DaemonError {
     /// Autokey key files (`crypto`, `keysdir`).
     #[error("{0}")]
     Crypto(#[from] crypto::CryptoSetupError),
+    /// `crypto randfile`.
+    #[error("{0}")]
+    Randfile(#[from] randfile::RandfileError),
     /// No socket could be bound.
     #[error("cannot listen on any address: {0}; expected a free UDP port (is another ntpd or chronyd running?)")]
     NoSocket(io::Error),
@@ -155,6 +161,8 @@ pub struct Core {
     pub driver: clockctl::ClockDriver<clockctl::DynClock>,
     /// What leaves the core: the action queue, the statistics wanted.
     pub out: outputs::Outputs,
+    /// The leap table: the `leapfile`'s, or a server's LEAP values.
+    pub leap_table: Option<crate::leapfile::LeapTable>,
     /// System ticks so far (the drift file is checked hourly).
     ticks: u64,
     next_id: assoc_ids::AssocIds,
@@ -257,6 +265,7 @@ impl Core {
             started: start,
             env,
             autokey: None,
+            leap_table: None,
             sys_vars: s.sys_vars.clone(),
             hardening: hardening::Hardening::new(start),
         }

@@ -10,6 +10,7 @@
 //! ```
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
 
 use rand::rngs::StdRng;
 
@@ -69,7 +70,12 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     }
     crate::logging::set_log_mask(crate::logging::log_mask(&settings.log_config));
     let keys = settings.key_ring()?;
-    let mut rng: StdRng = rand::make_rng();
+    let randfile = settings
+        .autokey
+        .crypto
+        .as_ref()
+        .and_then(|c| c.randfile.as_ref());
+    let mut rng: StdRng = super::randfile::seeded(randfile.map(Path::new))?;
     let autokey = crypto::load(
         &settings.autokey,
         crate::timing::now_ntp().seconds(),
@@ -154,11 +160,19 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         keys,
         precision,
         Box::new(SystemEnvironment::start()),
-        rand::make_rng(),
+        super::randfile::seeded(
+            settings
+                .autokey
+                .crypto
+                .as_ref()
+                .and_then(|c| c.randfile.as_deref())
+                .map(Path::new),
+        )?,
         clock,
         flags,
     );
     core.autokey = autokey;
+    super::leap::load(&mut core, settings.leapfile.as_deref());
     core.net.socket_addrs = sockets
         .iter()
         .map(|s| (s.local_addr(), s.is_wildcard()))
@@ -198,6 +212,10 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     })?;
     // Signals are caught now: without -w the waiting parent exits.
     waiter.notify_ready();
+    let autokey_settings = settings.autokey.clone();
+    ev.on_hangup(move |c| {
+        super::rollover::reload(c, &autokey_settings, crate::timing::now_ntp().seconds());
+    });
     ev.on_tick(|c| {
         if c.sys.leap != proto::LeapIndicator::Unsynchronized {
             // -w: the parent exits 0 now; later calls do nothing.

@@ -101,6 +101,8 @@ pub struct Settings {
     pub mru: MruParams,
     /// Keys file (`-k` wins over `keys`).
     pub keys_file: Option<PathBuf>,
+    /// `leapfile FILE` (see `crate::leapfile`).
+    pub leapfile: Option<PathBuf>,
     /// Trusted key IDs (`trustedkey`, `-t`).
     pub trusted_keys: Vec<u16>,
     /// `requestkey`.
@@ -251,6 +253,7 @@ impl Settings {
             discard: DiscardParams::default(),
             mru: MruParams::default(),
             keys_file: None,
+            leapfile: None,
             trusted_keys: Vec::new(),
             request_key: None,
             control_key: None,
@@ -350,6 +353,7 @@ impl Settings {
             Directive::ControlKey(k) => self.control_key = Some(*k),
             Directive::RequestKey(k) => self.request_key = Some(*k),
             Directive::Keys(p) => self.keys_file = Some(PathBuf::from(p)),
+            Directive::Leapfile(l) => self.leapfile = Some(PathBuf::from(&l.path)),
             Directive::TrustedKey(ranges) => {
                 for r in ranges {
                     self.trusted_keys.extend(r.first..=r.last);
@@ -668,10 +672,10 @@ mod tests {
 
     #[test]
     fn unbuilt_directives_are_reported_not_dropped() {
-        let s = settings("leapfile /tmp/leap-seconds.list\n", &Options::default());
+        let s = settings("tos ceiling 4\n", &Options::default());
         assert_eq!(s.not_acted_on.len(), 1);
         assert!(
-            s.not_acted_on[0].starts_with("test.conf:1:1: `leapfile`"),
+            s.not_acted_on[0].starts_with("test.conf:1:1: tos ceiling 4"),
             "{:?}",
             s.not_acted_on
         );

@@ -173,6 +173,7 @@ impl Core {
             self.save_drift();
         }
         self.autokey_timers();
+        self.adopt_leap_values();
         self.flush_cryptostats();
         let before = self.assocs.len();
         self.assocs.retain(|r| !r.assoc.is_stale());

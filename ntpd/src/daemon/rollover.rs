@@ -1,0 +1,105 @@
+//! Key rollover on SIGHUP (the guide's monthly updates, §6.7.1.5 and
+//! §6.7.2.6, without a restart; RFC 5906 §6 keys and certificates): the
+//! event loop reads the host key, certificate and server identity keys
+//! again ([`reload`], the IO) and hands them to
+//! [`Core::install_host_keys`], which keeps every association, restarts
+//! Autokey on those whose exchange depended on what changed (our host key
+//! encrypts their cookies, our certificate is what servers sign) and logs
+//! what changed. A new file that does not load keeps the old keys running
+//! and the log says why.
+
+use super::crypto::{self, AutokeyHost};
+use super::settings::AutokeySettings;
+use super::Core;
+
+/// What differs between two loaded hosts, in operator words.
+fn changes(old: &AutokeyHost, new: &AutokeyHost) -> Vec<String> {
+    let mut out = Vec::new();
+    let key = |h: &AutokeyHost| h.host.host_key().public_key_to_der().unwrap_or_default();
+    if key(old) != key(new) {
+        out.push("host key replaced".to_string());
+    }
+    let (oc, nc) = (old.host.cert(), new.host.cert());
+    if oc.der != nc.der {
+        out.push(format!(
+            "certificate {} (serial {}) replaced by serial {}, valid to Unix {}",
+            nc.subject, oc.serial, nc.serial, nc.not_after
+        ));
+    }
+    for scheme in [
+        keystore::Scheme::Iff,
+        keystore::Scheme::Gq,
+        keystore::Scheme::Mv,
+    ] {
+        let fs = |h: &AutokeyHost| h.host.identity(scheme).map(|i| i.filestamp());
+        match (fs(old), fs(new)) {
+            (a, b) if a == b => {}
+            (_, Some(b)) => out.push(format!("{scheme} server key now filestamp {b}")),
+            (Some(_), None) => out.push(format!("{scheme} server key removed")),
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// SIGHUP: loads the keys again with the start-up settings and installs
+/// them; `now` is NTP seconds. Logs the outcome.
+pub fn reload(core: &mut Core, settings: &AutokeySettings, now: u32) {
+    if core.autokey.is_none() {
+        tracing::info!("SIGHUP received: no crypto configured, nothing to reload");
+        return;
+    }
+    let mut rng: rand::rngs::StdRng = rand::make_rng();
+    match crypto::load(settings, now, &mut rng) {
+        Ok(Some(new)) => core.install_host_keys(new, now),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(
+            "SIGHUP received: the new keys were not loaded, the old ones stay in use: {e}"
+        ),
+    }
+}
+
+impl Core {
+    /// Installs reloaded keys: associations stay; where our host key or
+    /// certificate changed, Autokey restarts on every association (its
+    /// cookie and signed certificate were for the old ones).
+    pub fn install_host_keys(&mut self, mut new: AutokeyHost, now: u32) {
+        let Some(old) = self.autokey.as_ref() else {
+            return;
+        };
+        let changed = changes(old, &new);
+        if changed.is_empty() {
+            tracing::info!("SIGHUP received: the key files are unchanged");
+            return;
+        }
+        if old.host.synchronised() {
+            new.host.update(now);
+        }
+        if let Some(t) = self.leap_table {
+            new.host.set_leap(t.leap_values());
+        }
+        let restart = changed
+            .iter()
+            .any(|c| c.starts_with("host key") || c.starts_with("certificate"));
+        self.out.cryptostats.startup = super::cryptostats::startup_lines(&new);
+        if let Some(old) = self.autokey.as_mut() {
+            new.keep_identities_of(old);
+        }
+        self.autokey = Some(new);
+        let mut restarted = 0;
+        if restart {
+            // A cleared engine is not proventic until it proves the
+            // source again.
+            for r in &mut self.assocs {
+                if let Some(engine) = r.assoc.auth.autokey_engine_mut() {
+                    engine.clear(now);
+                    restarted += 1;
+                }
+            }
+        }
+        tracing::info!(
+            "SIGHUP received: keys reloaded: {}; Autokey restarted on {restarted} association(s), all kept",
+            changed.join("; ")
+        );
+    }
+}
