@@ -120,8 +120,15 @@ pub fn assoc_flags(lab: &Lab, who: Daemon, ns: &str) -> Option<u32> {
         ns,
         &["-c", &format!("rv {assid} flags"), "127.0.0.1"],
     );
+    // Our ntpq adds the flags in words after the number when `flags` is
+    // asked alone (`flags=0x87f23 (autokey enabled, …)`); the number leads.
     let v = rv_value(&out, "flags")?;
-    u32::from_str_radix(v.trim_start_matches("0x"), 16).ok()
+    let hex: String = v
+        .trim_start_matches("0x")
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    u32::from_str_radix(&hex, 16).ok()
 }
 
 /// Polls bob's association flags every second until `done` accepts them
