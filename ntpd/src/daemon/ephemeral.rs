@@ -127,15 +127,9 @@ impl Core {
         true
     }
 
-    /// Records the association `mobilize` just added, if it added one
-    /// (`before` is the association count before the call).
-    pub(super) fn note_ephemeral(&mut self, before: usize, trusted: bool) {
-        if self.assocs.len() <= before {
-            return;
-        }
-        let Some(id) = self.assocs.last().map(|r| r.assoc.id) else {
-            return;
-        };
+    /// Records ephemeral association `id`, just mobilised (by a trusted
+    /// key or not).
+    pub(super) fn note_ephemeral(&mut self, id: u16, trusted: bool) {
         let mobilised = self.env.monotonic();
         let ledger = &mut self.hardening.ephemeral;
         ledger.slots.retain(|s| s.id != id);

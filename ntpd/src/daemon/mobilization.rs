@@ -282,11 +282,10 @@ impl Core {
             ..AssocConfig::new(src, host_mode)
         };
         let (socket, local) = self.sending_socket(socket, src);
-        let before = self.assocs.len();
         match self.mobilize(cfg, socket, local) {
             Some(id) if autokey_trial => Ephemeral::OnTrial(id),
-            Some(_) => {
-                self.note_ephemeral(before, trusted);
+            Some(id) => {
+                self.note_ephemeral(id, trusted);
                 tracing::info!(target: crate::logging::PEER_INFO, "mobilize ephemeral {host_mode} association for {src}");
                 Ephemeral::Mobilized
             }
@@ -310,9 +309,9 @@ impl Core {
                 "mobilize ephemeral {} association for {remote}",
                 trial.assoc.cfg.mode
             );
-            let before = self.assocs.len();
+            let id = trial.assoc.id;
             self.assocs.push(trial);
-            self.note_ephemeral(before, false);
+            self.note_ephemeral(id, false);
         } else {
             self.policy.access.stats.restricted += 1;
         }
