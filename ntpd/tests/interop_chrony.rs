@@ -439,7 +439,18 @@ fn check_chronyd_synced(
         "7F000001 ()",
         "our orphan refid, 127.0.0.1"
     );
-    assert_eq!(field(&ntpdata, "NTP tests"), "111 111 1111", "all passed");
+    // chronyd prints its tests as "123 567 ABCD": 1-3 check the packet (duplicate, bogus, invalid
+    // timestamps), 5-7 the header (authentication, leap/stratum, root distance), D a synchronisation
+    // loop. Those judge our server and must all pass. A-C judge the measured delay against the delays
+    // seen so far (maxdelay, maxdelayratio, maxdelaydevratio): one scheduling stall on a busy CI host
+    // fails them for that one sample, whatever the server did, so they are not asserted.
+    let tests = field(&ntpdata, "NTP tests");
+    let bits: Vec<char> = tests.chars().filter(|c| !c.is_whitespace()).collect();
+    assert_eq!(bits.len(), 10, "ten test results in {tests:?}");
+    assert!(
+        bits[..6].iter().all(|&b| b == '1') && bits[9] == '1',
+        "packet, header and loop tests all passed: {tests}"
+    );
     assert_eq!(
         field(&ntpdata, "Authenticated"),
         if authenticated { "Yes" } else { "No" }
@@ -448,6 +459,8 @@ fn check_chronyd_synced(
     let rx: u64 = field(&ntpdata, "Total RX").parse().unwrap();
     let valid: u64 = field(&ntpdata, "Total valid RX").parse().unwrap();
     assert!(rx >= 8 && valid == rx, "every reply valid: {rx} {valid}");
+    let good: u64 = field(&ntpdata, "Total good RX").parse().unwrap();
+    assert!(2 * good >= valid, "most replies pass the delay tests too: {good} of {valid}");
 }
 
 #[test]
