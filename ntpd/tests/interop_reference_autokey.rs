@@ -444,7 +444,34 @@ fn leap_values(server: Daemon, client: Daemon) {
         bob, want_bob,
         "bob's rv 0 tai,leapsec,expire; cryptostats:\n{stats}"
     );
+    for (who, ns) in [(server, &a), (client, &b)] {
+        host_key_vars(&lab, who, ns);
+    }
     lab.assert_running();
+}
+
+/// Issue 13's `hostkey`: 4.2.8 has no system variable of that name (its
+/// ntp_control.c sys_var table: `flags host update cert signature until
+/// ident digest`); it answers `rv 0 hostkey` with CERR_UNKNOWNVAR, and
+/// shows its host key's signature timestamp as `update`, a filestamp
+/// (YYYYMMDDhhmm) of the last crypto update. Ours does the same.
+fn host_key_vars(lab: &Lab, who: Daemon, ns: &str) {
+    let o = ntpq_output(lab, who, ns, &["-c", "rv 0 hostkey", "127.0.0.1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("A request variable unknown to the server"),
+        "{} `rv 0 hostkey`: {err}{}",
+        who.label(),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let rv = ntpq(lab, who, ns, &["-c", "rv 0 update", "127.0.0.1"]);
+    let update = rv_value(&rv, "update").unwrap_or_default();
+    let this_year = year_now().to_string();
+    assert!(
+        update.len() == 12 && update.starts_with(&this_year),
+        "{} `rv 0 update`: {rv}",
+        who.label()
+    );
 }
 
 #[test]
