@@ -126,9 +126,15 @@ impl LeapTable {
         })
     }
 
-    /// `#$` in Unix seconds (mode 6 `leapsec`).
+    /// `#$` in Unix seconds.
     pub fn updated_unix(&self) -> i64 {
         i64::from(self.updated) - NTP_UNIX
+    }
+
+    /// The last leap's epoch in Unix seconds (mode 6 `leapsec`: the
+    /// reference shows its leap table's last transition there, not `#$`).
+    pub fn last_leap_unix(&self) -> i64 {
+        i64::from(self.last_leap) - NTP_UNIX
     }
 
     /// `#@` in Unix seconds (mode 6 `expire`).

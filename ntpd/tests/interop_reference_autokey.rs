@@ -12,6 +12,9 @@
 //! * The same with files made live, in the test, by each `ntp-keygen`
 //!   (`-T -I -G -V 5 -c RSA-SHA256`, `-e` exports, `-H` for bob), so that
 //!   each daemon reads the other's key files.
+//! * TAI: alice has a `leapfile`; bob learns its TAI offset (and, our
+//!   bob, the leap epoch and expiry) over the LEAP exchange (RFC 5906
+//!   §10.8), seen in `rv 0 tai,leapsec,expire` and bob's cryptostats.
 //! * Negative cells: bob with a wrong group key never becomes proventic,
 //!   and says why in its log.
 //!
@@ -326,6 +329,168 @@ fn untrusted_certificate(server: Daemon, client: Daemon, log_says: Option<&'stat
             assert_eq!(f & 0x0100, 0, "no certificate taken: {f:#x}");
         }
     }
+}
+
+/// An IERS `leap-seconds.list` head and tail: updated (`#$`) 2024-07-08,
+/// expiring (`#@`) 2028-01-01, last leap 2017-01-01 to TAI − UTC = 37 s.
+/// No `#h` hash line: the reference loads such a file ("no hash
+/// signature" warning) and so does ours.
+const LEAP_SECONDS_LIST: &str = "#$\t3929093563\n#@\t4039286400\n\
+    2272060800\t10\t# 1 Jan 1972\n3692217600\t37\t# 1 Jan 2017\n";
+/// The TAI offset, last leap and expiry of [`LEAP_SECONDS_LIST`].
+const LEAP_VALUES: (u32, u32, u32) = (37, 3692217600, 4039286400);
+/// LEAP: the client holds the server's leap values (RFC 5906 §10.8).
+const LEAP: u32 = 0x4000;
+
+/// `tai`, `leapsec`, `expire` of `who`'s `rv 0` in `ns`, once `tai` shows
+/// (the reference's system variables follow its leap table once a second;
+/// at most 20 s).
+fn leap_vars(lab: &Lab, who: Daemon, ns: &str) -> [Option<String>; 3] {
+    let t0 = std::time::Instant::now();
+    loop {
+        let rv = ntpq(
+            lab,
+            who,
+            ns,
+            &["-c", "rv 0 tai,leapsec,expire", "127.0.0.1"],
+        );
+        let vars = ["tai", "leapsec", "expire"].map(|n| rv_value(&rv, n));
+        if vars[0].is_some() || t0.elapsed() > Duration::from_secs(20) {
+            return vars;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// bob's cryptostats (`<lab>/cryptostats`) once a line contains `what`
+/// (the file is written through a buffer: at most 20 s), or as it is then.
+fn wait_cryptostats(lab: &Lab, what: &str) -> String {
+    let t0 = std::time::Instant::now();
+    loop {
+        let stats = std::fs::read_to_string(lab.dir.join("cryptostats")).unwrap_or_default();
+        if stats.contains(what) || t0.elapsed() > Duration::from_secs(20) {
+            return stats;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// The LEAP expiry a reference server sends with no leap ahead: not its
+/// file's `#@` expiry but "a fake" (its crypto_update's own word), the
+/// last leap plus 25 days; 2017-01-26 here.
+const REFERENCE_FAKE_EXPIRE: u32 = 3692217600 + 25 * 86400;
+
+/// TAI cell: alice (TC fixture keys) serves with `leapfile`; bob, with
+/// `statistics cryptostats`, completes Autokey including LEAP and then
+/// shows alice's TAI offset in `rv 0 tai` and logs the reference's
+/// `leap TAI offset 37 at 3692217600 expire … fs …` cryptostats line.
+/// The expiry on the wire is the file's with our alice, the reference's
+/// fake ([`REFERENCE_FAKE_EXPIRE`]) with the reference. Our bob fills
+/// `leapsec` and `expire` from the exchange as received; a reference bob
+/// takes only the offset (its leap table stays empty: no `leapsec`, no
+/// `expire`).
+fn leap_values(server: Daemon, client: Daemon) {
+    let mut lab = Lab::new();
+    let leapfile = lab.file("leap-seconds.list", LEAP_SECONDS_LIST);
+    let (a, b) = (lab.a.clone(), lab.b.clone());
+    start_alice_with(
+        &mut lab,
+        server,
+        &fixture_keys(TC.run, "alice"),
+        &format!("leapfile {}", leapfile.display()),
+    );
+    start_bob_with(
+        &mut lab,
+        client,
+        &fixture_keys(TC.run, "bob"),
+        TC,
+        "statistics cryptostats\nfilegen cryptostats file cryptostats type none enable",
+    );
+    let flags = wait_flags(&mut lab, client, HANDSHAKE, "the LEAP bit (0x4000)", |f| {
+        f & LEAP != 0
+    });
+    assert_eq!(flags & CLIENT_BITS, CLIENT_BITS, "bob's flags {flags:#x}");
+    let (tai, epoch, file_expire) = LEAP_VALUES;
+    let alice = leap_vars(&lab, server, &a);
+    // alice shows her own file whichever daemon she is.
+    let file_vars = [
+        Some(tai.to_string()),
+        Some("201701010000".to_string()),
+        Some("202801010000".to_string()),
+    ];
+    assert_eq!(alice, file_vars, "alice's rv 0 tai,leapsec,expire");
+    let sent_expire = match server {
+        Daemon::Ours => file_expire,
+        Daemon::Reference => REFERENCE_FAKE_EXPIRE,
+    };
+    let want = format!("leap TAI offset {tai} at {epoch} expire {sent_expire} fs ");
+    let stats = wait_cryptostats(&lab, "leap TAI offset");
+    let line = stats.lines().find(|l| l.contains("leap TAI offset"));
+    assert!(
+        line.is_some_and(|l| l.contains(&want)),
+        "bob's cryptostats lack {want:?}:\n{stats}"
+    );
+    let bob = leap_vars(&lab, client, &b);
+    let want_bob = match (server, client) {
+        (_, Daemon::Reference) => [Some(tai.to_string()), None, None],
+        (Daemon::Ours, Daemon::Ours) => file_vars,
+        (Daemon::Reference, Daemon::Ours) => [
+            Some(tai.to_string()),
+            Some("201701010000".to_string()),
+            Some("201701260000".to_string()),
+        ],
+    };
+    assert_eq!(
+        bob, want_bob,
+        "bob's rv 0 tai,leapsec,expire; cryptostats:\n{stats}"
+    );
+    for (who, ns) in [(server, &a), (client, &b)] {
+        host_key_vars(&lab, who, ns);
+    }
+    lab.assert_running();
+}
+
+/// Issue 13's `hostkey`: 4.2.8 has no system variable of that name (its
+/// ntp_control.c sys_var table: `flags host update cert signature until
+/// ident digest`); it answers `rv 0 hostkey` with CERR_UNKNOWNVAR, and
+/// shows its host key's signature timestamp as `update`, a filestamp
+/// (YYYYMMDDhhmm) of the last crypto update. Ours does the same.
+fn host_key_vars(lab: &Lab, who: Daemon, ns: &str) {
+    let o = ntpq_output(lab, who, ns, &["-c", "rv 0 hostkey", "127.0.0.1"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("A request variable unknown to the server"),
+        "{} `rv 0 hostkey`: {err}{}",
+        who.label(),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let rv = ntpq(lab, who, ns, &["-c", "rv 0 update", "127.0.0.1"]);
+    let update = rv_value(&rv, "update").unwrap_or_default();
+    let this_year = year_now().to_string();
+    assert!(
+        update.len() == 12 && update.starts_with(&this_year),
+        "{} `rv 0 update`: {rv}",
+        who.label()
+    );
+}
+
+#[test]
+fn reference_autokey_tai() {
+    require!(Need::Root, Need::IpNetns, Need::ReferenceNtpd);
+    run_cells(vec![
+        Cell::new(
+            "Autokey TC, TAI offset from alice's leapfile",
+            Daemon::Reference,
+            Daemon::Ours,
+            || leap_values(Daemon::Reference, Daemon::Ours),
+        ),
+        Cell::new(
+            "Autokey TC, TAI offset from alice's leapfile",
+            Daemon::Ours,
+            Daemon::Reference,
+            || leap_values(Daemon::Ours, Daemon::Reference),
+        ),
+    ]);
 }
 
 #[test]

@@ -343,7 +343,7 @@ impl ControlState for ControlView<'_> {
             processor,
             system,
             tai: self.leap_table.map_or(0, |t| t.tai_offset),
-            leap_table_stamp: self.leap_table.map(|t| t.updated_unix()),
+            leap_table_stamp: self.leap_table.map(|t| t.last_leap_unix()),
             leap_table_expire: self.leap_table.map(|t| t.expires_unix()),
             leap_smear: None,
             fuzz: 0.0,

@@ -77,9 +77,14 @@ pub fn fixture_keys(run: &str, host: &str) -> PathBuf {
 /// A as an orphan parent at stratum 5: the reference signs nothing before
 /// it is synchronised (fixture README §10.9).
 pub fn start_alice(lab: &mut Lab, who: Daemon, keys: &Path) {
+    start_alice_with(lab, who, keys, "");
+}
+
+/// [`start_alice`] with `extra` configuration lines (e.g. `leapfile …`).
+pub fn start_alice_with(lab: &mut Lab, who: Daemon, keys: &Path, extra: &str) {
     let a = lab.a.clone();
     let body = format!(
-        "tos orphan 5 orphanwait 1\nkeysdir {}/\ncrypto host alice pw serverpassword",
+        "tos orphan 5 orphanwait 1\nkeysdir {}/\ncrypto host alice pw serverpassword\n{extra}",
         keys.display()
     );
     start(lab, who, "server", &a, &body);
@@ -91,6 +96,12 @@ pub fn start_alice(lab: &mut Lab, who: Daemon, keys: &Path) {
 /// orphan at stratum 10 itself: the reference client sends SIGN and LEAP
 /// requests only while synchronised (fixture README §10.8).
 pub fn start_bob(lab: &mut Lab, who: Daemon, keys: &Path, scheme: Scheme) {
+    start_bob_with(lab, who, keys, scheme, "");
+}
+
+/// [`start_bob`] with `extra` configuration lines (e.g. `statistics
+/// cryptostats`).
+pub fn start_bob_with(lab: &mut Lab, who: Daemon, keys: &Path, scheme: Scheme, extra: &str) {
     let (b, addr_a) = (lab.b.clone(), lab.addr_a.clone());
     let ident = if scheme.kind.is_some() {
         " ident alice"
@@ -99,7 +110,7 @@ pub fn start_bob(lab: &mut Lab, who: Daemon, keys: &Path, scheme: Scheme) {
     };
     let body = format!(
         "tos orphan 10 orphanwait 1\nserver {addr_a} autokey{ident} iburst minpoll 3 maxpoll 4\n\
-         keysdir {}/\ncrypto host bob pw clientpassword",
+         keysdir {}/\ncrypto host bob pw clientpassword\n{extra}",
         keys.display()
     );
     start(lab, who, "client", &b, &body);
