@@ -131,6 +131,7 @@ const COMMANDS: &[(&str, Shape, &[&str])] = &[
             "leap indicator",
             "stratum",
             "reference ID",
+            "broadcast delay",
         ],
     ),
     ("sysstats", Shape::Labels, &[]),

@@ -226,6 +226,8 @@ pub struct ControlView<'a> {
     pub sys_vars: &'a [ExtraVar],
     /// The leap table (`tai`, `leapsec`, `expire`).
     pub leap_table: Option<crate::leapfile::LeapTable>,
+    /// `broadcastdelay`, seconds, when configured (`bcastdelay`).
+    pub broadcast_delay: Option<f64>,
 }
 
 impl ControlView<'_> {
@@ -348,7 +350,7 @@ impl ControlState for ControlView<'_> {
             leap_smear: None,
             fuzz: 0.0,
             wander_threshold: 0.0,
-            broadcast_delay: 0.0,
+            broadcast_delay: crate::mode6::reported_broadcast_delay(self.broadcast_delay),
             auth_delay: 0.0,
         }
     }
@@ -564,6 +566,7 @@ impl Core {
             autokey: self.autokey.as_ref(),
             sys_vars: &self.sys_vars,
             leap_table: self.leap_table,
+            broadcast_delay: self.policy.broadcast_delay,
         };
         match self
             .control

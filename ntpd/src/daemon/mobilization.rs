@@ -277,7 +277,10 @@ impl Core {
             minpoll: poll,
             maxpoll: clock::constants::DEFAULT_MAXPOLL.max(poll),
             ephemeral: true,
-            broadcast_delay: self.policy.broadcast_delay,
+            broadcast_delay: self
+                .policy
+                .broadcast_delay
+                .unwrap_or(clock::constants::BDELAY),
             autokey: autokey_trial,
             ..AssocConfig::new(src, host_mode)
         };

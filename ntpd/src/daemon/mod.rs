@@ -243,7 +243,7 @@ impl Core {
                 access: Access::new(s.restrict.clone(), MruList::new(s.discard, mru)),
                 keys,
                 auth_required: s.switches.auth,
-                broadcast_delay: s.broadcast_delay.unwrap_or(clock::constants::BDELAY),
+                broadcast_delay: s.broadcast_delay,
             },
             out: outputs::Outputs::default(),
             sync,

@@ -19,8 +19,10 @@ pub struct Policy {
     pub keys: KeyRing,
     /// Ephemeral associations need authentication (`enable auth`, `-a`).
     pub auth_required: bool,
-    /// `broadcastdelay`, seconds.
-    pub broadcast_delay: f64,
+    /// `broadcastdelay`, seconds, when configured (without it a broadcast
+    /// client assumes `BDELAY` until its calibration volley measures the
+    /// delay).
+    pub broadcast_delay: Option<f64>,
 }
 
 impl Policy {
