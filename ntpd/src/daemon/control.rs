@@ -207,6 +207,8 @@ pub struct ControlView<'a> {
     pub access: &'a Access,
     /// Daemon counters.
     pub stats: &'a DaemonStats,
+    /// The symmetric keys (`authinfo`).
+    pub keys: &'a crate::auth::KeyRing,
     /// The latest mitigation outcome.
     pub mitigation: Option<&'a Mitigation>,
     /// Local address and wildcard flag of each socket.
@@ -471,7 +473,7 @@ impl ControlState for ControlView<'_> {
             C::IoSent => self.stats.replies + assoc_sum(|a| a.sent),
             C::IoSendFailed => self.stats.send_errors,
             C::IoDropped => s.mode7 + self.stats.wildcard_dropped,
-            _ => return None,
+            _ => return self.auth_io_mru_counter(c),
         })
     }
 
@@ -557,6 +559,7 @@ impl Core {
             driver: &self.driver,
             access: &self.policy.access,
             stats: &self.stats,
+            keys: &self.policy.keys,
             mitigation: self.last_mitigation.as_ref(),
             socket_addrs: &self.net.socket_addrs,
             events: &mut self.sys_events,

@@ -18,6 +18,7 @@ pub mod action;
 pub mod assoc_ids;
 pub mod clockctl;
 pub mod control;
+mod control_counters;
 pub mod crypto;
 pub mod cryptostats;
 pub mod environment;
