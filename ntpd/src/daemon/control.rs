@@ -472,7 +472,7 @@ impl ControlState for ControlView<'_> {
             C::MruDepth => self.access.mru.len() as u64,
             C::IoSent => self.stats.replies + assoc_sum(|a| a.sent),
             C::IoSendFailed => self.stats.send_errors,
-            C::IoDropped => s.mode7 + self.stats.wildcard_dropped,
+            C::IoDropped => s.mode7,
             _ => return self.auth_io_mru_counter(c),
         })
     }

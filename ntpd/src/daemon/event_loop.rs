@@ -387,7 +387,8 @@ impl ReceivePath {
     fn drain(&mut self, sock: &NtpSocket, index: usize, core: &mut Core) -> bool {
         let fd = sock.raw_fd();
         let wildcard = sock.is_wildcard();
-        for _ in 0..DRAIN {
+        core.stats.input_wakeups += 1;
+        for round in 0..DRAIN {
             let n = match self.rx.receive(fd) {
                 Ok(n) => n,
                 Err(e) => {
@@ -395,7 +396,11 @@ impl ReceivePath {
                     return true;
                 }
             };
+            if round == 0 && n > 0 {
+                core.stats.useful_input_wakeups += 1;
+            }
             for i in 0..n {
+                core.stats.receive_waiting = (n - i - 1) as u64;
                 let Some((data, r)) = self.rx.get(i) else {
                     continue;
                 };
@@ -425,6 +430,7 @@ impl ReceivePath {
                     }
                 }
             }
+            core.stats.receive_waiting = 0;
             flush(&mut self.tx, core, fd);
             if n < BATCH {
                 return true;

@@ -127,6 +127,14 @@ pub struct DaemonStats {
     /// Manycast solicitations or answers declined (not synchronised,
     /// stratum, loop, duplicate).
     pub manycast_declined: u64,
+    /// The event loop woke for a readable socket (`io_wakeups`).
+    pub input_wakeups: u64,
+    /// Of those, the wakeups that took at least one datagram
+    /// (`io_goodwakeups`).
+    pub useful_input_wakeups: u64,
+    /// Datagrams of the receive batch being handled that wait behind the
+    /// current one (`used_rbuf`).
+    pub receive_waiting: u64,
 }
 
 /// A mobilised association and where it sends from.
@@ -241,7 +249,10 @@ impl Core {
             assocs: Vec::new(),
             sys,
             policy: policy::Policy {
-                access: Access::new(s.restrict.clone(), MruList::new(s.discard, mru)),
+                access: Access::new(
+                    s.restrict.clone(),
+                    MruList::new(s.discard, mru).monitoring(s.switches.monitor),
+                ),
                 keys,
                 auth_required: s.switches.auth,
                 broadcast_delay: s.broadcast_delay,
