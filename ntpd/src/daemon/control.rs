@@ -414,7 +414,7 @@ impl ControlState for ControlView<'_> {
             reftime: h.map_or(NtpTimestamp::ZERO, |h| h.reference_timestamp),
             org: a.wire.org,
             rec: a.wire.rec,
-            xleave: 0.0,
+            xleave: r.xleave,
             bias: 0.0,
             rate_in: 0.0,
             rate_out: 0.0,

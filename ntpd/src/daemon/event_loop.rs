@@ -348,9 +348,16 @@ impl<'a> EventLoop<'a> {
                         );
                     }
                 }
-                if let Err(e) = sock.send_to(&o.bytes, o.dst, None) {
-                    self.core.stats.send_errors += 1;
-                    tracing::debug!("poll to {} not sent: {e}", o.dst);
+                match sock.send_to(&o.bytes, o.dst, None) {
+                    Ok(_) => {
+                        if let Some(id) = o.association {
+                            self.core.poll_transmitted(id, &o.bytes);
+                        }
+                    }
+                    Err(e) => {
+                        self.core.stats.send_errors += 1;
+                        tracing::debug!("poll to {} not sent: {e}", o.dst);
+                    }
                 }
             }
             Action::Statistics {

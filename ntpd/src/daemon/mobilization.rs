@@ -115,6 +115,7 @@ impl Core {
             socket,
             our_refid,
             manycast_parent: None,
+            xleave: 0.0,
         });
         Some(id)
     }

@@ -44,6 +44,7 @@ pub mod settings;
 pub mod simnet;
 pub mod sync;
 mod system_process;
+mod xleave;
 
 use std::io;
 use std::net::IpAddr;
@@ -149,6 +150,8 @@ pub struct Running {
     /// The `manycastclient` association whose solicitation mobilised
     /// this one.
     pub manycast_parent: Option<u16>,
+    /// `xleave`: the latest poll's transmit latency, seconds (`xleave`).
+    pub xleave: f64,
 }
 
 /// The state the receive path and the timer share.

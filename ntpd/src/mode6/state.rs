@@ -309,7 +309,9 @@ pub struct PeerVars {
     pub org: NtpTimestamp,
     /// `rec`.
     pub rec: NtpTimestamp,
-    /// `xleave`: interleave delay, seconds (0 hides it).
+    /// `xleave`: the reference's name for, in basic mode, the latest
+    /// poll's transmit latency (from reading its transmit timestamp to
+    /// the socket taking it), seconds; always shown.
     pub xleave: f64,
     /// `bias`, seconds (0 hides it).
     pub bias: f64,
