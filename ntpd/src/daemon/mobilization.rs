@@ -286,7 +286,13 @@ impl Core {
             ..AssocConfig::new(src, host_mode)
         };
         let (socket, local) = self.sending_socket(socket, src);
-        match self.mobilize(cfg, socket, local) {
+        let id = self.mobilize(cfg, socket, local);
+        if host_mode == HostMode::BroadcastClient && self.policy.skips_broadcast_volley() {
+            if let Some(r) = self.assocs.iter_mut().find(|r| Some(r.assoc.id) == id) {
+                r.assoc.skip_volley();
+            }
+        }
+        match id {
             Some(id) if autokey_trial => Ephemeral::OnTrial(id),
             Some(id) => {
                 self.note_ephemeral(id, trusted);
