@@ -112,6 +112,9 @@ pub struct MruList {
     pub limited: u64,
     /// New sources not tracked because the table was full.
     pub untracked: u64,
+    /// `enable monitor` (the default); off, the list is kept only as
+    /// deep as rate limiting needs.
+    monitoring: bool,
 }
 
 impl MruList {
@@ -129,7 +132,26 @@ impl MruList {
             tail: NIL,
             limited: 0,
             untracked: 0,
+            monitoring: true,
         }
+    }
+
+    /// The list with `enable monitor` set to `on`.
+    pub fn monitoring(self, on: bool) -> Self {
+        MruList {
+            monitoring: on,
+            ..self
+        }
+    }
+
+    /// Whether `enable monitor` is in force.
+    pub fn is_monitoring(&self) -> bool {
+        self.monitoring
+    }
+
+    /// The `mru` bounds in force.
+    pub fn params(&self) -> MruParams {
+        self.params
     }
 
     /// Number of sources tracked.

@@ -486,6 +486,14 @@ impl Association {
         }
     }
 
+    /// A broadcast client with `broadcastdelay` configured: no
+    /// calibration volley (see [`mode_state::Volley::skip`]).
+    pub fn skip_volley(&mut self) {
+        if let ModeState::BroadcastClient(v) = &mut self.mode {
+            v.skip();
+        }
+    }
+
     /// The broadcast delay in use, seconds, and whether a volley
     /// calibrated it.
     pub fn broadcast_delay(&self) -> (f64, bool) {

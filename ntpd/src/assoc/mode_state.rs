@@ -64,6 +64,9 @@ pub struct Volley {
     offset: Option<f64>,
     /// The delay in use.
     delay: BroadcastDelay,
+    /// Whether volley offsets calibrate the delay (not with a configured
+    /// `broadcastdelay`).
+    calibrates: bool,
 }
 
 impl ModeState {
@@ -78,6 +81,7 @@ impl ModeState {
                 wire: OnWire::default(),
                 offset: None,
                 delay: BroadcastDelay::new(broadcast_delay),
+                calibrates: true,
             })),
             HostMode::ManycastClient => ModeState::ManycastClient { ttl: 0 },
             HostMode::SymmetricActive | HostMode::SymmetricPassive | HostMode::BroadcastServer => {
@@ -119,10 +123,14 @@ impl Volley {
         (self.left > 0 || more) && now >= self.next
     }
 
-    /// No volley (a test about the assumed delay).
-    #[cfg(test)]
+    /// No volley: a positive `broadcastdelay` is configured, which the
+    /// reference 4.2.8 takes as "use this delay, do not calibrate" (its
+    /// `receive()` mobilises such a client straight in broadcast-client
+    /// mode). The delay stays as configured; client-mode exchanges the
+    /// Autokey dance still needs (RFC 5906 §9) run, but calibrate nothing.
     pub fn skip(&mut self) {
         self.left = 0;
+        self.calibrates = false;
     }
 
     /// A volley request is being sent.
@@ -139,7 +147,9 @@ impl Volley {
     /// A volley reply measured unicast offset `offset`: it calibrates the
     /// delay at the next broadcast.
     pub fn measured(&mut self, offset: f64) {
-        self.offset = Some(offset);
+        if self.calibrates {
+            self.offset = Some(offset);
+        }
     }
 
     /// A broadcast with offset `b` (server to us): the delay calibrated by

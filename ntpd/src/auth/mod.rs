@@ -6,6 +6,10 @@
 /// `ntpq` and the benchmark.
 pub use ntp_mac as mac;
 
+mod counters;
+
+pub use counters::{AuthCounters, AuthCounts};
+
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
@@ -55,6 +59,8 @@ pub struct KeyRing {
     pub request_key: Option<u16>,
     /// `controlkey`: the key mode 6 write requests must carry.
     pub control_key: Option<u16>,
+    /// Lookups, MACs computed and verified (`ntpq -c authinfo`).
+    counters: AuthCounters,
 }
 
 impl KeyRing {
@@ -92,10 +98,18 @@ impl KeyRing {
         self.keys.is_empty()
     }
 
-    /// A trusted key usable with `peer`.
+    /// The counters `ntpq -c authinfo` shows.
+    pub fn counts(&self) -> AuthCounts {
+        self.counters.read()
+    }
+
+    /// A trusted key usable with `peer` (a lookup, counted).
     fn usable(&self, id: u32, peer: IpAddr) -> Option<&SymmetricKey> {
-        let id16 = u16::try_from(id).ok()?;
-        let key = self.keys.get(&id16)?;
+        let key = u16::try_from(id)
+            .ok()
+            .and_then(|id16| Some((id16, self.keys.get(&id16)?)));
+        self.counters.lookup(key.is_some());
+        let (id16, key) = key?;
         (self.trusted.contains(&id16) && key.allows(peer)).then_some(key)
     }
 
@@ -114,6 +128,7 @@ impl KeyRing {
         if is_autokey_key_id(id) {
             return AuthOutcome::Autokey(id);
         }
+        self.counters.decryption();
         match self.usable(id, peer) {
             Some(key) if verify(key.kind, &key.secret, authenticated, mac.digest()) => {
                 AuthOutcome::Ok(id)
@@ -126,6 +141,7 @@ impl KeyRing {
     /// new length. `None` when the key is not trusted, not allowed for
     /// `peer`, of an unbuilt type, or `buf` has no room.
     pub fn sign(&self, id: u32, buf: &mut [u8], len: usize, peer: IpAddr) -> Option<usize> {
+        self.counters.encryption();
         let key = self.usable(id, peer)?;
         mac::append(key.kind, &key.secret, id, buf, len)
     }
@@ -196,6 +212,31 @@ mod tests {
         let mut swapped = signed(&r, 1, lo());
         swapped[48..52].copy_from_slice(&3u32.to_be_bytes());
         assert_eq!(check(&r, &swapped, lo()), AuthOutcome::Error(3));
+    }
+
+    /// `authinfo`'s counters: every MAC checked or computed, every key
+    /// looked up, and the IDs the keys file lacks.
+    #[test]
+    fn lookups_and_macs_are_counted() {
+        let r = ring();
+        let md5 = signed(&r, 1, lo());
+        assert_eq!(check(&r, &md5, lo()), AuthOutcome::Ok(1));
+        assert!(r.sign(9, &mut [0u8; 72], 48, lo()).is_none());
+        let mut unknown = md5.clone();
+        unknown[48..52].copy_from_slice(&7u32.to_be_bytes());
+        assert_eq!(check(&r, &unknown, lo()), AuthOutcome::Error(7));
+        // No MAC, or an Autokey one: no symmetric key is involved.
+        assert_eq!(check(&r, &md5[..48], lo()), AuthOutcome::None);
+        let c = r.counts();
+        assert_eq!(
+            c,
+            AuthCounts {
+                lookups: 4,
+                not_found: 2,
+                encryptions: 2,
+                decryptions: 2,
+            }
+        );
     }
 
     #[test]

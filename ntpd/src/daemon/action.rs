@@ -57,6 +57,8 @@ pub struct Outgoing {
     pub bytes: Vec<u8>,
     /// Multicast hops to send with (a manycast solicitation).
     pub ttl: Option<u8>,
+    /// The association whose poll this is (its `xleave` is measured).
+    pub association: Option<u16>,
 }
 
 /// The core's queue of actions, emptied by whoever drives the core.
@@ -156,6 +158,7 @@ mod tests {
                 dst: SocketAddr::from(([192, 0, 2, 1], port)),
                 bytes: vec![1],
                 ttl: None,
+                association: None,
             })
         };
         q.push(send(1));

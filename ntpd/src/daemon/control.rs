@@ -207,6 +207,8 @@ pub struct ControlView<'a> {
     pub access: &'a Access,
     /// Daemon counters.
     pub stats: &'a DaemonStats,
+    /// The symmetric keys (`authinfo`).
+    pub keys: &'a crate::auth::KeyRing,
     /// The latest mitigation outcome.
     pub mitigation: Option<&'a Mitigation>,
     /// Local address and wildcard flag of each socket.
@@ -226,6 +228,8 @@ pub struct ControlView<'a> {
     pub sys_vars: &'a [ExtraVar],
     /// The leap table (`tai`, `leapsec`, `expire`).
     pub leap_table: Option<crate::leapfile::LeapTable>,
+    /// `broadcastdelay`, seconds, when configured (`bcastdelay`).
+    pub broadcast_delay: Option<f64>,
 }
 
 impl ControlView<'_> {
@@ -348,7 +352,7 @@ impl ControlState for ControlView<'_> {
             leap_smear: None,
             fuzz: 0.0,
             wander_threshold: 0.0,
-            broadcast_delay: 0.0,
+            broadcast_delay: crate::mode6::reported_broadcast_delay(self.broadcast_delay),
             auth_delay: 0.0,
         }
     }
@@ -410,7 +414,7 @@ impl ControlState for ControlView<'_> {
             reftime: h.map_or(NtpTimestamp::ZERO, |h| h.reference_timestamp),
             org: a.wire.org,
             rec: a.wire.rec,
-            xleave: 0.0,
+            xleave: r.xleave,
             bias: 0.0,
             rate_in: 0.0,
             rate_out: 0.0,
@@ -468,8 +472,8 @@ impl ControlState for ControlView<'_> {
             C::MruDepth => self.access.mru.len() as u64,
             C::IoSent => self.stats.replies + assoc_sum(|a| a.sent),
             C::IoSendFailed => self.stats.send_errors,
-            C::IoDropped => s.mode7 + self.stats.wildcard_dropped,
-            _ => return None,
+            C::IoDropped => s.mode7,
+            _ => return self.auth_io_mru_counter(c),
         })
     }
 
@@ -555,6 +559,7 @@ impl Core {
             driver: &self.driver,
             access: &self.policy.access,
             stats: &self.stats,
+            keys: &self.policy.keys,
             mitigation: self.last_mitigation.as_ref(),
             socket_addrs: &self.net.socket_addrs,
             events: &mut self.sys_events,
@@ -564,6 +569,7 @@ impl Core {
             autokey: self.autokey.as_ref(),
             sys_vars: &self.sys_vars,
             leap_table: self.leap_table,
+            broadcast_delay: self.policy.broadcast_delay,
         };
         match self
             .control

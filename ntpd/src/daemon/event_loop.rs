@@ -348,9 +348,16 @@ impl<'a> EventLoop<'a> {
                         );
                     }
                 }
-                if let Err(e) = sock.send_to(&o.bytes, o.dst, None) {
-                    self.core.stats.send_errors += 1;
-                    tracing::debug!("poll to {} not sent: {e}", o.dst);
+                match sock.send_to(&o.bytes, o.dst, None) {
+                    Ok(_) => {
+                        if let Some(id) = o.association {
+                            self.core.poll_transmitted(id, &o.bytes);
+                        }
+                    }
+                    Err(e) => {
+                        self.core.stats.send_errors += 1;
+                        tracing::debug!("poll to {} not sent: {e}", o.dst);
+                    }
                 }
             }
             Action::Statistics {
@@ -387,7 +394,8 @@ impl ReceivePath {
     fn drain(&mut self, sock: &NtpSocket, index: usize, core: &mut Core) -> bool {
         let fd = sock.raw_fd();
         let wildcard = sock.is_wildcard();
-        for _ in 0..DRAIN {
+        core.stats.input_wakeups += 1;
+        for round in 0..DRAIN {
             let n = match self.rx.receive(fd) {
                 Ok(n) => n,
                 Err(e) => {
@@ -395,7 +403,11 @@ impl ReceivePath {
                     return true;
                 }
             };
+            if round == 0 && n > 0 {
+                core.stats.useful_input_wakeups += 1;
+            }
             for i in 0..n {
+                core.stats.receive_waiting = (n - i - 1) as u64;
                 let Some((data, r)) = self.rx.get(i) else {
                     continue;
                 };
@@ -425,6 +437,7 @@ impl ReceivePath {
                     }
                 }
             }
+            core.stats.receive_waiting = 0;
             flush(&mut self.tx, core, fd);
             if n < BATCH {
                 return true;

@@ -115,6 +115,7 @@ impl Core {
             socket,
             our_refid,
             manycast_parent: None,
+            xleave: 0.0,
         });
         Some(id)
     }
@@ -277,12 +278,21 @@ impl Core {
             minpoll: poll,
             maxpoll: clock::constants::DEFAULT_MAXPOLL.max(poll),
             ephemeral: true,
-            broadcast_delay: self.policy.broadcast_delay,
+            broadcast_delay: self
+                .policy
+                .broadcast_delay
+                .unwrap_or(clock::constants::BDELAY),
             autokey: autokey_trial,
             ..AssocConfig::new(src, host_mode)
         };
         let (socket, local) = self.sending_socket(socket, src);
-        match self.mobilize(cfg, socket, local) {
+        let id = self.mobilize(cfg, socket, local);
+        if host_mode == HostMode::BroadcastClient && self.policy.skips_broadcast_volley() {
+            if let Some(r) = self.assocs.iter_mut().find(|r| Some(r.assoc.id) == id) {
+                r.assoc.skip_volley();
+            }
+        }
+        match id {
             Some(id) if autokey_trial => Ephemeral::OnTrial(id),
             Some(id) => {
                 self.note_ephemeral(id, trusted);

@@ -18,6 +18,7 @@ pub mod action;
 pub mod assoc_ids;
 pub mod clockctl;
 pub mod control;
+mod control_counters;
 pub mod crypto;
 pub mod cryptostats;
 pub mod environment;
@@ -43,6 +44,7 @@ pub mod settings;
 pub mod simnet;
 pub mod sync;
 mod system_process;
+mod xleave;
 
 use std::io;
 use std::net::IpAddr;
@@ -126,6 +128,14 @@ pub struct DaemonStats {
     /// Manycast solicitations or answers declined (not synchronised,
     /// stratum, loop, duplicate).
     pub manycast_declined: u64,
+    /// The event loop woke for a readable socket (`io_wakeups`).
+    pub input_wakeups: u64,
+    /// Of those, the wakeups that took at least one datagram
+    /// (`io_goodwakeups`).
+    pub useful_input_wakeups: u64,
+    /// Datagrams of the receive batch being handled that wait behind the
+    /// current one (`used_rbuf`).
+    pub receive_waiting: u64,
 }
 
 /// A mobilised association and where it sends from.
@@ -140,6 +150,8 @@ pub struct Running {
     /// The `manycastclient` association whose solicitation mobilised
     /// this one.
     pub manycast_parent: Option<u16>,
+    /// `xleave`: the latest poll's transmit latency, seconds (`xleave`).
+    pub xleave: f64,
 }
 
 /// The state the receive path and the timer share.
@@ -240,10 +252,13 @@ impl Core {
             assocs: Vec::new(),
             sys,
             policy: policy::Policy {
-                access: Access::new(s.restrict.clone(), MruList::new(s.discard, mru)),
+                access: Access::new(
+                    s.restrict.clone(),
+                    MruList::new(s.discard, mru).monitoring(s.switches.monitor),
+                ),
                 keys,
                 auth_required: s.switches.auth,
-                broadcast_delay: s.broadcast_delay.unwrap_or(clock::constants::BDELAY),
+                broadcast_delay: s.broadcast_delay,
             },
             out: outputs::Outputs::default(),
             sync,

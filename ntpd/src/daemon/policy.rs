@@ -19,11 +19,20 @@ pub struct Policy {
     pub keys: KeyRing,
     /// Ephemeral associations need authentication (`enable auth`, `-a`).
     pub auth_required: bool,
-    /// `broadcastdelay`, seconds.
-    pub broadcast_delay: f64,
+    /// `broadcastdelay`, seconds, when configured (without it a broadcast
+    /// client assumes `BDELAY` until its calibration volley measures the
+    /// delay).
+    pub broadcast_delay: Option<f64>,
 }
 
 impl Policy {
+    /// Whether a new broadcast client skips the calibration volley: with
+    /// a positive `broadcastdelay`, as the reference 4.2.8 (its
+    /// `sys_bdelay > 0` test in `receive()`); unset, or 0, it runs it.
+    pub fn skips_broadcast_volley(&self) -> bool {
+        self.broadcast_delay.is_some_and(|d| d > 0.0)
+    }
+
     /// The keyring's verdict on the MAC of `p` from `peer` (RFC 5905
     /// §7.3): checked once per packet, by the receive path.
     pub fn check(&self, p: &PacketRef<'_>, peer: IpAddr) -> AuthOutcome {

@@ -232,6 +232,7 @@ impl Core {
                     dst: r.assoc.remote(),
                     bytes: buf[..n].to_vec(),
                     ttl: r.assoc.manycast_ttl(),
+                    association: Some(r.assoc.id),
                 })),
                 Ok(None) => {}
                 Err(e) => tracing::warn!("association {}: {e}", r.assoc.remote()),

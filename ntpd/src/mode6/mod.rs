@@ -63,10 +63,11 @@ pub use keys::{ControlKeys, NoKeys};
 pub use mru::{NonceKey, MRU_FRAGS_LIMIT, MRU_ROW_LIMIT};
 pub use ratelimit::{RateLimit, RateLimiter};
 pub use request::Ignored;
+pub use state::reported_broadcast_delay;
 pub use state::{
     AutokeyValues, CertInfo, CommandReply, ControlState, ExtraVar, InterfaceStats, KernelPps,
     KernelVars, MruEntry, PeerCrypto, PeerVars, RestrictEntry, SystemCounter, SystemCrypto,
-    SystemVars,
+    SystemVars, UNCONFIGURED_BROADCAST_DELAY,
 };
 
 use request::{screen, Items, Request, Screened};

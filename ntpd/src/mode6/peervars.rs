@@ -235,11 +235,8 @@ pub fn put(out: &mut Out, name: &str, var: PeerVar, p: &PeerVars, crypto: Option
         PeerVar::RefTime => out.bare(name, &timestamp(p.reftime)),
         PeerVar::Org => out.bare(name, &timestamp(p.org)),
         PeerVar::Rec => out.bare(name, &timestamp(p.rec)),
-        PeerVar::Xleave => {
-            if p.xleave != 0.0 {
-                out.bare(name, &ms3(p.xleave));
-            }
-        }
+        // Always written, 0 before the first poll, as the reference does.
+        PeerVar::Xleave => out.bare(name, &ms3(p.xleave)),
         PeerVar::Bias => {
             if p.bias != 0.0 {
                 out.bare(name, &ms3(p.bias));

@@ -65,10 +65,26 @@ pub struct SystemVars {
     pub fuzz: f64,
     /// `clk_wander_threshold`, s/s.
     pub wander_threshold: f64,
-    /// `bcastdelay`, seconds.
+    /// `bcastdelay`, seconds: the reference's `sys_bdelay`, i.e. the
+    /// configured `broadcastdelay`, or [`UNCONFIGURED_BROADCAST_DELAY`]
+    /// without one (see [`reported_broadcast_delay`]).
     pub broadcast_delay: f64,
     /// `authdelay`, seconds.
     pub auth_delay: f64,
+}
+
+/// `bcastdelay` when `broadcastdelay` is not configured: the reference
+/// 4.2.8 starts `sys_bdelay` at −0.050 s (its `BDELAY_DEFAULT`, bug 3031).
+/// The sign says "not configured": a new broadcast client runs the
+/// calibration volley (RFC 5905 §8; only a positive `broadcastdelay`
+/// skips it), and 50 ms is the largest calibrated delay it accepts.
+/// `ntpq -c sysinfo` shows it as `broadcast delay: -50.000`.
+pub const UNCONFIGURED_BROADCAST_DELAY: f64 = -0.050;
+
+/// `bcastdelay` (seconds) as the reference reports it for a
+/// `broadcastdelay` that is `configured` (seconds) or not.
+pub fn reported_broadcast_delay(configured: Option<f64>) -> f64 {
+    configured.unwrap_or(UNCONFIGURED_BROADCAST_DELAY)
 }
 
 /// Counters and integer settings served as system variables (`ntpq -c
@@ -293,7 +309,9 @@ pub struct PeerVars {
     pub org: NtpTimestamp,
     /// `rec`.
     pub rec: NtpTimestamp,
-    /// `xleave`: interleave delay, seconds (0 hides it).
+    /// `xleave`: the reference's name for, in basic mode, the latest
+    /// poll's transmit latency (from reading its transmit timestamp to
+    /// the socket taking it), seconds; always shown.
     pub xleave: f64,
     /// `bias`, seconds (0 hides it).
     pub bias: f64,
