@@ -460,7 +460,10 @@ fn check_chronyd_synced(
     let valid: u64 = field(&ntpdata, "Total valid RX").parse().unwrap();
     assert!(rx >= 8 && valid == rx, "every reply valid: {rx} {valid}");
     let good: u64 = field(&ntpdata, "Total good RX").parse().unwrap();
-    assert!(2 * good >= valid, "most replies pass the delay tests too: {good} of {valid}");
+    assert!(
+        2 * good >= valid,
+        "most replies pass the delay tests too: {good} of {valid}"
+    );
 }
 
 #[test]

@@ -21,6 +21,7 @@
 pub mod authenticator;
 pub mod mode_state;
 pub mod onwire;
+pub mod refclock;
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -193,6 +193,7 @@ impl Core {
         // Room for the largest datagram: an Autokey poll may carry a
         // response with certificates (brief §4.2).
         let mut buf = vec![0u8; proto::MAX_DATAGRAM_LEN];
+        self.refclock_polls(now);
         let found = self.manycast_found();
         let env = &self.env;
         let maxclock = self.sync.params().maxclock;
