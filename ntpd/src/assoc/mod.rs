@@ -748,7 +748,7 @@ impl Association {
         }
         Some(Source {
             candidate: self.peer.candidate()?,
-            refid: onwire::refid_of(self.cfg.remote.ip()).0,
+            refid: refclock::system_refid(self).unwrap_or(onwire::refid_of(self.cfg.remote.ip()).0),
         })
     }
 

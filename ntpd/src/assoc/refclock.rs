@@ -109,6 +109,19 @@ impl Association {
     }
 }
 
+/// The system refid while `a` is the system peer, if `a` is a stratum 0
+/// reference clock: the clock's own refid (`SHM`, `GPS`), as the
+/// reference's `clock_update()` takes `peer->refid` for a stratum 0 peer
+/// (a clock at a fudged stratum above 0, e.g. LOCAL, gives its address,
+/// `127.127.1.0`, which ntpq shows as `LOCAL(0)`).
+pub fn system_refid(a: &Association) -> Option<u32> {
+    let std::net::IpAddr::V4(v4) = a.cfg.remote.ip() else {
+        return None;
+    };
+    let h = a.last_header?;
+    (v4.octets()[..2] == [127, 127] && h.stratum == 0).then_some(h.reference_id.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
