@@ -6,7 +6,10 @@
 //! in a network namespace the test creates, with `disable ntp` and
 //! without CAP_SYS_TIME. `minpoll 3`
 //! keeps the clock's polls at 8 s so that selection (four samples) takes
-//! about 30 s. Needs root and `ip netns` (see `prerequisite`).
+//! about 30 s; `tos orphanwait 1` lifts the reference's hold on LOCAL
+//! (not selectable until `orphanwait`, default 300 s, after start-up),
+//! which the second test checks. Needs root and `ip netns` (see
+//! `prerequisite`).
 
 mod interop_support;
 mod prerequisite;
@@ -56,7 +59,7 @@ fn local_clock_is_selected_and_served_at_fudge_stratum_plus_one() {
     let scratch = Scratch::new("rclocal");
     let sconf = scratch.file(
         "server.conf",
-        "disable ntp\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10\n",
+        "disable ntp\ntos orphanwait 1\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10\n",
     );
     let server = start_ntpd(
         Some(&ns),
@@ -92,4 +95,27 @@ fn local_clock_is_selected_and_served_at_fudge_stratum_plus_one() {
     // of the reference refuses such replies, so the reply is read raw).
     let (stratum, refid) = ns.query("127.0.0.1").expect("a reply from the server");
     assert_eq!((stratum, refid), (11, [127, 127, 1, 0]));
+}
+
+#[test]
+fn local_clock_waits_for_orphanwait_as_the_reference() {
+    require!(Need::Root, Need::IpNetns, PYTHON3);
+    let ns = Netns::new("rclocalwait");
+    let scratch = Scratch::new("rclocalwait");
+    let conf = scratch.file(
+        "ntp.conf",
+        "disable ntp\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10\n",
+    );
+    let d = start_ntpd(
+        Some(&ns),
+        &conf,
+        &["-I", "127.0.0.1"],
+        None,
+        &scratch.path("ntpd.log"),
+    );
+    // Four samples and more: selectable by the filter, held by orphanwait.
+    let row = wait_row(&ns, "127.0.0.1", &|| d.log_text(), |r| r.reach >= 0o37);
+    assert_ne!(row.tally, '*', "{row:?}");
+    let sys = rv_vars(&ntpq(&ns, &["-c", "rv 0", "127.0.0.1"]));
+    assert_eq!(var(&sys, "stratum"), "16");
 }

@@ -58,6 +58,9 @@ pub struct ClockState {
     pub identity: ClockIdentity,
     /// Samples since the association's last poll.
     pub pending: PendingSamples,
+    /// LOCAL only: monotonic time before which it is not selectable
+    /// (start-up plus `tos orphanwait`).
+    pub held_until: Option<f64>,
 }
 
 /// The association defaults of a clock: the reference polls a reference
@@ -78,12 +81,14 @@ fn clock_config(a: RefclockAddress, s: &RefclockServer) -> AssocConfig {
 
 impl Core {
     /// Mobilise the association of clock `s` whose driver says `info`,
-    /// with `fudge` applied; its ID.
+    /// with `fudge` applied; its ID. A LOCAL clock waits `orphan_wait`
+    /// seconds (`tos orphanwait`, default 300) before it can be selected.
     pub fn mobilize_refclock(
         &mut self,
         s: &RefclockServer,
         info: DriverInfo,
         fudge: &Fudge,
+        orphan_wait: f64,
     ) -> Option<u16> {
         let address = RefclockAddress {
             driver_type: s.driver_type,
@@ -112,6 +117,7 @@ impl Core {
                 precision: self.sys.precision,
             },
             pending: PendingSamples::default(),
+            held_until: (address.driver_type == 1).then_some(self.started + orphan_wait),
         });
         Some(id)
     }
@@ -126,6 +132,30 @@ impl Core {
                 c.pending.0.push(s);
             }
         }
+    }
+
+    /// The reference's rule for the LOCAL clock (`clock_select()`, the
+    /// `REFCLK_LOCALCLOCK` case): not selectable until `orphanwait` after
+    /// start-up, and afterwards only when no other source is a candidate
+    /// (a fallback, never competing with real sources).
+    pub(super) fn hold_local_clocks(&self, sources: &mut Vec<clock::system::Source>, now: f64) {
+        let local: Vec<(usize, bool)> = self
+            .refclocks
+            .iter()
+            .filter_map(|c| c.held_until.map(|t| (usize::from(c.id), now < t)))
+            .collect();
+        if local.is_empty() {
+            return;
+        }
+        let others = sources
+            .iter()
+            .any(|s| !local.iter().any(|(id, _)| *id == s.candidate.id));
+        sources.retain(
+            |s| match local.iter().find(|(id, _)| *id == s.candidate.id) {
+                Some((_, held)) => !held && !others,
+                None => true,
+            },
+        );
     }
 
     /// The polls of reference clock associations that are due at `now`.
@@ -161,7 +191,12 @@ impl RefclockSet {
     /// Start a driver for every configured clock and mobilise its
     /// association in `core`; a clock whose driver cannot start is
     /// logged and left out (as the reference does).
-    pub fn start(core: &mut Core, s: &RefclockSettings, attach: &mut dyn Attach) -> RefclockSet {
+    pub fn start(
+        core: &mut Core,
+        s: &RefclockSettings,
+        orphan_wait: f64,
+        attach: &mut dyn Attach,
+    ) -> RefclockSet {
         let mut clocks = Vec::new();
         for (server, at) in &s.servers {
             let a = RefclockAddress {
@@ -178,7 +213,7 @@ impl RefclockSet {
                 }
             };
             let info = driver.info();
-            match core.mobilize_refclock(server, info, &fudge) {
+            match core.mobilize_refclock(server, info, &fudge, orphan_wait) {
                 Some(id) => {
                     tracing::info!(
                         "reference clock {name} ({}) started, stratum {}",
@@ -207,6 +242,11 @@ impl RefclockSet {
             }
         }
     }
+}
+
+/// Whether `ip` is a `127.127.t.u` reference clock address.
+pub fn is_clock_address(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v) if v.octets()[..2] == [127, 127])
 }
 
 /// The system clock now, for the drivers.

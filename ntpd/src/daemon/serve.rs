@@ -193,6 +193,10 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     let clocks = super::refclock::RefclockSet::start(
         &mut core,
         &settings.refclocks,
+        settings
+            .tos
+            .orphan_wait
+            .map_or(clock::constants::ORPHAN_WAIT, f64::from),
         &mut super::refclock_shm::SystemV,
     );
     join_groups(&settings, &sockets);

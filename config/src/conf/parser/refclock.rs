@@ -42,9 +42,7 @@ pub(crate) fn server(
 ) -> Option<Directive> {
     let name = mode.keyword();
     let text = super::assoc::kw_text_of(address);
-    let Some((t, u)) = type_unit(address) else {
-        return None;
-    };
+    let (t, u) = type_unit(address)?;
     if mode != AssocMode::Server {
         warnings.push(Warning::at(
             &c.origin_of(kw),
