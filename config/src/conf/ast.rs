@@ -4,8 +4,8 @@
 //! A configuration is the ordered list of its statements after
 //! `includefile` has been followed (the included statements appear where
 //! the `includefile` line was). Directives the daemon does not implement
-//! (reference clocks, `fudge`, `phone`, mDNS, …) are accepted with a
-//! warning and do not appear here. Options that the reference lets a later
+//! (`phone`, mDNS, reference clock types other than LOCAL and SHM, …) are
+//! accepted with a warning and do not appear here. Options that the reference lets a later
 //! occurrence override are stored once (last one wins); lists keep the
 //! order of the file.
 //!
@@ -14,6 +14,7 @@
 
 use std::net::IpAddr;
 
+pub use super::ast_refclock::{refclock_types_text, FudgeLine, RefclockServer, REFCLOCK_TYPES};
 pub use super::error::Origin;
 
 /// A whole configuration, `includefile`s expanded.
@@ -50,6 +51,10 @@ impl PartialEq for Statement {
 pub enum Directive {
     /// `server`/`pool`/`peer`/`broadcast`/`manycastclient ADDRESS options`.
     Association(Association),
+    /// `server 127.127.t.u options`: a reference clock.
+    Refclock(RefclockServer),
+    /// `fudge 127.127.t.u factors`: a reference clock's adjustments.
+    Fudge(FudgeLine),
     /// `unpeer ADDRESS` (also spelled `unconfig`): remove an association.
     Unpeer(Address),
     /// `broadcastclient`: listen for broadcast servers.

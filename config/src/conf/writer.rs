@@ -210,6 +210,37 @@ pub fn directive_line(d: &Directive) -> String {
             assoc_options(&a.options, &mut s);
             s
         }
+        Directive::Refclock(r) => {
+            let mut s = format!("server 127.127.{}.{}", r.driver_type, r.unit);
+            assoc_options(&r.options, &mut s);
+            if let Some(m) = r.mode {
+                let _ = write!(s, " mode {m}");
+            }
+            s
+        }
+        Directive::Fudge(f) => {
+            let mut s = format!("fudge 127.127.{}.{}", f.driver_type, f.unit);
+            for (name, v) in [("time1", f.time1), ("time2", f.time2)] {
+                if let Some(v) = v {
+                    let _ = write!(s, " {name} {}", num(v));
+                }
+            }
+            if let Some(v) = f.stratum {
+                let _ = write!(s, " stratum {v}");
+            }
+            if let Some(r) = &f.refid {
+                let _ = write!(s, " refid {}", word_s(r));
+            }
+            for (i, v) in f.flags.iter().enumerate() {
+                if let Some(v) = v {
+                    let _ = write!(s, " flag{} {}", i + 1, u8::from(*v));
+                }
+            }
+            if let Some(v) = f.minjitter {
+                let _ = write!(s, " minjitter {}", num(v));
+            }
+            s
+        }
         Directive::Unpeer(a) => format!("unpeer {}", address(a)),
         Directive::BroadcastClient => "broadcastclient".to_string(),
         Directive::ManycastServer(l) => list("manycastserver", l, address),

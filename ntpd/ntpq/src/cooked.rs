@@ -244,10 +244,14 @@ fn cook(name: &str, value: &VarValue) -> Result<String, ()> {
     match fmt {
         Fmt::Raw => Ok(to_ascii(&raw)),
         Fmt::Timestamp => decodets(text).map(prettydate).ok_or(()),
-        Fmt::HostAddr | Fmt::NetAddr => decode_netnum(text).map(|a| a.to_string()).ok_or(()),
+        Fmt::HostAddr => decode_netnum(text)
+            .map(|a| crate::tables::host_name(&a))
+            .ok_or(()),
+        Fmt::NetAddr => decode_netnum(text).map(|a| a.to_string()).ok_or(()),
         Fmt::Refid => {
             if let Some(a) = decode_netnum(text) {
-                Ok(a.to_string())
+                // A clock address as the reference's `refnumtoa()`: LOCAL(0).
+                Ok(crate::tables::host_name(&a))
             } else if text.len() <= 4 {
                 Ok(text.to_string())
             } else {

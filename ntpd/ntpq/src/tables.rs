@@ -148,6 +148,20 @@ fn is_refclock(a: &IpAddr) -> bool {
     matches!(a, IpAddr::V4(v) if v.octets()[0] == 127 && v.octets()[1] == 127)
 }
 
+/// An address as the peers display names it: a reference clock by its
+/// driver (`LOCAL(0)`, `SHM(1)`, the reference's `refnumtoa()`).
+pub(crate) fn host_name(a: &IpAddr) -> String {
+    match a {
+        IpAddr::V4(v) if is_refclock(a) => refclock::name_of(
+            refclock::RefclockAddress::from_ipv4(*v).unwrap_or(refclock::RefclockAddress {
+                driver_type: 0,
+                unit: 0,
+            }),
+        ),
+        a => a.to_string(),
+    }
+}
+
 /// The `t` column from the local address when the peer sent no `hmode`.
 fn addr_type(a: &IpAddr) -> char {
     match a {
@@ -305,7 +319,7 @@ pub fn peer_line(associd: u16, status: u16, vars: &VarList, opts: PeerOpts) -> S
     }
     let poll_sec = 1i64 << ppoll.min(hpoll).clamp(0, 62);
     let tally = PeerStatus::from_word(status).selection.tally();
-    let name = srchost.unwrap_or_else(|| srcadr.map_or("0.0.0.0".to_string(), |a| a.to_string()));
+    let name = srchost.unwrap_or_else(|| srcadr.map_or("0.0.0.0".to_string(), |a| host_name(&a)));
     let mut out = String::new();
     if opts.wide && name.len() > 15 {
         out.push_str(&format!("{tally}{name}\n                 "));

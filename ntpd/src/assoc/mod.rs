@@ -21,6 +21,7 @@
 pub mod authenticator;
 pub mod mode_state;
 pub mod onwire;
+pub mod refclock;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -755,7 +756,7 @@ impl Association {
         }
         Some(Source {
             candidate: self.peer.candidate()?,
-            refid: onwire::refid_of(self.cfg.remote.ip()).0,
+            refid: refclock::system_refid(self).unwrap_or(onwire::refid_of(self.cfg.remote.ip()).0),
         })
     }
 

@@ -395,7 +395,7 @@ impl ControlState for ControlView<'_> {
             peer_mode: h.map_or(0, |h| h.mode.to_bits()),
             // Stratum 0 ("unspecified") is shown as 16, as the reference does.
             stratum: h.map_or(16, |h| {
-                if h.stratum == 0 {
+                if h.stratum == 0 && !super::refclock::is_clock_address(a.remote().ip()) {
                     16
                 } else {
                     h.stratum.min(16)
@@ -410,7 +410,7 @@ impl ControlState for ControlView<'_> {
             root_delay: h.map_or(0.0, |h| h.root_delay.to_seconds_f64()),
             root_dispersion: h.map_or(0.0, |h| h.root_dispersion.to_seconds_f64()),
             refid: h.map_or(*b"INIT", |h| h.reference_id.to_bytes()),
-            refclock: false,
+            refclock: super::refclock::is_clock_address(a.remote().ip()),
             reftime: h.map_or(NtpTimestamp::ZERO, |h| h.reference_timestamp),
             org: a.wire.org,
             rec: a.wire.rec,

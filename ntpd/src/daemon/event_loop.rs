@@ -187,6 +187,8 @@ pub struct EventLoop<'a> {
     on_tick: Option<TickHook<'a>>,
     /// Called on SIGHUP (key rollover, `rollover::reload`).
     on_hangup: Option<HangupHook<'a>>,
+    /// The reference clock drivers, asked once a second.
+    refclocks: super::refclock::RefclockSet,
 }
 
 /// Called after every system tick.
@@ -243,7 +245,13 @@ impl<'a> EventLoop<'a> {
             exit: None,
             on_tick: None,
             on_hangup: None,
+            refclocks: Default::default(),
         })
+    }
+
+    /// The reference clock drivers to poll before each tick.
+    pub fn set_refclocks(&mut self, clocks: super::refclock::RefclockSet) {
+        self.refclocks = clocks;
     }
 
     /// Runs `f` on SIGHUP instead of only logging it.
@@ -316,6 +324,7 @@ impl<'a> EventLoop<'a> {
 
     /// The once-a-second system work.
     fn tick(&mut self) {
+        self.refclocks.poll(self.core, super::refclock::wall_now());
         self.core.tick();
         self.perform_queued();
         if let Some(f) = &mut self.on_tick {

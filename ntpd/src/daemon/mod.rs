@@ -37,6 +37,8 @@ pub mod privileges;
 pub mod process;
 pub mod randfile;
 mod receive;
+pub mod refclock;
+pub mod refclock_shm;
 pub mod rollover;
 pub mod seccomp;
 mod serve;
@@ -195,6 +197,8 @@ pub struct Core {
     pub sys_vars: Vec<crate::mode6::ExtraVar>,
     /// Budgets and the ephemeral ledger against unauthenticated floods.
     pub hardening: hardening::Hardening,
+    /// Reference clock associations: identity and samples not yet polled.
+    pub refclocks: Vec<refclock::ClockState>,
 }
 
 impl Core {
@@ -283,6 +287,7 @@ impl Core {
             leap_table: None,
             sys_vars: s.sys_vars.clone(),
             hardening: hardening::Hardening::new(start),
+            refclocks: Vec::new(),
         }
     }
 

@@ -190,6 +190,15 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     }
     restrict_own_addresses(&mut core, &sockets);
     mobilize_configured(&mut core, &settings, opts, port, &sockets);
+    let clocks = super::refclock::RefclockSet::start(
+        &mut core,
+        &settings.refclocks,
+        settings
+            .tos
+            .orphan_wait
+            .map_or(clock::constants::ORPHAN_WAIT, f64::from),
+        &mut super::refclock_shm::SystemV,
+    );
     join_groups(&settings, &sockets);
     // The pid file is written while still root (its directory is
     // usually root's).
@@ -205,6 +214,7 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     }
     let mut service = notify::ServiceNotifier::from_environment();
     let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs)?;
+    ev.set_refclocks(clocks);
     // -F: from here on only the calls the running daemon makes.
     seccomp::install(opts.syscall_filter).map_err(|e| DaemonError::Io {
         what: "cannot install the system call filter",

@@ -81,6 +81,8 @@ pub struct Settings {
     /// Associations: servers named on the command line first (as the
     /// reference configures them), then the file's in file order.
     pub associations: Vec<(Association, Origin)>,
+    /// Reference clocks (`server 127.127.t.u`) and their `fudge` lines.
+    pub refclocks: super::refclock::RefclockSettings,
     /// `broadcastclient` or `-b`.
     pub broadcast_client: bool,
     /// System variables served in mode 6 (`--var`, `--dvar`, `setvar`),
@@ -243,6 +245,7 @@ impl Settings {
         let mut s = Settings {
             config_file: path.to_path_buf(),
             associations: command_line_servers(&opts.servers),
+            refclocks: Default::default(),
             // -b: as `broadcastclient`.
             broadcast_client: opts.bcast_sync,
             sys_vars: Vec::new(),
@@ -339,6 +342,8 @@ impl Settings {
     fn apply(&mut self, d: &Directive, at: &Origin) -> Result<(), SettingsError> {
         match d {
             Directive::Association(a) => self.associations.push((a.clone(), at.clone())),
+            Directive::Refclock(r) => self.refclocks.servers.push((r.clone(), at.clone())),
+            Directive::Fudge(f) => self.refclocks.fudges.push(f.clone()),
             Directive::BroadcastClient => self.broadcast_client = true,
             Directive::MulticastClient(groups) => {
                 for g in groups {

@@ -41,11 +41,12 @@ impl Core {
     /// Run mitigation over the associations and refresh the advertised
     /// state (RFC 5905 §11.2, `clock_select()` after a clock filter update).
     pub(super) fn update_system(&mut self, now: f64) {
-        let sources: Vec<_> = self
+        let mut sources: Vec<_> = self
             .assocs
             .iter()
             .filter_map(|r| r.assoc.source())
             .collect();
+        self.hold_local_clocks(&mut sources, now);
         self.sync
             .set_frequency_uncertainty(self.frequency_uncertainty());
         let (m, sys) = self.sync.mitigate(&sources, now, self.env.wall());
@@ -193,6 +194,7 @@ impl Core {
         // Room for the largest datagram: an Autokey poll may carry a
         // response with certificates (brief §4.2).
         let mut buf = vec![0u8; proto::MAX_DATAGRAM_LEN];
+        self.refclock_polls(now);
         let found = self.manycast_found();
         let env = &self.env;
         let maxclock = self.sync.params().maxclock;

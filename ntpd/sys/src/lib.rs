@@ -38,4 +38,5 @@ pub mod mmsg;
 pub mod process;
 pub mod reactor;
 pub mod sched;
+pub mod shm;
 pub mod signal;

@@ -12,8 +12,9 @@ const OPTIONS: &[&str] = &[
     "preempt", "prefer", "true", "ttl", "version", "xleave", "xmtnonce",
 ];
 
-/// Parses the rest of an association line. Reference-clock addresses are
-/// accepted and ignored with a warning.
+/// Parses the rest of an association line. `server 127.127.t.u` of a
+/// supported driver type becomes a [`Directive::Refclock`]; other
+/// reference clock lines are accepted and ignored with a warning.
 pub(crate) fn association(
     c: &mut Cursor<'_>,
     kw: &Token,
@@ -24,6 +25,7 @@ pub(crate) fn association(
     let (address, _) = c.address(name)?;
     let refclock = is_refclock(&address.host);
     let mut o = AssocOptions::default();
+    let mut clock_mode = None;
     while let Some(tok) = c.next() {
         let TokKind::Keyword(k) = tok.kind else {
             return Err(c.unknown_option(tok, name, OPTIONS));
@@ -45,7 +47,8 @@ pub(crate) fn association(
             "ttl" => o.ttl = Some(narrow(c.int_or_uint("ttl", 0, 7)?)),
             "ident" => o.ident = Some(c.string("ident", "a group name")?),
             "mode" => {
-                c.int_or_uint("mode", 0, i64::from(u32::MAX))?;
+                let v = c.int_or_uint("mode", 0, i64::from(u32::MAX))?;
+                clock_mode = Some(u32::try_from(v).unwrap_or(u32::MAX));
                 if !refclock {
                     return Err(c.error_at(
                         Some(tok),
@@ -65,14 +68,9 @@ pub(crate) fn association(
         }
     }
     if refclock {
-        warnings.push(Warning::at(
-            &c.origin_of(kw),
-            format!(
-                "{name} {}: reference clocks are not supported; line ignored",
-                kw_text_of(&address)
-            ),
+        return Ok(super::refclock::server(
+            c, kw, mode, &address, clock_mode, o, warnings,
         ));
-        return Ok(None);
     }
     Ok(Some(Directive::Association(Association {
         mode,
@@ -81,7 +79,7 @@ pub(crate) fn association(
     })))
 }
 
-fn kw_text_of(a: &Address) -> String {
+pub(crate) fn kw_text_of(a: &Address) -> String {
     match &a.host {
         super::super::ast::Host::Ip(ip) => ip.to_string(),
         super::super::ast::Host::Name(n) => n.clone(),

@@ -9,8 +9,7 @@ use super::super::ast::{
 };
 use super::super::error::{ConfigError, Origin, Warning};
 use super::super::lexer::{TokKind, Token};
-use super::cursor::{describe, host, is_refclock, narrow, Cursor};
-use super::system::boolean;
+use super::cursor::{describe, host, narrow, Cursor};
 
 fn stats_name(tok: Option<&Token>) -> Option<StatsFile> {
     match tok.map(|t| &t.kind) {
@@ -331,65 +330,6 @@ pub(crate) fn ttl(c: &mut Cursor<'_>) -> Result<Directive, ConfigError> {
         ));
     }
     Ok(Directive::Ttl(out))
-}
-
-/// `fudge ADDRESS factor...`: parsed for errors, then ignored.
-pub(crate) fn fudge(
-    c: &mut Cursor<'_>,
-    kw: &Token,
-    warnings: &mut Vec<Warning>,
-) -> Result<(), ConfigError> {
-    const OPTS: &[&str] = &[
-        "abbrev",
-        "flag1",
-        "flag2",
-        "flag3",
-        "flag4",
-        "minjitter",
-        "refid",
-        "stratum",
-        "time1",
-        "time2",
-    ];
-    let (address, _) = c.address("fudge")?;
-    let mut any = false;
-    while let Some(tok) = c.next() {
-        any = true;
-        match tok.kind {
-            TokKind::Keyword(k @ ("time1" | "time2" | "minjitter")) => {
-                c.number(&format!("fudge {k}"), -f64::MAX, f64::MAX)?;
-            }
-            TokKind::Keyword(k @ ("flag1" | "flag2" | "flag3" | "flag4")) => {
-                boolean(c, &format!("fudge {k}"))?;
-            }
-            TokKind::Keyword("stratum") => {
-                c.int("fudge stratum", 0, 16)?;
-            }
-            TokKind::Keyword(k @ ("refid" | "abbrev")) => {
-                c.string(&format!("fudge {k}"), "a short name")?;
-            }
-            _ => return Err(c.unknown_option(tok, "fudge", OPTS)),
-        }
-    }
-    if !any {
-        return Err(c.error_at(
-            None,
-            format!(
-                "fudge needs at least one of: {}; got end of line",
-                OPTS.join(", ")
-            ),
-        ));
-    }
-    let note = if is_refclock(&address.host) {
-        ""
-    } else {
-        " (and the address is not a 127.127.t.u clock address)"
-    };
-    warnings.push(Warning::at(
-        &c.origin_of(kw),
-        format!("fudge configures a reference clock; reference clocks are not supported, line ignored{note}"),
-    ));
-    Ok(())
 }
 
 /// `device ADDRESS timedata|ppsdata PATH...`: parsed, then ignored.

@@ -7,6 +7,7 @@ mod assoc;
 mod auth;
 mod cursor;
 mod misc;
+mod refclock;
 mod system;
 
 use std::path::Path;
@@ -168,7 +169,7 @@ fn directive(
         "mru" => one(access::mru(c)?),
         "restrict" => one(access::restrict(c)?),
         "delrestrict" => one(access::delrestrict(c)?),
-        "fudge" => misc::fudge(c, first, warnings).map(|()| Vec::new()),
+        "fudge" => refclock::fudge(c, first, warnings).map(|d| d.into_iter().collect()),
         "device" => misc::device(c, first, warnings).map(|()| Vec::new()),
         "phone" => misc::phone(c, first, warnings).map(|()| Vec::new()),
         "rlimit" => one(system::rlimit(c)?),

@@ -1,0 +1,130 @@
+//! Our LOCAL clock against the reference ntpd 4.2.8p15's, same
+//! configuration (`server 127.127.1.0 minpoll 3`, `fudge 127.127.1.0
+//! stratum 10`, `tos orphanwait 1`, `disable ntp`), each daemon in a
+//! network namespace of its own without CAP_SYS_TIME: once both have
+//! selected the clock, the `ntpq -p` rows agree field by field except
+//! `when` and `reach` (timing), and so do the system and peer variables
+//! that describe the clock. Needs root, `ip netns` and the reference (see
+//! `prerequisite`).
+
+mod interop_support;
+mod prerequisite;
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use interop_support::{ntpq_binary, peer_rows, rv_vars, var, PeerRow};
+use prerequisite::{reference_ntpd, require, Need};
+use support::*;
+
+const CONF: &str =
+    "disable ntp\ntos orphanwait 1\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10\n";
+
+fn selected(ns: &Netns, ntpq: &[&str]) -> Option<(PeerRow, String, String)> {
+    let run = |args: &[&str]| {
+        let mut argv = vec!["timeout", "10"];
+        argv.extend_from_slice(ntpq);
+        argv.extend_from_slice(args);
+        String::from_utf8_lossy(&ns.output(&argv).stdout).into_owned()
+    };
+    let out = run(&["-p", "127.0.0.1"]);
+    if !out.contains("====") {
+        return None;
+    }
+    let row = peer_rows(&out).into_iter().find(|r| r.tally == '*')?;
+    Some((
+        row,
+        run(&["-c", "rv 0", "127.0.0.1"]),
+        run(&["-c", "rv &1", "127.0.0.1"]),
+    ))
+}
+
+#[test]
+fn local_clock_rows_match_the_reference() {
+    require!(Need::Root, Need::IpNetns, Need::ReferenceNtpd);
+    let r = reference_ntpd().expect("checked by require!");
+    let scratch = Scratch::new("rcref");
+    let conf = scratch.file("ntp.conf", CONF);
+    let ours_ns = Netns::new("rcrefours");
+    let _ours = start_ntpd(
+        Some(&ours_ns),
+        &conf,
+        &["-I", "127.0.0.1"],
+        None,
+        &scratch.path("ours.log"),
+    );
+    let ref_ns = Netns::new("rcrefref");
+    let lib = format!("LD_LIBRARY_PATH={}", r.libdir.display());
+    let mut argv: Vec<&str> = WITHOUT_SYS_TIME.to_vec();
+    let (ntpd, conf_s) = (r.ntpd.display().to_string(), conf.display().to_string());
+    argv.extend(["env", &lib, &ntpd, "-n", "-x", "-c", &conf_s]);
+    let log = std::fs::File::create(scratch.path("ref.log")).unwrap();
+    let mut reference = Daemon {
+        child: Some(
+            ref_ns
+                .command(&argv)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        ),
+        log: scratch.path("ref.log"),
+    };
+    let ref_ntpq = r.ntpq.display().to_string();
+    let ref_cmd = ["env", lib.as_str(), ref_ntpq.as_str()];
+    let t0 = Instant::now();
+    let (mut a, mut b) = (None, None);
+    while a.is_none() || b.is_none() {
+        if a.is_none() {
+            a = selected(&ours_ns, &[ntpq_binary()]);
+        }
+        if b.is_none() {
+            b = selected(&ref_ns, &ref_cmd);
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "not both selected LOCAL(0): ours {a:?}, reference {b:?}\n{}",
+            reference.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let (ours, ours_sys, ours_peer) = a.unwrap();
+    let (theirs, ref_sys, ref_peer) = b.unwrap();
+    let fields = |r: &PeerRow| {
+        (
+            r.tally,
+            r.remote.clone(),
+            r.refid.clone(),
+            r.st,
+            r.t.clone(),
+            r.poll,
+            r.delay,
+            r.offset,
+            r.jitter,
+        )
+    };
+    assert_eq!(fields(&ours), fields(&theirs));
+    let (os, rs) = (rv_vars(&ours_sys), rv_vars(&ref_sys));
+    for name in ["stratum", "refid", "leap"] {
+        assert_eq!(var(&os, name), var(&rs, name), "rv 0 {name}");
+    }
+    let (op, rp) = (rv_vars(&ours_peer), rv_vars(&ref_peer));
+    for name in [
+        "srcadr",
+        "stratum",
+        "refid",
+        "rootdelay",
+        "hmode",
+        "pmode",
+        "hpoll",
+        "ppoll",
+        "leap",
+    ] {
+        assert_eq!(var(&op, name), var(&rp, name), "rv &1 {name}");
+    }
+    let rootdisp = |v: &[(String, String)]| var(v, "rootdisp").parse::<f64>().unwrap();
+    assert!((rootdisp(&op) - rootdisp(&rp)).abs() < 0.1, "rootdisp");
+    reference.stop();
+}

@@ -1,0 +1,72 @@
+//! Type 1, the undisciplined local clock `LOCAL(u)` (reference driver1
+//! page, `refclock_local.c`): the system clock taken as its own reference,
+//! so that a host keeps serving at a chosen stratum when every other
+//! source is gone (e.g. the trusted host of an isolated Autokey group).
+//! Its offset is always zero plus `time1`; the reference's defaults are
+//! stratum 5, refid `LOCL`, precision −7 (about 10 ms) and a dispersion of
+//! 10 ms per sample.
+
+use proto::LeapIndicator;
+
+use crate::{Driver, DriverInfo, Fudge, RefSample, WallTime};
+
+/// The LOCAL driver's defaults (reference `refclock_local.c`).
+pub const INFO: DriverInfo = DriverInfo {
+    refid: *b"LOCL",
+    stratum: 5,
+    precision: -7,
+    description: "Undisciplined local clock",
+};
+
+/// Dispersion of each sample, seconds (the reference's `DISPERSION`).
+pub const DISPERSION: f64 = 0.01;
+
+/// One LOCAL clock.
+#[derive(Debug, Clone)]
+pub struct Local {
+    time1: f64,
+}
+
+impl Local {
+    /// A LOCAL clock with the fudge factors `fudge`.
+    pub fn new(fudge: &Fudge) -> Local {
+        Local {
+            time1: fudge.time1(),
+        }
+    }
+}
+
+impl Driver for Local {
+    fn info(&self) -> DriverInfo {
+        INFO
+    }
+
+    fn poll(&mut self, _now: WallTime) -> Option<RefSample> {
+        Some(RefSample {
+            offset: self.time1,
+            dispersion: DISPERSION,
+            leap: LeapIndicator::NoWarning,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_is_time1() {
+        let f = Fudge {
+            time1: Some(0.25),
+            ..Fudge::default()
+        };
+        let now = WallTime {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        };
+        let s = Local::new(&f).poll(now).unwrap();
+        assert_eq!(s.offset, 0.25);
+        assert_eq!(s.leap, LeapIndicator::NoWarning);
+        assert_eq!(Local::new(&Fudge::default()).info().refid, *b"LOCL");
+    }
+}
