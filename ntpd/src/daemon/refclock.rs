@@ -107,6 +107,7 @@ impl Core {
             socket: None,
             our_refid: ReferenceId(0),
             manycast_parent: None,
+            xleave: 0.0,
         });
         self.refclocks.push(ClockState {
             id,
