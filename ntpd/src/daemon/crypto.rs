@@ -114,7 +114,7 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
     };
     let keysdir = Keysdir::new(names.dir.clone());
     let set = keysdir.host_set(&names.host, &names.ident, Some(&names.pw))?;
-    from_host_set(s, set, now, rng).map(Some)
+    build_host(s, names, set, now, rng).map(Some)
 }
 
 /// Builds the host from key files already read ([`load`] reads them;
@@ -127,6 +127,17 @@ pub fn from_host_set<R: rand::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<AutokeyHost, CryptoSetupError> {
     let names = HostNames::of(s)?.ok_or(CryptoSetupError::NoCrypto)?;
+    build_host(s, names, set, now, rng)
+}
+
+/// The host of `set`, named as `names` (read once from the settings).
+fn build_host<R: rand::CryptoRng + ?Sized>(
+    s: &AutokeySettings,
+    names: HostNames,
+    set: keystore::keysdir::HostSet,
+    now: u32,
+    rng: &mut R,
+) -> Result<AutokeyHost, CryptoSetupError> {
     let digest = match s.crypto.as_ref().and_then(|c| c.digest.as_deref()) {
         None => SessionDigest::Md5,
         Some(name) => SessionDigest::from_name(name).unwrap_or_else(|| {
