@@ -289,12 +289,13 @@ impl Core {
             0 => clock::constants::MAXSTRAT,
             s => s,
         };
-        // Already synchronised to us: its refid is one of our addresses.
-        let to_us = self
-            .net
-            .socket_addrs
-            .iter()
-            .any(|&(a, wild)| !wild && refid_of(a.ip()) == h.reference_id);
+        // Already synchronised to us: its refid is one of our addresses —
+        // not a loopback one, which a remote solicitor cannot be synchronised
+        // to: 127.0.0.1 is the refid of every orphan-mode host.
+        let to_us =
+            self.net.socket_addrs.iter().any(|&(a, wild)| {
+                !wild && !a.ip().is_loopback() && refid_of(a.ip()) == h.reference_id
+            });
         if self.sys.leap == proto::LeapIndicator::Unsynchronized
             || self.sys.stratum >= theirs
             || to_us
