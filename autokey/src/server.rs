@@ -54,6 +54,26 @@ pub fn fast_path<R: rand::CryptoRng + ?Sized>(
     auto: &dyn AutoLookup,
     rng: &mut R,
 ) -> Result<ServerReply> {
+    fast_path_from(host, pkt, src, dst, dst, now, auto, rng)
+}
+
+/// [`fast_path`] for a request that came to `dst` but is answered from
+/// `reply_from`: a manycast solicitation (RFC 5906 §4 "manycast", brief
+/// §4.4). Its MAC was keyed with the group address as destination; the
+/// reply leaves from our unicast address and its session key (and any
+/// cookie) is bound to that address, as the reference's `fast_xmit()`
+/// does after swapping the multicast socket for the unicast interface.
+#[allow(clippy::too_many_arguments)]
+pub fn fast_path_from<R: rand::CryptoRng + ?Sized>(
+    host: &LocalHost,
+    pkt: &PacketRef<'_>,
+    src: IpAddr,
+    dst: IpAddr,
+    reply_from: IpAddr,
+    now: u32,
+    auto: &dyn AutoLookup,
+    rng: &mut R,
+) -> Result<ServerReply> {
     let (mac, key_id) = crate::session::autokey_mac(pkt)?;
     // `host@group` (brief §2.3): when we have a group, every ASSOC field
     // must name one; unicast client requests are not group-tested.
@@ -86,7 +106,7 @@ pub fn fast_path<R: rand::CryptoRng + ?Sized>(
                 let ctx = RespondContext {
                     assoc_id: req.assoc_id(),
                     client: src,
-                    server: dst,
+                    server: reply_from,
                     now,
                     cookie: None,
                     auto: auto_values,
@@ -109,6 +129,11 @@ pub fn fast_path<R: rand::CryptoRng + ?Sized>(
             fields.push(Message::Response(r).to_field()?);
         }
     }
-    let key = SessionKey::derive(host.digest(), dst, src, key_id, cookie)?;
+    let cookie = if has_fields || reply_from == dst {
+        cookie
+    } else {
+        host.cookie_for(src, reply_from)?
+    };
+    let key = SessionKey::derive(host.digest(), reply_from, src, key_id, cookie)?;
     Ok(ServerReply::Reply { fields, key })
 }

@@ -141,7 +141,12 @@ pub fn peer_status_word(
     if a.peer.reach().is_reachable() {
         st |= 0x10;
     }
-    if a.cfg.mode == HostMode::BroadcastServer {
+    // BCAST: a send-only association (the reference's MDF_TXONLY_MASK):
+    // a broadcaster or the manycast solicitor.
+    if matches!(
+        a.cfg.mode,
+        HostMode::BroadcastServer | HostMode::ManycastClient
+    ) {
         st |= 0x08;
     }
     let sel = u16::from(selection_code(r, mitigation, params, now));

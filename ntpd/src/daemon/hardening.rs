@@ -35,7 +35,9 @@ impl Core {
     /// [`Core::autokey_reply`] within the Autokey budgets: a request with
     /// a field is answered only while its source and the daemon are within
     /// them, and is then charged its octets beyond the request and its
-    /// private-key work (RFC 5906 §14).
+    /// private-key work (RFC 5906 §14). `dst` is where the request came,
+    /// `from` where the reply leaves (they differ for a manycast group).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn budgeted_autokey_reply(
         &mut self,
         buf: &[u8],
@@ -43,6 +45,7 @@ impl Core {
         rx: proto::NtpTimestamp,
         peer: IpAddr,
         dst: IpAddr,
+        from: IpAddr,
         out: &mut [u8],
     ) -> Option<usize> {
         let now = self.env.monotonic();
@@ -52,7 +55,7 @@ impl Core {
             return None;
         }
         let naks = self.stats.crypto_naks;
-        let n = self.autokey_reply(buf, packet, rx, peer, dst, out);
+        let n = self.autokey_reply(buf, packet, rx, peer, (dst, from), out);
         let worked = n.is_some() && self.stats.crypto_naks == naks;
         self.hardening
             .autokey

@@ -23,7 +23,7 @@ impl Core {
         cfg: &AssocConfig,
         local: Option<IpAddr>,
     ) -> Result<Authenticator, String> {
-        if !cfg.autokey || cfg.mode == HostMode::ManycastClient {
+        if !cfg.autokey {
             return Ok(Authenticator::for_key(cfg.key));
         }
         let Some(ak) = &self.autokey else {
@@ -56,7 +56,9 @@ impl Core {
                     ),
                 ));
             }
-            HostMode::ManycastClient => return Ok(Authenticator::for_key(cfg.key)),
+            // The solicitor: a client of the group (its MAC is keyed with
+            // the group address, brief §4.4); answers mobilise clients.
+            HostMode::ManycastClient => autokey::association::AssocKind::Client,
         };
         let group = cfg.ident.clone().or_else(|| ak.ident.clone());
         let (identities, named) = ak
@@ -182,6 +184,10 @@ impl Core {
         let cfg = AssocConfig {
             remote: src,
             mode: HostMode::Client,
+            // An Autokey answer (session key ID) mobilises an Autokey
+            // client that runs its own dance (the reference's FLAG_SKEY).
+            autokey: p.assoc.cfg.autokey
+                && matches!(outcome, AuthOutcome::Ok(k) if proto::mac::is_autokey_key_id(k)),
             key,
             version: h.version,
             ephemeral: true,

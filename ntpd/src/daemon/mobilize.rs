@@ -62,13 +62,9 @@ pub fn mobilize(
             AssocMode::ManycastClient => (false, HostMode::ManycastClient),
         };
         let o = &a.options;
+        // `autokey` runs in every mode (RFC 5906 §9.3; the manycast
+        // client since issue 13: `manycast_autokey`).
         for (set, name) in [
-            (
-                // Broadcast/multicast Autokey runs (RFC 5906 §9.3); only
-                // the manycast client does not carry it yet.
-                o.autokey && mode == HostMode::ManycastClient,
-                "autokey",
-            ),
             (
                 o.ident.is_some() && mode == HostMode::BroadcastServer,
                 "ident",
@@ -122,7 +118,7 @@ pub fn mobilize(
                 broadcast_delay,
                 burst: o.burst,
                 truechimer: o.truechimer,
-                autokey: o.autokey && mode != HostMode::ManycastClient,
+                autokey: o.autokey,
                 ident: o.ident.clone(),
             });
         }
@@ -200,6 +196,18 @@ mod tests {
         );
         assert_eq!(m.configs.len(), 1);
         assert!(m.configs[0].autokey, "autokey kept on the broadcast");
+        assert!(m.not_built.is_empty(), "{:?}", m.not_built);
+        // `manycastclient … autokey` (issue 13): carried, no warning.
+        let m = mobilize(
+            &assocs("manycastclient 224.0.1.1 autokey\n"),
+            123,
+            false,
+            false,
+            0.004,
+        );
+        assert_eq!(m.configs.len(), 1);
+        assert_eq!(m.configs[0].mode, HostMode::ManycastClient);
+        assert!(m.configs[0].autokey, "autokey kept on the manycast client");
         assert!(m.not_built.is_empty(), "{:?}", m.not_built);
         // -4 on the command line drops IPv6 servers.
         let m = mobilize(&assocs("server 2001:db8::1\n"), 123, true, false, 0.004);

@@ -26,6 +26,7 @@ pub mod ephemeral;
 pub mod event_loop;
 pub mod hardening;
 mod leap;
+pub mod manycast_autokey;
 mod mobilization;
 pub mod mobilize;
 pub mod network;

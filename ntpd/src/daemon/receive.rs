@@ -113,7 +113,7 @@ impl Core {
                     let outcome = self.check(&packet, peer);
                     if matches!(outcome, AuthOutcome::Autokey(_)) && self.autokey.is_some() {
                         let dst = r.dst.or_else(|| self.net.local_address(socket))?;
-                        return self.budgeted_autokey_reply(buf, &packet, rx, peer, dst, out);
+                        return self.budgeted_autokey_reply(buf, &packet, rx, peer, dst, dst, out);
                     }
                     if matches!(outcome, AuthOutcome::Error(_)) {
                         self.stats.badauth += 1;
@@ -137,6 +137,9 @@ impl Core {
                             .iter()
                             .position(|a| a.assoc.answers_solicitation(packet.header()))
                         {
+                            let dst = r.dst.or_else(|| self.net.local_address(socket));
+                            let outcome =
+                                self.judge_manycast_answer(&packet, outcome, parent, peer, dst);
                             self.mobilize_manycast(&packet, outcome, parent, flags, r.src, socket);
                             return None;
                         }
@@ -184,22 +187,26 @@ impl Core {
     /// requests whose session-key MAC verified get fields back, so a
     /// spoofed source cannot draw an amplified reply: a wrong MAC gets the
     /// 52-octet crypto-NAK, never more than the request.
+    ///
+    /// `(dst, from)`: the address the request came to and the one the
+    /// reply leaves from (a manycast group and our unicast address).
     pub(super) fn autokey_reply(
         &mut self,
         buf: &[u8],
         packet: &PacketRef<'_>,
         rx: proto::NtpTimestamp,
         peer: IpAddr,
-        dst: IpAddr,
+        (dst, from): (IpAddr, IpAddr),
         out: &mut [u8],
     ) -> Option<usize> {
         let ak = self.autokey.as_ref()?;
         let now = self.env.wall().seconds();
-        let reply = match autokey::server::fast_path(
+        let reply = match autokey::server::fast_path_from(
             &ak.host,
             packet,
             peer,
             dst,
+            from,
             now,
             &Broadcasters(&self.assocs),
             &mut self.rng,
@@ -282,12 +289,13 @@ impl Core {
             0 => clock::constants::MAXSTRAT,
             s => s,
         };
-        // Already synchronised to us: its refid is one of our addresses.
-        let to_us = self
-            .net
-            .socket_addrs
-            .iter()
-            .any(|&(a, wild)| !wild && refid_of(a.ip()) == h.reference_id);
+        // Already synchronised to us: its refid is one of our addresses —
+        // not a loopback one, which a remote solicitor cannot be synchronised
+        // to: 127.0.0.1 is the refid of every orphan-mode host.
+        let to_us =
+            self.net.socket_addrs.iter().any(|&(a, wild)| {
+                !wild && !a.ip().is_loopback() && refid_of(a.ip()) == h.reference_id
+            });
         if self.sys.leap == proto::LeapIndicator::Unsynchronized
             || self.sys.stratum >= theirs
             || to_us
@@ -296,6 +304,10 @@ impl Core {
             return None;
         }
         let auth = match self.check(packet, peer) {
+            AuthOutcome::Autokey(_) if self.autokey.is_some() => {
+                let group = dst?;
+                return self.manycast_autokey_reply(buf, packet, rx, peer, group, out);
+            }
             AuthOutcome::Ok(id) => ReplyAuth::Key(id),
             AuthOutcome::None if !flags.has(RestrictFlags::DONTTRUST) => ReplyAuth::None,
             _ => {
