@@ -23,6 +23,7 @@ use crate::value::{check_monotonic, PeerKey, SignedValue};
 
 mod choice;
 mod events;
+mod pace;
 mod record;
 
 pub use choice::{lookup_names, offered_schemes, NamedIdentity};
@@ -197,6 +198,11 @@ pub struct Association {
     peer_synchronised: bool,
     /// Cryptostats records not yet taken.
     records: Vec<CryptoRecord>,
+    /// The last packet moved the exchange on: send again soon
+    /// ([`Association::take_hurry`]).
+    hurry: bool,
+    /// The code of the peer's request last queued (symmetric mode).
+    last_queued: Option<AutokeyCode>,
 }
 
 impl Association {
@@ -233,6 +239,8 @@ impl Association {
             signature_ok: false,
             peer_synchronised: true,
             records: Vec::new(),
+            hurry: false,
+            last_queued: None,
         }
     }
 
@@ -462,7 +470,13 @@ impl Association {
             let Some(ident) = &self.identity else {
                 return Ok(None);
             };
-            let ch = ident.challenge(rng)?;
+            // An unanswered challenge is asked again: a proof of it may
+            // still be on its way (symmetric peers answer at their next
+            // transmission, which can cross our next request).
+            let ch = match self.challenge.take() {
+                Some(ch) => ch,
+                None => ident.challenge(rng)?,
+            };
             let value =
                 SignedValue::signed(now, ident.filestamp(), ch.octets.clone(), host.signer())?;
             let scheme = ch.scheme;
@@ -743,6 +757,7 @@ impl Association {
         rng: &mut (impl rand::CryptoRng + ?Sized),
     ) -> Vec<AssocEvent> {
         let mut events = Vec::new();
+        let before = self.flags;
         for f in fields {
             self.signature_ok = false;
             let vrfy_before = self.lit(status::VRFY);
@@ -766,6 +781,7 @@ impl Association {
                 break;
             }
         }
+        self.note_progress(before);
         events
     }
 
@@ -796,6 +812,7 @@ impl Association {
             }
             self.on_assoc(host, *assoc_id, name.clone(), value, rng)?;
         }
+        self.note_request(q.code());
         self.queued = Some(q);
         Ok(())
     }
