@@ -91,6 +91,14 @@ impl IdentitySource {
             IdentitySource::Mv { .. } => Scheme::Mv,
         }
     }
+    /// The filestamp of the file they were read from (NTP seconds).
+    pub fn filestamp(&self) -> u32 {
+        match self {
+            IdentitySource::Iff { filestamp, .. }
+            | IdentitySource::Gq { filestamp, .. }
+            | IdentitySource::Mv { filestamp, .. } => *filestamp,
+        }
+    }
 }
 
 /// Configuration of one client association.
@@ -345,6 +353,23 @@ impl Association {
     /// this association, brief §2.6).
     pub fn auto_values(&self) -> Option<(AutokeyValues, u32)> {
         self.auto_signed.as_ref().map(|(v, s)| (*v, s.timestamp))
+    }
+
+    /// Installs reloaded client identity parameters (the group's, and
+    /// those by server name) in place of the ones in use and restarts the
+    /// protocol (a key rollover: the server's proof is judged with the new
+    /// parameters from the identity exchange on, brief §6.1).
+    pub fn replace_identities(
+        &mut self,
+        identities: Vec<IdentitySource>,
+        named: Vec<NamedIdentity>,
+        now: u32,
+    ) {
+        self.cfg.identities = identities;
+        self.named = named;
+        self.identity = None;
+        self.identity_origin = None;
+        self.clear(now);
     }
 
     /// Clears all Autokey state (protocol error, crypto-NAK, refresh).

@@ -1,7 +1,10 @@
 //! Key rollover on SIGHUP (the guide's monthly updates, §6.7.1.5 and
 //! §6.7.2.6, without a restart; RFC 5906 §6 keys and certificates): the
-//! event loop reads the host key, certificate and server identity keys
-//! again ([`reload`], the IO) and hands them to
+//! event loop reads the client identity parameters of every group again
+//! ([`Core::reload_client_params`]: Autokey restarts, with the new ones,
+//! on the associations of the groups whose files changed), then the host
+//! key, certificate and server identity keys ([`reload`], the IO) and
+//! hands them to
 //! [`Core::install_host_keys`], which keeps every association, restarts
 //! Autokey on those whose exchange depended on what changed (our host key
 //! encrypts their cookies, our certificate is what servers sign) and logs
@@ -49,6 +52,7 @@ pub fn reload(core: &mut Core, settings: &AutokeySettings, now: u32) {
         tracing::info!("SIGHUP received: no crypto configured, nothing to reload");
         return;
     }
+    core.reload_client_params(now);
     let mut rng: rand::rngs::StdRng = rand::make_rng();
     match crypto::load(settings, now, &mut rng) {
         Ok(Some(new)) => core.install_host_keys(new, now),
@@ -60,6 +64,48 @@ pub fn reload(core: &mut Core, settings: &AutokeySettings, now: u32) {
 }
 
 impl Core {
+    /// Reads the client identity parameters of every group again
+    /// ([`crypto::AutokeyHost::reload_identities`]) and restarts Autokey,
+    /// with the new parameters, on the associations of the groups whose
+    /// files changed; the others keep running. Logs what changed, and
+    /// why a group's new file was not taken.
+    pub fn reload_client_params(&mut self, now: u32) {
+        let Some(host) = self.autokey.as_mut() else {
+            return;
+        };
+        let reloaded = host.reload_identities();
+        for why in &reloaded.failed {
+            tracing::warn!("SIGHUP received: {why}");
+        }
+        if reloaded.groups.is_empty() {
+            return;
+        }
+        let mut restarted = 0;
+        for r in &mut self.assocs {
+            let Some(engine) = r.assoc.auth.autokey_engine_mut() else {
+                continue;
+            };
+            let group = engine.ident().map(str::to_owned);
+            if !reloaded.groups.contains(&group) {
+                continue;
+            }
+            match host.client_identities(group.as_deref()) {
+                Ok((own, named)) => {
+                    engine.replace_identities(own, named, now);
+                    restarted += 1;
+                }
+                Err(e) => tracing::warn!(
+                    "SIGHUP received: {}: the reloaded client parameters cannot be copied ({e}); Autokey keeps the old ones",
+                    r.assoc.cfg.remote
+                ),
+            }
+        }
+        tracing::info!(
+            "SIGHUP received: {}; Autokey restarted on {restarted} association(s), all kept",
+            reloaded.changed.join("; ")
+        );
+    }
+
     /// Installs reloaded keys: associations stay; where our host key or
     /// certificate changed, Autokey restarts on every association (its
     /// cookie and signed certificate were for the old ones).
@@ -69,7 +115,9 @@ impl Core {
         };
         let changed = changes(old, &new);
         if changed.is_empty() {
-            tracing::info!("SIGHUP received: the key files are unchanged");
+            tracing::info!(
+                "SIGHUP received: the host key, certificate and server identity files are unchanged"
+            );
             return;
         }
         if old.host.synchronised() {
