@@ -164,6 +164,8 @@ class Cell:
             "disable ntp", "disable kernel", f"tos orphan {orphan} orphanwait 1",
             "restrict default nomodify notrap",
             f"logfile {self.top}/{host}.log", f"keysdir {keys}",
+            f"statsdir {self.top}/", "statistics cryptostats",
+            f"filegen cryptostats file {host}-cryptostats type none enable",
             f"crypto host {host} pw {pw}" + (" ident alice" if self.scheme == "iff" else ""),
         ]
         if self.mode == "sym":

@@ -593,6 +593,8 @@ impl Association {
                 };
                 fields.push(Message::Response(r).to_field()?);
                 self.push_auto = false;
+                // The request this packet did not carry goes soon.
+                self.hurry = true;
                 None
             }
             _ => {

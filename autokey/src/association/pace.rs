@@ -10,7 +10,10 @@
 //! * it lit a new bit of the peer crypto word (a response was accepted),
 //!   and a request of ours is still to be sent; or
 //! * (symmetric mode) it carried a request of the peer's other than the
-//!   one last answered, whose response waits in our next packet.
+//!   one last answered, whose response waits in our next packet; or
+//! * (symmetric mode, asked after a transmission) the packet just sent
+//!   announced a new key list (brief §4.2 row 6) in place of our next
+//!   request.
 //!
 //! A packet that repeats the previous request, or that changed nothing,
 //! asks for nothing: two peers stuck on a step that does not progress

@@ -594,7 +594,17 @@ impl Association {
             *ttl = ttl.saturating_mul(2).clamp(1, cap);
         }
         self.stats.sent += 1;
-        self.auth.seal(out, 48, remote, ctx).map(Some)
+        let sealed = self.auth.seal(out, 48, remote, ctx).map(Some);
+        if self
+            .auth
+            .autokey_engine_mut()
+            .is_some_and(|e| e.take_hurry())
+        {
+            // The packet carried something in place of our next Autokey
+            // request (a key-list announcement): that request goes soon.
+            self.crypto_due = Some(now + CRYPTO_HEADWAY);
+        }
+        sealed
     }
 
     /// Process a packet from the remote address: its authentication is
