@@ -355,3 +355,73 @@ fn sighup_reloads_bobs_client_parameters_and_keeps_the_association() {
     assert_eq!(row.get(1), Some(&assid));
     drop((bob, alice));
 }
+
+/// No signal: bob's certificate renewed with the guide's command
+/// (§6.7.2.6) while bob runs; within a few checks of its keys directory
+/// bob logs the new certificate, restarts Autokey on the association,
+/// which keeps its ID and completes again.
+#[test]
+fn a_changed_keys_directory_reloads_without_a_signal() {
+    require!(Need::Root, Need::IpNetns);
+    let ns = Netns::new("ak-watch");
+    ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
+    let scratch = Scratch::new("ak-watch");
+    let bob_keys = scratch.path("bob-keys");
+    copy_keys(&run_dir().join("bob/keys"), &bob_keys);
+    let aconf = scratch.file(
+        "alice.conf",
+        &format!(
+            "disable ntp\ntos orphan 5 orphanwait 1\nrestrict default nomodify notrap\n\
+             keysdir {}\ncrypto host alice pw serverpassword\n",
+            run_dir().join("alice/keys").display()
+        ),
+    );
+    let bconf = scratch.file(
+        "bob.conf",
+        &format!(
+            "disable ntp\ntos orphan 10 orphanwait 1\nrestrict default nomodify notrap\n\
+             server 127.0.0.1 autokey ident alice minpoll 3 maxpoll 3 iburst\n\
+             keysdir {}\ncrypto host bob pw clientpassword\n",
+            bob_keys.display()
+        ),
+    );
+    let alice = start_ntpd(
+        Some(&ns),
+        &aconf,
+        &["-I", "127.0.0.1"],
+        None,
+        &scratch.path("alice.log"),
+    );
+    let t0 = Instant::now();
+    while host_flags(&ns, "127.0.0.1").is_none_or(|f| f & autokey::status::TAI == 0) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "alice never synchronised:\n{}",
+            alice.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let bob = start_ntpd(
+        Some(&ns),
+        &bconf,
+        &["-I", "127.0.0.2", "-d"],
+        None,
+        &scratch.path("bob.log"),
+    );
+    let assid = wait_complete(&ns, &bob, Duration::from_secs(120));
+    keygen_in(&bob_keys, "bob", &["-q", "clientpassword"]);
+    let line = wait_log(
+        &bob,
+        &[
+            "the keys directory changed: keys reloaded",
+            "certificate bob",
+        ],
+    );
+    assert!(
+        line.contains("Autokey restarted on 1 association(s), all kept"),
+        "{line}"
+    );
+    let again = wait_complete(&ns, &bob, Duration::from_secs(120));
+    assert_eq!(again, assid, "the same association");
+    drop((bob, alice));
+}
