@@ -23,6 +23,7 @@ use crate::value::{check_monotonic, PeerKey, SignedValue};
 
 mod choice;
 mod events;
+mod pace;
 mod record;
 
 pub use choice::{lookup_names, offered_schemes, NamedIdentity};
@@ -88,6 +89,14 @@ impl IdentitySource {
             IdentitySource::Iff { .. } => Scheme::Iff,
             IdentitySource::Gq { .. } => Scheme::Gq,
             IdentitySource::Mv { .. } => Scheme::Mv,
+        }
+    }
+    /// The filestamp of the file they were read from (NTP seconds).
+    pub fn filestamp(&self) -> u32 {
+        match self {
+            IdentitySource::Iff { filestamp, .. }
+            | IdentitySource::Gq { filestamp, .. }
+            | IdentitySource::Mv { filestamp, .. } => *filestamp,
         }
     }
 }
@@ -197,6 +206,11 @@ pub struct Association {
     peer_synchronised: bool,
     /// Cryptostats records not yet taken.
     records: Vec<CryptoRecord>,
+    /// The last packet moved the exchange on: send again soon
+    /// ([`Association::take_hurry`]).
+    hurry: bool,
+    /// The code of the peer's request last queued (symmetric mode).
+    last_queued: Option<AutokeyCode>,
 }
 
 impl Association {
@@ -233,6 +247,8 @@ impl Association {
             signature_ok: false,
             peer_synchronised: true,
             records: Vec::new(),
+            hurry: false,
+            last_queued: None,
         }
     }
 
@@ -337,6 +353,23 @@ impl Association {
     /// this association, brief §2.6).
     pub fn auto_values(&self) -> Option<(AutokeyValues, u32)> {
         self.auto_signed.as_ref().map(|(v, s)| (*v, s.timestamp))
+    }
+
+    /// Installs reloaded client identity parameters (the group's, and
+    /// those by server name) in place of the ones in use and restarts the
+    /// protocol (a key rollover: the server's proof is judged with the new
+    /// parameters from the identity exchange on, brief §6.1).
+    pub fn replace_identities(
+        &mut self,
+        identities: Vec<IdentitySource>,
+        named: Vec<NamedIdentity>,
+        now: u32,
+    ) {
+        self.cfg.identities = identities;
+        self.named = named;
+        self.identity = None;
+        self.identity_origin = None;
+        self.clear(now);
     }
 
     /// Clears all Autokey state (protocol error, crypto-NAK, refresh).
@@ -462,7 +495,13 @@ impl Association {
             let Some(ident) = &self.identity else {
                 return Ok(None);
             };
-            let ch = ident.challenge(rng)?;
+            // An unanswered challenge is asked again: a proof of it may
+            // still be on its way (symmetric peers answer at their next
+            // transmission, which can cross our next request).
+            let ch = match self.challenge.take() {
+                Some(ch) => ch,
+                None => ident.challenge(rng)?,
+            };
             let value =
                 SignedValue::signed(now, ident.filestamp(), ch.octets.clone(), host.signer())?;
             let scheme = ch.scheme;
@@ -554,6 +593,8 @@ impl Association {
                 };
                 fields.push(Message::Response(r).to_field()?);
                 self.push_auto = false;
+                // The request this packet did not carry goes soon.
+                self.hurry = true;
                 None
             }
             _ => {
@@ -743,6 +784,7 @@ impl Association {
         rng: &mut (impl rand::CryptoRng + ?Sized),
     ) -> Vec<AssocEvent> {
         let mut events = Vec::new();
+        let before = self.flags;
         for f in fields {
             self.signature_ok = false;
             let vrfy_before = self.lit(status::VRFY);
@@ -766,6 +808,7 @@ impl Association {
                 break;
             }
         }
+        self.note_progress(before);
         events
     }
 
@@ -796,6 +839,7 @@ impl Association {
             }
             self.on_assoc(host, *assoc_id, name.clone(), value, rng)?;
         }
+        self.note_request(q.code());
         self.queued = Some(q);
         Ok(())
     }

@@ -204,3 +204,224 @@ fn sighup_rolls_bobs_certificate_over_and_keeps_the_association() {
     assert_eq!(row.get(1), Some(&assid));
     drop((bob, alice));
 }
+
+/// `ntp-keygen ARGS…` in `dir` as host `host`; its standard output.
+fn keygen_in(dir: &Path, host: &str, argv: &[&str]) -> String {
+    let opts = args::parse(argv.iter().map(|s| s.to_string())).unwrap();
+    let env = Env {
+        dir: dir.to_path_buf(),
+        hostname: host.into(),
+        now_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 1,
+    };
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    keygen::run(&opts, &env, &mut out, &mut err)
+        .unwrap_or_else(|e| panic!("ntp-keygen {argv:?}: {e}"));
+    String::from_utf8(out).unwrap()
+}
+
+/// Installs each `# ntpkey_…` block of an export in `dir` under its own
+/// name and points the link without the filestamp at it (§6.7.2.6).
+fn install_export(stream: &str, dir: &Path) -> Vec<String> {
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    for line in stream.lines() {
+        if let Some(name) = line.strip_prefix("# ntpkey_") {
+            blocks.push((format!("ntpkey_{}", name.trim()), String::new()));
+        }
+        if let Some((_, text)) = blocks.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    assert!(!blocks.is_empty(), "no key in the export:\n{stream}");
+    let mut names = Vec::new();
+    for (name, text) in blocks {
+        std::fs::write(dir.join(&name), text).unwrap();
+        let link = name.rsplit_once('.').map_or(name.as_str(), |(l, _)| l);
+        let _ = std::fs::remove_file(dir.join(link));
+        std::os::unix::fs::symlink(&name, dir.join(link)).unwrap();
+        names.push(name);
+    }
+    names
+}
+
+/// The guide's monthly update on both sides (§6.7.1.5 on alice: new IFF
+/// group key; §6.7.2.6 on bob: the new client parameters linked in
+/// place of the old), then SIGHUP to alice and to bob while bob polls:
+/// bob's log names the group's new parameters, Autokey restarts on its
+/// association, which keeps its ID and completes again — so the new
+/// parameters verify alice's new key, as the old ones could not. Then a
+/// corrupt parameter file and SIGHUP: bob keeps the parameters in use,
+/// the log names the file, the association runs on.
+#[test]
+fn sighup_reloads_bobs_client_parameters_and_keeps_the_association() {
+    require!(Need::Root, Need::IpNetns);
+    let ns = Netns::new("ak-par");
+    ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
+    let scratch = Scratch::new("ak-par");
+    let (alice_keys, bob_keys) = (scratch.path("alice-keys"), scratch.path("bob-keys"));
+    copy_keys(&run_dir().join("alice/keys"), &alice_keys);
+    copy_keys(&run_dir().join("bob/keys"), &bob_keys);
+    let aconf = scratch.file(
+        "alice.conf",
+        &format!(
+            "disable ntp\ntos orphan 5 orphanwait 1\nrestrict default nomodify notrap\n\
+             keysdir {}\ncrypto host alice pw serverpassword\n",
+            alice_keys.display()
+        ),
+    );
+    let bconf = scratch.file(
+        "bob.conf",
+        &format!(
+            "disable ntp\ntos orphan 10 orphanwait 1\nrestrict default nomodify notrap\n\
+             server 127.0.0.1 autokey ident alice minpoll 3 maxpoll 3 iburst\n\
+             keysdir {}\ncrypto host bob pw clientpassword\n",
+            bob_keys.display()
+        ),
+    );
+    let alice = start_ntpd(
+        Some(&ns),
+        &aconf,
+        &["-I", "127.0.0.1", "-d"],
+        None,
+        &scratch.path("alice.log"),
+    );
+    let t0 = Instant::now();
+    while host_flags(&ns, "127.0.0.1").is_none_or(|f| f & autokey::status::TAI == 0) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "alice never synchronised:\n{}",
+            alice.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let bob = start_ntpd(
+        Some(&ns),
+        &bconf,
+        &["-I", "127.0.0.2", "-d"],
+        None,
+        &scratch.path("bob.log"),
+    );
+    let assid = wait_complete(&ns, &bob, Duration::from_secs(120));
+
+    // §6.7.1.5 on alice: a new IFF group key (and certificate); the
+    // client parameters exported for bob's password.
+    keygen_in(&alice_keys, "alice", &["-T", "-I", "-p", "serverpassword"]);
+    let export = keygen_in(
+        &alice_keys,
+        "alice",
+        &["-e", "-q", "serverpassword", "-p", "clientpassword"],
+    );
+    hangup(&alice);
+    // (The new key inherits the host key's filestamp, brief §8.3: the
+    // log names the new certificate.)
+    wait_log(&alice, &["keys reloaded", "certificate alice"]);
+    // §6.7.2.6 on bob: the new parameters in place of the old link.
+    let names = install_export(&export, &bob_keys);
+    let fs = names
+        .iter()
+        .find_map(|n| n.strip_prefix("ntpkey_iffpar_alice."))
+        .unwrap_or_else(|| panic!("no iffpar file in {names:?}"))
+        .to_string();
+    hangup(&bob);
+    let line = wait_log(&bob, &["client parameters of group alice", "restarted"]);
+    assert!(line.contains(&format!("IFF filestamp {fs}")), "{line}");
+    assert!(
+        line.contains("Autokey restarted on 1 association(s), all kept"),
+        "{line}"
+    );
+    let again = wait_complete(&ns, &bob, Duration::from_secs(120));
+    assert_eq!(again, assid, "the same association");
+
+    // A corrupt parameter file: the parameters in use stay.
+    let link = bob_keys.join("ntpkey_iffpar_alice");
+    std::fs::remove_file(&link).unwrap();
+    std::fs::write(&link, "# ntpkey_IFFpar_alice.1\n\nnot a key\n").unwrap();
+    hangup(&bob);
+    let line = wait_log(
+        &bob,
+        &["client parameters of group alice not reloaded, the old ones stay in use"],
+    );
+    assert!(
+        line.contains("ntpkey_iffpar_alice"),
+        "names the file: {line}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let (flags, row) = bob_state(&ns);
+    assert_eq!(flags.as_deref(), Some("0x87f23"), "{row:?}");
+    assert_eq!(row.get(1), Some(&assid));
+    drop((bob, alice));
+}
+
+/// No signal: bob's certificate renewed with the guide's command
+/// (§6.7.2.6) while bob runs; within a few checks of its keys directory
+/// bob logs the new certificate, restarts Autokey on the association,
+/// which keeps its ID and completes again.
+#[test]
+fn a_changed_keys_directory_reloads_without_a_signal() {
+    require!(Need::Root, Need::IpNetns);
+    let ns = Netns::new("ak-watch");
+    ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
+    let scratch = Scratch::new("ak-watch");
+    let bob_keys = scratch.path("bob-keys");
+    copy_keys(&run_dir().join("bob/keys"), &bob_keys);
+    let aconf = scratch.file(
+        "alice.conf",
+        &format!(
+            "disable ntp\ntos orphan 5 orphanwait 1\nrestrict default nomodify notrap\n\
+             keysdir {}\ncrypto host alice pw serverpassword\n",
+            run_dir().join("alice/keys").display()
+        ),
+    );
+    let bconf = scratch.file(
+        "bob.conf",
+        &format!(
+            "disable ntp\ntos orphan 10 orphanwait 1\nrestrict default nomodify notrap\n\
+             server 127.0.0.1 autokey ident alice minpoll 3 maxpoll 3 iburst\n\
+             keysdir {}\ncrypto host bob pw clientpassword\n",
+            bob_keys.display()
+        ),
+    );
+    let alice = start_ntpd(
+        Some(&ns),
+        &aconf,
+        &["-I", "127.0.0.1"],
+        None,
+        &scratch.path("alice.log"),
+    );
+    let t0 = Instant::now();
+    while host_flags(&ns, "127.0.0.1").is_none_or(|f| f & autokey::status::TAI == 0) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "alice never synchronised:\n{}",
+            alice.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let bob = start_ntpd(
+        Some(&ns),
+        &bconf,
+        &["-I", "127.0.0.2", "-d"],
+        None,
+        &scratch.path("bob.log"),
+    );
+    let assid = wait_complete(&ns, &bob, Duration::from_secs(120));
+    keygen_in(&bob_keys, "bob", &["-q", "clientpassword"]);
+    let line = wait_log(
+        &bob,
+        &[
+            "the keys directory changed: keys reloaded",
+            "certificate bob",
+        ],
+    );
+    assert!(
+        line.contains("Autokey restarted on 1 association(s), all kept"),
+        "{line}"
+    );
+    let again = wait_complete(&ns, &bob, Duration::from_secs(120));
+    assert_eq!(again, assid, "the same association");
+    drop((bob, alice));
+}

@@ -315,7 +315,16 @@ pub struct Association {
     mode: ModeState,
     /// The [`flash`] packet-test bits of the last packet received.
     pub packet_flash: u16,
+    /// Monotonic time of an early Autokey transmission the engine asked
+    /// for (RFC 5906 §9: the next step of the exchange without waiting
+    /// for the poll timer; `autokey::association::Association::take_hurry`).
+    crypto_due: Option<f64>,
 }
+
+/// The minimum headway between an Autokey reply and our early next
+/// packet, s (the reference's `ntp_minpkt`, RFC 5905 §13 `MINPOLL` floor
+/// of a burst's spacing).
+pub const CRYPTO_HEADWAY: f64 = 2.0;
 
 /// The `flash` bits of a peer (RFC 5905 §8 packet tests and §11.2.1 peer
 /// tests, the reference's `TEST1`..`TEST13`), as `ntpq` names them.
@@ -390,6 +399,7 @@ impl Association {
             last_event: peer_event::MOBILIZE,
             mode,
             packet_flash: 0,
+            crypto_due: None,
         }
     }
 
@@ -457,7 +467,8 @@ impl Association {
             ModeState::Client(b) => b.due(now),
             ModeState::ManycastClient { .. } | ModeState::Plain => false,
         };
-        extra || self.peer.poll_due(now)
+        let early = self.crypto_due.is_some_and(|t| now >= t);
+        extra || early || self.peer.poll_due(now)
     }
 
     /// Manycast client: the hops the solicitation just built must be sent
@@ -554,11 +565,17 @@ impl Association {
         self.wire
             .build_request(sys, mode, self.cfg.version, poll, hdr, clock);
         let further = matches!(&self.mode, ModeState::Client(b) if b.due(now));
-        if further && !self.peer.poll_due(now) {
-            // A further request of a burst: the reachability register
-            // and the poll timer move only once per poll.
+        // Any packet carries the next Autokey step, so an early one is
+        // no longer wanted once this one goes.
+        let early = self.crypto_due.take().is_some_and(|t| now >= t);
+        if (further || early) && !self.peer.poll_due(now) {
+            // A further request of a burst, or an early Autokey step: the
+            // reachability register and the poll timer move only once per
+            // poll.
             if let ModeState::Client(b) = &mut self.mode {
-                b.sent_one(now);
+                if further {
+                    b.sent_one(now);
+                }
             }
         } else {
             // RFC 5905 §13 / the reference's `poll_update()`: with
@@ -577,7 +594,17 @@ impl Association {
             *ttl = ttl.saturating_mul(2).clamp(1, cap);
         }
         self.stats.sent += 1;
-        self.auth.seal(out, 48, remote, ctx).map(Some)
+        let sealed = self.auth.seal(out, 48, remote, ctx).map(Some);
+        if self
+            .auth
+            .autokey_engine_mut()
+            .is_some_and(|e| e.take_hurry())
+        {
+            // The packet carried something in place of our next Autokey
+            // request (a key-list announcement): that request goes soon.
+            self.crypto_due = Some(now + CRYPTO_HEADWAY);
+        }
+        sealed
     }
 
     /// Process a packet from the remote address: its authentication is
@@ -615,6 +642,18 @@ impl Association {
         };
         let verdict = self.auth.verify(&received, ctx);
         self.authentic = verdict == Verdict::Authentic;
+        let unicast = matches!(
+            self.cfg.mode,
+            HostMode::Client | HostMode::SymmetricActive | HostMode::SymmetricPassive
+        );
+        if unicast
+            && self
+                .auth
+                .autokey_engine_mut()
+                .is_some_and(|e| e.take_hurry())
+        {
+            self.crypto_due = Some(now + CRYPTO_HEADWAY);
+        }
         if let Verdict::Refused(auth) = verdict {
             if auth == AuthOutcome::CryptoNak {
                 self.stats.crypto_naks += 1;

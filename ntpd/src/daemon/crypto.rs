@@ -92,6 +92,54 @@ pub struct AutokeyHost {
 struct GroupIdentities {
     own: Vec<IdentitySource>,
     named: Vec<NamedIdentity>,
+    /// Each parameter link read, with its target and the file's bytes:
+    /// `ntp-keygen` gives new files the filestamp of the host key they
+    /// are made with (brief §8.3), so a regenerated file may carry the
+    /// old filestamp and only its contents tell.
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl GroupIdentities {
+    /// Scheme, name and filestamp of each parameter set, sorted: what a
+    /// reload compares and logs.
+    fn summary(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .own
+            .iter()
+            .map(|s| format!("{} filestamp {}", s.scheme(), s.filestamp()))
+            .chain(self.named.iter().map(|n| {
+                format!(
+                    "{} for {} filestamp {} ({})",
+                    n.source.scheme(),
+                    n.name,
+                    n.source.filestamp(),
+                    n.file
+                )
+            }))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// `a, b` or `none`, for a log line.
+fn words(list: &[String]) -> String {
+    if list.is_empty() {
+        "none".to_string()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// What [`AutokeyHost::reload_identities`] did.
+#[derive(Debug, Default)]
+pub struct ParamReload {
+    /// The groups whose parameters changed (`None`: by server name).
+    pub groups: Vec<Option<String>>,
+    /// What changed, one line per group, in operator words.
+    pub changed: Vec<String>,
+    /// The groups whose new files did not load (old ones kept), and why.
+    pub failed: Vec<String>,
 }
 
 /// The host name `crypto host` defaults to (`gethostname()`).
@@ -297,16 +345,7 @@ impl AutokeyHost {
             if self.identities.contains_key(group) {
                 continue;
             }
-            let loaded = match group.as_deref() {
-                Some(g) => GroupIdentities {
-                    own: self.identity_sources(g)?,
-                    named: Vec::new(),
-                },
-                None => GroupIdentities {
-                    own: Vec::new(),
-                    named: self.named_identities()?,
-                },
-            };
+            let loaded = self.read_group(group.as_deref())?;
             self.identities.insert(group.clone(), loaded);
         }
         Ok(())
@@ -319,6 +358,76 @@ impl AutokeyHost {
         for (group, ids) in old.identities.drain() {
             self.identities.entry(group).or_insert(ids);
         }
+    }
+
+    /// The client parameters of `group` (`None`: the links by server
+    /// name) as the keys directory holds them now.
+    fn read_group(&self, group: Option<&str>) -> Result<GroupIdentities, KeyError> {
+        let (own, named) = match group {
+            Some(g) => (self.identity_sources(g)?, Vec::new()),
+            None => (Vec::new(), self.named_identities()?),
+        };
+        let mut files = Vec::new();
+        let names: Vec<(Scheme, String)> = match group {
+            Some(g) => own.iter().map(|s| (s.scheme(), g.to_string())).collect(),
+            None => named
+                .iter()
+                .map(|n| (n.source.scheme(), n.name.clone()))
+                .collect(),
+        };
+        for (scheme, name) in names {
+            let found = keystore::keysdir::client_links(scheme, &name)
+                .into_iter()
+                .map(|n| self.keysdir.path().join(n))
+                .find(|p| p.symlink_metadata().is_ok());
+            if let Some(path) = found {
+                let target = std::fs::read_link(&path)
+                    .map(|t| format!(" -> {}", t.display()))
+                    .unwrap_or_default();
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                files.push((format!("{}{target}", path.display()), bytes));
+            }
+        }
+        Ok(GroupIdentities { own, named, files })
+    }
+
+    /// SIGHUP (the guide's §6.7.2.6 update replaces the client's
+    /// `ntpkey_<scheme>par_<group>` links): reads the client identity
+    /// parameters of every group read before again. A group whose files
+    /// load and differ gets them (its name in the result, with what
+    /// changed); a group whose new file does not load keeps the old
+    /// parameters, and the failure names the file and the fix.
+    pub fn reload_identities(&mut self) -> ParamReload {
+        let mut out = ParamReload::default();
+        let mut groups: Vec<Option<String>> = self.identities.keys().cloned().collect();
+        groups.sort();
+        for group in groups {
+            let label = match &group {
+                Some(g) => format!("group {g}"),
+                None => "the servers named by parameter links".to_string(),
+            };
+            match self.read_group(group.as_deref()) {
+                Ok(fresh) => {
+                    let before = &self.identities[&group];
+                    let (old, new) = (before.summary(), fresh.summary());
+                    if old != new || before.files != fresh.files {
+                        let what = if old == new {
+                            format!("{}: the files' contents replaced", words(&new))
+                        } else {
+                            format!("{} replaced by {}", words(&old), words(&new))
+                        };
+                        out.changed
+                            .push(format!("client parameters of {label}: {what}"));
+                        out.groups.push(group.clone());
+                        self.identities.insert(group, fresh);
+                    }
+                }
+                Err(e) => out.failed.push(format!(
+                    "client parameters of {label} not reloaded, the old ones stay in use: {e}"
+                )),
+            }
+        }
+        out
     }
 
     /// What an association of group `ident` (or, without one, of the
@@ -485,6 +594,54 @@ mod tests {
         bob.preload_identities(&[Some("alice".into())]).unwrap();
         let (own, named) = bob.client_identities(Some("alice")).unwrap();
         assert!(matches!(own.as_slice(), [IdentitySource::Iff { .. }]) && named.is_empty());
+    }
+
+    #[test]
+    fn a_reload_takes_changed_client_parameters_and_keeps_them_on_a_bad_file() {
+        let dir = std::env::temp_dir().join(format!("ntpd-params-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for e in std::fs::read_dir(fixture("bob")).unwrap() {
+            let name = e.unwrap().file_name();
+            std::fs::copy(fixture("bob").join(&name), dir.join(&name)).unwrap();
+        }
+        let mut s = settings("bob", "clientpassword");
+        s.keysdir = Some(dir.clone());
+        let mut rng: rand::rngs::StdRng = rand::make_rng();
+        let mut bob = load(&s, 0xeeb3_c000, &mut rng).unwrap().unwrap();
+        bob.preload_identities(&[Some("alice".into())]).unwrap();
+        let r = bob.reload_identities();
+        assert!(r.groups.is_empty() && r.changed.is_empty() && r.failed.is_empty());
+        // GQ parameters for group alice beside the IFF ones (those of
+        // the runs/gq fixture): the group and the by-name links change.
+        let gq = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/data/autokey-ref/runs/gq/bob/keys/ntpkey_gqpar_alice");
+        std::fs::copy(&gq, dir.join("ntpkey_gqpar_alice")).unwrap();
+        let r = bob.reload_identities();
+        assert_eq!(r.groups, vec![None, Some("alice".to_string())], "{r:?}");
+        assert_eq!(
+            r.changed[1],
+            "client parameters of group alice: IFF filestamp 4004757732 replaced by \
+             GQ filestamp 4004757732, IFF filestamp 4004757732"
+        );
+        let (own, _) = bob.client_identities(Some("alice")).unwrap();
+        assert_eq!(own.len(), 2);
+        // A corrupt file: the parameters in use stay, the file is named.
+        std::fs::write(
+            dir.join("ntpkey_gqpar_alice"),
+            "# ntpkey_GQpar_alice.1\n\nnot a key\n",
+        )
+        .unwrap();
+        let r = bob.reload_identities();
+        assert!(r.groups.is_empty(), "{r:?}");
+        assert_eq!(r.failed.len(), 2, "{r:?}");
+        assert!(
+            r.failed[1].starts_with(
+                "client parameters of group alice not reloaded, the old ones stay in use: "
+            ) && r.failed[1].contains("ntpkey_gqpar_alice"),
+            "{r:?}"
+        );
+        assert_eq!(bob.client_identities(Some("alice")).unwrap().0.len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -192,7 +192,7 @@ pub struct EventLoop<'a> {
 }
 
 /// Called after every system tick.
-type TickHook<'a> = Box<dyn FnMut(&Core) + 'a>;
+type TickHook<'a> = Box<dyn FnMut(&mut Core) + 'a>;
 
 /// Called on SIGHUP.
 type HangupHook<'a> = Box<dyn FnMut(&mut Core) + 'a>;
@@ -261,7 +261,7 @@ impl<'a> EventLoop<'a> {
 
     /// Call `f` after every system tick (e.g. to tell a waiting parent
     /// process that the clock is synchronised).
-    pub fn on_tick(&mut self, f: impl FnMut(&Core) + 'a) {
+    pub fn on_tick(&mut self, f: impl FnMut(&mut Core) + 'a) {
         self.on_tick = Some(Box::new(f));
     }
 

@@ -25,6 +25,7 @@ pub mod environment;
 pub mod ephemeral;
 pub mod event_loop;
 pub mod hardening;
+mod keys_watch;
 mod leap;
 pub mod manycast_autokey;
 mod mobilization;

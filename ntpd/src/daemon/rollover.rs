@@ -1,7 +1,10 @@
 //! Key rollover on SIGHUP (the guide's monthly updates, §6.7.1.5 and
 //! §6.7.2.6, without a restart; RFC 5906 §6 keys and certificates): the
-//! event loop reads the host key, certificate and server identity keys
-//! again ([`reload`], the IO) and hands them to
+//! event loop reads the client identity parameters of every group again
+//! ([`Core::reload_client_params`]: Autokey restarts, with the new ones,
+//! on the associations of the groups whose files changed), then the host
+//! key, certificate and server identity keys ([`reload`], the IO) and
+//! hands them to
 //! [`Core::install_host_keys`], which keeps every association, restarts
 //! Autokey on those whose exchange depended on what changed (our host key
 //! encrypts their cookies, our certificate is what servers sign) and logs
@@ -42,34 +45,98 @@ fn changes(old: &AutokeyHost, new: &AutokeyHost) -> Vec<String> {
     out
 }
 
-/// SIGHUP: loads the keys again with the start-up settings and installs
-/// them; `now` is NTP seconds. Logs the outcome.
-pub fn reload(core: &mut Core, settings: &AutokeySettings, now: u32) {
+/// What made the daemon reload its keys, as the log lines begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// SIGHUP.
+    Hangup,
+    /// The `ntpkey_*` entries of `keysdir` changed ([`super::keys_watch`]).
+    KeysChanged,
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cause::Hangup => "SIGHUP received",
+            Cause::KeysChanged => "the keys directory changed",
+        })
+    }
+}
+
+/// SIGHUP (or a change in the keys directory): loads the keys again with
+/// the start-up settings and installs them; `now` is NTP seconds. Logs
+/// the outcome.
+pub fn reload(core: &mut Core, settings: &AutokeySettings, now: u32, cause: Cause) {
     if core.autokey.is_none() {
-        tracing::info!("SIGHUP received: no crypto configured, nothing to reload");
+        tracing::info!("{cause}: no crypto configured, nothing to reload");
         return;
     }
+    core.reload_client_params(now, cause);
     let mut rng: rand::rngs::StdRng = rand::make_rng();
     match crypto::load(settings, now, &mut rng) {
-        Ok(Some(new)) => core.install_host_keys(new, now),
+        Ok(Some(new)) => core.install_host_keys(new, now, cause),
         Ok(None) => {}
-        Err(e) => tracing::warn!(
-            "SIGHUP received: the new keys were not loaded, the old ones stay in use: {e}"
-        ),
+        Err(e) => {
+            tracing::warn!("{cause}: the new keys were not loaded, the old ones stay in use: {e}")
+        }
     }
 }
 
 impl Core {
+    /// Reads the client identity parameters of every group again
+    /// ([`crypto::AutokeyHost::reload_identities`]) and restarts Autokey,
+    /// with the new parameters, on the associations of the groups whose
+    /// files changed; the others keep running. Logs what changed, and
+    /// why a group's new file was not taken.
+    pub fn reload_client_params(&mut self, now: u32, cause: Cause) {
+        let Some(host) = self.autokey.as_mut() else {
+            return;
+        };
+        let reloaded = host.reload_identities();
+        for why in &reloaded.failed {
+            tracing::warn!("{cause}: {why}");
+        }
+        if reloaded.groups.is_empty() {
+            return;
+        }
+        let mut restarted = 0;
+        for r in &mut self.assocs {
+            let Some(engine) = r.assoc.auth.autokey_engine_mut() else {
+                continue;
+            };
+            let group = engine.ident().map(str::to_owned);
+            if !reloaded.groups.contains(&group) {
+                continue;
+            }
+            match host.client_identities(group.as_deref()) {
+                Ok((own, named)) => {
+                    engine.replace_identities(own, named, now);
+                    restarted += 1;
+                }
+                Err(e) => tracing::warn!(
+                    "{cause}: {}: the reloaded client parameters cannot be copied ({e}); Autokey keeps the old ones",
+                    r.assoc.cfg.remote
+                ),
+            }
+        }
+        tracing::info!(
+            "{cause}: {}; Autokey restarted on {restarted} association(s), all kept",
+            reloaded.changed.join("; ")
+        );
+    }
+
     /// Installs reloaded keys: associations stay; where our host key or
     /// certificate changed, Autokey restarts on every association (its
     /// cookie and signed certificate were for the old ones).
-    pub fn install_host_keys(&mut self, mut new: AutokeyHost, now: u32) {
+    pub fn install_host_keys(&mut self, mut new: AutokeyHost, now: u32, cause: Cause) {
         let Some(old) = self.autokey.as_ref() else {
             return;
         };
         let changed = changes(old, &new);
         if changed.is_empty() {
-            tracing::info!("SIGHUP received: the key files are unchanged");
+            tracing::info!(
+                "{cause}: the host key, certificate and server identity files are unchanged"
+            );
             return;
         }
         if old.host.synchronised() {
@@ -98,7 +165,7 @@ impl Core {
             }
         }
         tracing::info!(
-            "SIGHUP received: keys reloaded: {}; Autokey restarted on {restarted} association(s), all kept",
+            "{cause}: keys reloaded: {}; Autokey restarted on {restarted} association(s), all kept",
             changed.join("; ")
         );
     }

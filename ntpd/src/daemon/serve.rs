@@ -213,6 +213,8 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         p.apply()?;
     }
     let mut service = notify::ServiceNotifier::from_environment();
+    // Key rollover: on SIGHUP and when the keys directory changes.
+    let keys_hooks = super::keys_watch::hooks(&core, settings.autokey.clone());
     let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs)?;
     ev.set_refclocks(clocks);
     // -F: from here on only the calls the running daemon makes.
@@ -222,11 +224,10 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     })?;
     // Signals are caught now: without -w the waiting parent exits.
     waiter.notify_ready();
-    let autokey_settings = settings.autokey.clone();
-    ev.on_hangup(move |c| {
-        super::rollover::reload(c, &autokey_settings, crate::timing::now_ntp().seconds());
-    });
-    ev.on_tick(|c| {
+    let (on_hup, mut keys_tick) = keys_hooks;
+    ev.on_hangup(on_hup);
+    ev.on_tick(move |c| {
+        keys_tick(c);
         if c.sys.leap != proto::LeapIndicator::Unsynchronized {
             // -w: the parent exits 0 now; later calls do nothing.
             waiter.notify_synchronised();
