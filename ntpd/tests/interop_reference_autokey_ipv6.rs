@@ -41,7 +41,7 @@ fn ipv6_lab() -> Lab {
     let net = format!("fd6b:{:x}", std::process::id() % 0xffff);
     let (a6, b6) = (format!("{net}::1"), format!("{net}::2"));
     for (ns, addr) in [(lab.a.clone(), &a6), (lab.b.clone(), &b6)] {
-        let dev = veth(&lab, &ns);
+        let dev = lab.veth(&ns).to_string();
         let o = lab
             .command(
                 &ns,

@@ -61,7 +61,7 @@ fn plain(server: Daemon, client: Daemon, target: Target, bdelay: Option<&str>) {
     let mut lab = Lab::new();
     let (to, listen) = match target {
         Target::Multicast => {
-            route_multicast(&lab);
+            lab.route_multicast();
             ("224.0.1.1".to_string(), "multicastclient 224.0.1.1")
         }
         Target::SubnetBroadcast => (set_broadcast_address(&lab), "broadcastclient"),
@@ -126,7 +126,7 @@ fn plain(server: Daemon, client: Daemon, target: Target, bdelay: Option<&str>) {
 /// with TC it does not), so that is not asserted.
 fn autokey(scheme: Scheme, server: Daemon, client: Daemon, kept: bool) {
     let mut lab = Lab::new();
-    route_multicast(&lab);
+    lab.route_multicast();
     let b = lab.b.clone();
     let alice = fixture_keys(scheme.run, "alice");
     start_broadcaster(

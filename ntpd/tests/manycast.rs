@@ -10,43 +10,17 @@ mod interop_support;
 mod prerequisite;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use interop_support::*;
 use prerequisite::{require, Need};
-
-/// The veth device of namespace `ns` (the Lab names it internally).
-fn veth_of(lab: &Lab, ns: &str) -> String {
-    let o = lab
-        .command(ns, &["ip", "-o", "link", "show", "type", "veth"])
-        .output()
-        .expect("ip link");
-    let text = String::from_utf8_lossy(&o.stdout).into_owned();
-    // "7: ntaXa@if6: <...>" → "ntaXa"
-    text.split(':')
-        .nth(1)
-        .and_then(|s| s.trim().split('@').next())
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("no veth in {ns}: {text}"))
-}
-
-fn multicast_route(lab: &Lab, ns: &str) {
-    let dev = veth_of(lab, ns);
-    let ok = Command::new("ip")
-        .args(["-n", ns, "route", "add", "224.0.0.0/4", "dev", &dev])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "multicast route in {ns}");
-}
 
 #[test]
 fn manycast_client_finds_and_synchronises_to_the_manycast_server() {
     require!(Need::Root, Need::IpNetns);
     let mut lab = Lab::new();
     let (a, b) = (lab.a.clone(), lab.b.clone());
-    multicast_route(&lab, &a);
-    multicast_route(&lab, &b);
+    lab.route_multicast();
 
     let keys = lab.key_lines("server", KEYS);
     let sconf = lab.file(

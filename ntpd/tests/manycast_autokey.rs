@@ -25,11 +25,10 @@ mod prerequisite;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use guide_support::GuideHost;
-use interop_support::{assoc_rows, ntpq_binary, Lab, NTPD};
+use interop_support::{assoc_rows, cert_list, ntpq_binary, Lab, NTPD};
 use ntpd::auth::KeyRing;
 use ntpd::daemon::simnet::SimNetwork;
 use prerequisite::{require, Need};
@@ -217,30 +216,6 @@ const TC_GENERATE: &str = "cd /etc/ntp\nntp-keygen -T -p serverpassword";
 /// §6.7.2.3 client keys.
 const CLIENT_GENERATE: &str = "cd /etc/ntp\nntp-keygen -H -p clientpassword";
 
-/// The veth device of namespace `ns`.
-fn veth_of(lab: &Lab, ns: &str) -> String {
-    let o = lab
-        .command(ns, &["ip", "-o", "link", "show", "type", "veth"])
-        .output()
-        .expect("ip link");
-    let text = String::from_utf8_lossy(&o.stdout).into_owned();
-    text.split(':')
-        .nth(1)
-        .and_then(|s| s.trim().split('@').next())
-        .map(str::to_owned)
-        .unwrap_or_else(|| panic!("no veth in {ns}: {text}"))
-}
-
-/// 224.0.0.0/4 over the veth pair in namespace `ns`.
-fn multicast_route(lab: &Lab, ns: &str) {
-    let dev = veth_of(lab, ns);
-    let ok = Command::new("ip")
-        .args(["-n", ns, "route", "add", "224.0.0.0/4", "dev", &dev])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "multicast route in {ns}");
-}
-
 /// The server (its keys made by the guide lines `server_keys`; its
 /// mailbox holds what they mailed) and the client: its host key and, when
 /// `mail` is given, the IFF client key in it saved and linked as
@@ -268,8 +243,7 @@ fn hosts(dir: &Path, server_keys: &str, mail: Option<&str>) -> (GuideHost, Guide
 /// `server.out` / `client.out`).
 fn start(lab: &mut Lab, srv: &GuideHost, client: &GuideHost) {
     let (a, b) = (lab.a.clone(), lab.b.clone());
-    multicast_route(lab, &a);
-    multicast_route(lab, &b);
+    lab.route_multicast();
     let sconf = srv.conf.display().to_string();
     lab.spawn("server", &a, &[NTPD, "-n", "-d", "-c", &sconf]);
     let cconf = client.conf.display().to_string();
@@ -283,15 +257,6 @@ fn flags(text: &str) -> Option<u32> {
         .find_map(|kv| kv.strip_prefix("flags=0x"))
         .and_then(|h| h.trim_matches('"').split(' ').next())
         .and_then(|h| u32::from_str_radix(h, 16).ok())
-}
-
-/// `cert=` entries of `rv 0 cert`.
-fn cert_list(text: &str) -> Vec<String> {
-    text.split([',', '\n'])
-        .map(str::trim)
-        .filter_map(|kv| kv.strip_prefix("cert="))
-        .map(|c| c.trim_matches('"').to_string())
-        .collect()
 }
 
 /// Waits until the client's association with the server it found (the

@@ -39,6 +39,8 @@ pub struct Lab {
     pub addr_a: String,
     pub addr_b: String,
     pub dir: PathBuf,
+    /// The veth device in A and in B.
+    veths: [String; 2],
     children: Vec<(String, Child)>,
 }
 
@@ -52,12 +54,14 @@ impl Lab {
             LABS.fetch_add(1, Ordering::Relaxed)
         );
         let net = format!("10.201.{}", std::process::id() % 250 + 1);
+        let (va, vb) = (format!("nta{pid}a"), format!("nta{pid}b"));
         let lab = Lab {
             a: format!("nta-{pid}-a"),
             b: format!("nta-{pid}-b"),
             addr_a: format!("{net}.1"),
             addr_b: format!("{net}.2"),
             dir: std::env::temp_dir().join(format!("ntpd-interop-ntpsec-{pid}")),
+            veths: [va.clone(), vb.clone()],
             children: Vec::new(),
         };
         let _ = fs::remove_dir_all(&lab.dir);
@@ -70,7 +74,6 @@ impl Lab {
             run(&["ip", "netns", "add", &ns]);
             run(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
         }
-        let (va, vb) = (format!("nta{pid}a"), format!("nta{pid}b"));
         let (a, b) = (lab.a.clone(), lab.b.clone());
         run(&[
             "ip", "link", "add", "name", &va, "netns", &a, "type", "veth", "peer", "name", &vb,
@@ -90,6 +93,33 @@ impl Lab {
             run(&["ip", "-n", ns, "link", "set", dev, "up"]);
         }
         lab
+    }
+
+    /// The veth device inside namespace `ns` (A or B).
+    pub fn veth(&self, ns: &str) -> &str {
+        if ns == self.a {
+            &self.veths[0]
+        } else {
+            assert_eq!(ns, self.b, "not a namespace of this lab");
+            &self.veths[1]
+        }
+    }
+
+    /// Routes 224.0.0.0/4 over the veth in both namespaces (multicast
+    /// 224.0.1.1 between them: RFC 5905 §3 broadcast and manycast modes).
+    pub fn route_multicast(&self) {
+        for ns in [&self.a, &self.b] {
+            run(&[
+                "ip",
+                "-n",
+                ns,
+                "route",
+                "add",
+                "224.0.0.0/4",
+                "dev",
+                self.veth(ns),
+            ]);
+        }
     }
 
     pub fn file(&self, name: &str, text: &str) -> PathBuf {
@@ -398,4 +428,14 @@ pub fn rv_stratum(out: &str) -> Option<String> {
         .into_iter()
         .find(|(k, _)| k == "stratum")
         .map(|(_, v)| v)
+}
+
+/// The `cert=` entries of `rv 0 cert` output (`subject issuer flags`),
+/// in order.
+pub fn cert_list(text: &str) -> Vec<String> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .filter_map(|kv| kv.strip_prefix("cert="))
+        .map(|c| c.trim_matches('"').to_string())
+        .collect()
 }

@@ -221,47 +221,17 @@ pub fn rv_value(text: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim_matches('"').to_string())
 }
 
-/// The network device of namespace `ns` that joins it to the other one
-/// (its veth end).
-pub fn veth(lab: &Lab, ns: &str) -> String {
-    let o = lab
-        .command(ns, &["ip", "-o", "link", "show", "type", "veth"])
-        .output()
-        .expect("ip link");
-    let text = String::from_utf8_lossy(&o.stdout);
-    let name = text
-        .split(':')
-        .nth(1)
-        .map(|n| n.trim().split('@').next().unwrap_or_default().to_string())
-        .unwrap_or_default();
-    assert!(!name.is_empty(), "no veth in {ns}: {text}");
-    name
-}
-
-/// Routes 224.0.0.0/4 over the veth in both namespaces (multicast
-/// 224.0.1.1 between them, RFC 5905 §3 broadcast mode).
-pub fn route_multicast(lab: &Lab) {
-    for ns in [&lab.a, &lab.b] {
-        let dev = veth(lab, ns);
-        let o = lab
-            .command(ns, &["ip", "route", "add", "224.0.0.0/4", "dev", &dev])
-            .output()
-            .expect("ip route");
-        assert!(o.status.success(), "multicast route in {ns}: {o:?}");
-    }
-}
-
 /// Gives both veth addresses their subnet broadcast address (`brd +`):
 /// the reference's `broadcastclient` listens on the interface's broadcast
 /// address and receives nothing on an interface that has none (what `ip
 /// addr add` without `brd` leaves). Returns the broadcast address.
 pub fn set_broadcast_address(lab: &Lab) -> String {
     for (ns, addr) in [(&lab.a, &lab.addr_a), (&lab.b, &lab.addr_b)] {
-        let dev = veth(lab, ns);
+        let dev = lab.veth(ns);
         let cidr = format!("{addr}/24");
         for op in [
-            vec!["ip", "addr", "del", &cidr, "dev", &dev],
-            vec!["ip", "addr", "add", &cidr, "brd", "+", "dev", &dev],
+            vec!["ip", "addr", "del", &cidr, "dev", dev],
+            vec!["ip", "addr", "add", &cidr, "brd", "+", "dev", dev],
         ] {
             let o = lab.command(ns, &op).output().expect("ip addr");
             assert!(o.status.success(), "{op:?} in {ns}: {o:?}");
@@ -345,14 +315,4 @@ pub fn run_cells(cells: Vec<Cell>) {
         }
     }
     assert!(failed.is_empty(), "failed cells: {}", failed.join("; "));
-}
-
-/// The `cert=` entries of `rv 0 cert` output (`subject issuer flags`),
-/// in order.
-pub fn cert_list(text: &str) -> Vec<String> {
-    named_vars(text)
-        .into_iter()
-        .filter(|(k, _)| k == "cert")
-        .map(|(_, v)| v.trim_matches('"').to_string())
-        .collect()
 }
