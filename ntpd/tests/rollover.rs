@@ -108,72 +108,107 @@ fn hangup(d: &Daemon) {
     .unwrap();
 }
 
+/// alice (127.0.0.1) serving and bob (127.0.0.2) her Autokey client in
+/// a namespace of their own, bob's keys (and, with `own_alice_keys`,
+/// alice's) copied into the scratch directory so the test may change
+/// them; started once bob's association is complete.
+struct Pair {
+    ns: Netns,
+    scratch: Scratch,
+    alice_keys: PathBuf,
+    bob_keys: PathBuf,
+    alice: Daemon,
+    bob: Daemon,
+    /// bob's association with alice.
+    assid: String,
+}
+
+impl Pair {
+    fn start(tag: &str, own_alice_keys: bool) -> Pair {
+        let ns = Netns::new(tag);
+        ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
+        let scratch = Scratch::new(tag);
+        let bob_keys = scratch.path("bob-keys");
+        copy_keys(&run_dir().join("bob/keys"), &bob_keys);
+        let alice_keys = if own_alice_keys {
+            let dir = scratch.path("alice-keys");
+            copy_keys(&run_dir().join("alice/keys"), &dir);
+            dir
+        } else {
+            run_dir().join("alice/keys")
+        };
+        let aconf = scratch.file(
+            "alice.conf",
+            &format!(
+                "disable ntp\ntos orphan 5 orphanwait 1\nrestrict default nomodify notrap\n\
+                 keysdir {}\ncrypto host alice pw serverpassword\n",
+                alice_keys.display()
+            ),
+        );
+        let bconf = scratch.file(
+            "bob.conf",
+            &format!(
+                "disable ntp\ntos orphan 10 orphanwait 1\nrestrict default nomodify notrap\n\
+                 server 127.0.0.1 autokey ident alice minpoll 3 maxpoll 3 iburst\n\
+                 keysdir {}\ncrypto host bob pw clientpassword\n",
+                bob_keys.display()
+            ),
+        );
+        let alice = start_ntpd(
+            Some(&ns),
+            &aconf,
+            &["-I", "127.0.0.1", "-d"],
+            None,
+            &scratch.path("alice.log"),
+        );
+        // The server first, as the guide sets it up: once it is
+        // synchronised (orphan) and has stamped its values, its status
+        // word carries TAI, which bob's flags then show.
+        let t0 = Instant::now();
+        while host_flags(&ns, "127.0.0.1").is_none_or(|f| f & autokey::status::TAI == 0) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "alice never synchronised:\n{}",
+                alice.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let bob = start_ntpd(
+            Some(&ns),
+            &bconf,
+            &["-I", "127.0.0.2", "-d"],
+            None,
+            &scratch.path("bob.log"),
+        );
+        let assid = wait_complete(&ns, &bob, Duration::from_secs(120));
+        Pair {
+            ns,
+            scratch,
+            alice_keys,
+            bob_keys,
+            alice,
+            bob,
+            assid,
+        }
+    }
+}
+
 #[test]
 fn sighup_rolls_bobs_certificate_over_and_keeps_the_association() {
     require!(Need::Root, Need::IpNetns);
-    let ns = Netns::new("ak-roll");
-    ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
-    let scratch = Scratch::new("ak-roll");
-    let bob_keys = scratch.path("bob-keys");
-    copy_keys(&run_dir().join("bob/keys"), &bob_keys);
-    let aconf = scratch.file(
-        "alice.conf",
-        &format!(
-            "disable ntp\ntos orphan 5 orphanwait 1\nrestrict default nomodify notrap\n\
-             keysdir {}\ncrypto host alice pw serverpassword\n",
-            run_dir().join("alice/keys").display()
-        ),
-    );
-    let bconf = scratch.file(
-        "bob.conf",
-        &format!(
-            "disable ntp\ntos orphan 10 orphanwait 1\nrestrict default nomodify notrap\n\
-             server 127.0.0.1 autokey ident alice minpoll 3 maxpoll 3 iburst\n\
-             keysdir {}\ncrypto host bob pw clientpassword\n",
-            bob_keys.display()
-        ),
-    );
-    let alice = start_ntpd(
-        Some(&ns),
-        &aconf,
-        &["-I", "127.0.0.1"],
-        None,
-        &scratch.path("alice.log"),
-    );
-    // The server first, as the guide sets it up: once it is synchronised
-    // (orphan) and has stamped its values, its status word carries TAI,
-    // which bob's flags then show.
-    let t0 = Instant::now();
-    while host_flags(&ns, "127.0.0.1").is_none_or(|f| f & autokey::status::TAI == 0) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "alice never synchronised:\n{}",
-            alice.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let bob = start_ntpd(
-        Some(&ns),
-        &bconf,
-        &["-I", "127.0.0.2", "-d"],
-        None,
-        &scratch.path("bob.log"),
-    );
-    let assid = wait_complete(&ns, &bob, Duration::from_secs(120));
+    let Pair {
+        ns,
+        bob_keys,
+        alice,
+        bob,
+        assid,
+        // Kept to the end: dropping it removes the keys.
+        scratch: _scratch,
+        ..
+    } = Pair::start("ak-roll", false);
 
     // §6.7.2.6 on bob: a new certificate for the same host key.
-    let now_unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let opts = args::parse(["-q", "clientpassword"].map(String::from)).unwrap();
-    let env = Env {
-        dir: bob_keys.clone(),
-        hostname: "bob".into(),
-        now_unix: now_unix + 1,
-    };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    keygen::run(&opts, &env, &mut out, &mut err).unwrap();
+    keygen_in(&bob_keys, "bob", &["-q", "clientpassword"]);
     hangup(&bob);
     let line = wait_log(&bob, &["keys reloaded", "certificate bob"]);
     assert!(
@@ -259,53 +294,17 @@ fn install_export(stream: &str, dir: &Path) -> Vec<String> {
 #[test]
 fn sighup_reloads_bobs_client_parameters_and_keeps_the_association() {
     require!(Need::Root, Need::IpNetns);
-    let ns = Netns::new("ak-par");
-    ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
-    let scratch = Scratch::new("ak-par");
-    let (alice_keys, bob_keys) = (scratch.path("alice-keys"), scratch.path("bob-keys"));
-    copy_keys(&run_dir().join("alice/keys"), &alice_keys);
-    copy_keys(&run_dir().join("bob/keys"), &bob_keys);
-    let aconf = scratch.file(
-        "alice.conf",
-        &format!(
-            "disable ntp\ntos orphan 5 orphanwait 1\nrestrict default nomodify notrap\n\
-             keysdir {}\ncrypto host alice pw serverpassword\n",
-            alice_keys.display()
-        ),
-    );
-    let bconf = scratch.file(
-        "bob.conf",
-        &format!(
-            "disable ntp\ntos orphan 10 orphanwait 1\nrestrict default nomodify notrap\n\
-             server 127.0.0.1 autokey ident alice minpoll 3 maxpoll 3 iburst\n\
-             keysdir {}\ncrypto host bob pw clientpassword\n",
-            bob_keys.display()
-        ),
-    );
-    let alice = start_ntpd(
-        Some(&ns),
-        &aconf,
-        &["-I", "127.0.0.1", "-d"],
-        None,
-        &scratch.path("alice.log"),
-    );
-    let t0 = Instant::now();
-    while host_flags(&ns, "127.0.0.1").is_none_or(|f| f & autokey::status::TAI == 0) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "alice never synchronised:\n{}",
-            alice.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let bob = start_ntpd(
-        Some(&ns),
-        &bconf,
-        &["-I", "127.0.0.2", "-d"],
-        None,
-        &scratch.path("bob.log"),
-    );
-    let assid = wait_complete(&ns, &bob, Duration::from_secs(120));
+    let Pair {
+        ns,
+        alice_keys,
+        bob_keys,
+        alice,
+        bob,
+        assid,
+        // Kept to the end: dropping it removes the keys.
+        scratch: _scratch,
+        ..
+    } = Pair::start("ak-par", true);
 
     // §6.7.1.5 on alice: a new IFF group key (and certificate); the
     // client parameters exported for bob's password.
@@ -363,52 +362,16 @@ fn sighup_reloads_bobs_client_parameters_and_keeps_the_association() {
 #[test]
 fn a_changed_keys_directory_reloads_without_a_signal() {
     require!(Need::Root, Need::IpNetns);
-    let ns = Netns::new("ak-watch");
-    ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
-    let scratch = Scratch::new("ak-watch");
-    let bob_keys = scratch.path("bob-keys");
-    copy_keys(&run_dir().join("bob/keys"), &bob_keys);
-    let aconf = scratch.file(
-        "alice.conf",
-        &format!(
-            "disable ntp\ntos orphan 5 orphanwait 1\nrestrict default nomodify notrap\n\
-             keysdir {}\ncrypto host alice pw serverpassword\n",
-            run_dir().join("alice/keys").display()
-        ),
-    );
-    let bconf = scratch.file(
-        "bob.conf",
-        &format!(
-            "disable ntp\ntos orphan 10 orphanwait 1\nrestrict default nomodify notrap\n\
-             server 127.0.0.1 autokey ident alice minpoll 3 maxpoll 3 iburst\n\
-             keysdir {}\ncrypto host bob pw clientpassword\n",
-            bob_keys.display()
-        ),
-    );
-    let alice = start_ntpd(
-        Some(&ns),
-        &aconf,
-        &["-I", "127.0.0.1"],
-        None,
-        &scratch.path("alice.log"),
-    );
-    let t0 = Instant::now();
-    while host_flags(&ns, "127.0.0.1").is_none_or(|f| f & autokey::status::TAI == 0) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "alice never synchronised:\n{}",
-            alice.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let bob = start_ntpd(
-        Some(&ns),
-        &bconf,
-        &["-I", "127.0.0.2", "-d"],
-        None,
-        &scratch.path("bob.log"),
-    );
-    let assid = wait_complete(&ns, &bob, Duration::from_secs(120));
+    let Pair {
+        ns,
+        bob_keys,
+        alice,
+        bob,
+        assid,
+        // Kept to the end: dropping it removes the keys.
+        scratch: _scratch,
+        ..
+    } = Pair::start("ak-watch", false);
     keygen_in(&bob_keys, "bob", &["-q", "clientpassword"]);
     let line = wait_log(
         &bob,
