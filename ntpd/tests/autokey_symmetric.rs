@@ -16,54 +16,11 @@ mod ntpq_binary;
 mod prerequisite;
 mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use keystore::keygen::{self, args, Env};
 use prerequisite::{require, Need};
+use support::keys::{install_export, keygen_in};
 use support::*;
-
-/// `ntp-keygen ARGS…` in `dir` as host `host`; its standard output.
-fn keygen(dir: &Path, host: &str, argv: &[&str]) -> String {
-    let opts = args::parse(argv.iter().map(|s| s.to_string())).unwrap();
-    let env = Env {
-        dir: dir.to_path_buf(),
-        hostname: host.into(),
-        now_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    keygen::run(&opts, &env, &mut out, &mut err)
-        .unwrap_or_else(|e| panic!("ntp-keygen {argv:?}: {e}"));
-    String::from_utf8(out).unwrap()
-}
-
-/// Writes each `# ntpkey_…` block of an export into `dir` (mode 0600),
-/// with the link without the filestamp, as the guide installs them.
-fn install_export(stream: &str, dir: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mut blocks: Vec<(String, String)> = Vec::new();
-    for line in stream.lines() {
-        if let Some(name) = line.strip_prefix("# ntpkey_") {
-            blocks.push((format!("ntpkey_{}", name.trim()), String::new()));
-        }
-        if let Some((_, text)) = blocks.last_mut() {
-            text.push_str(line);
-            text.push('\n');
-        }
-    }
-    assert!(!blocks.is_empty(), "no key in the export:\n{stream}");
-    for (name, text) in blocks {
-        let path = dir.join(&name);
-        std::fs::write(&path, text).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let link = name.rsplit_once('.').map_or(name.as_str(), |(l, _)| l);
-        let _ = std::fs::remove_file(dir.join(link));
-        std::os::unix::fs::symlink(&name, dir.join(link)).unwrap();
-    }
-}
 
 fn ntpq(ns: &Netns, args: &[&str]) -> String {
     let mut argv = vec![ntpq_binary::ntpq_binary()];
@@ -87,20 +44,20 @@ fn symmetric_pair(tag: &str, iff: bool) {
     std::fs::create_dir_all(&akeys).unwrap();
     std::fs::create_dir_all(&bkeys).unwrap();
     if iff {
-        keygen(&akeys, "alice", &["-T", "-I", "-p", "serverpassword"]);
-        let params = keygen(&akeys, "alice", &["-e", "-p", "serverpassword"]);
+        keygen_in(&akeys, "alice", &["-T", "-I", "-p", "serverpassword"]);
+        let params = keygen_in(&akeys, "alice", &["-e", "-p", "serverpassword"]);
         install_export(&params, &akeys);
         install_export(&params, &bkeys);
-        let group = keygen(
+        let group = keygen_in(
             &akeys,
             "alice",
             &["-p", "serverpassword", "-q", "clientpassword"],
         );
         install_export(&group, &bkeys);
     } else {
-        keygen(&akeys, "alice", &["-T", "-p", "serverpassword"]);
+        keygen_in(&akeys, "alice", &["-T", "-p", "serverpassword"]);
     }
-    keygen(&bkeys, "bob", &["-T", "-p", "clientpassword"]);
+    keygen_in(&bkeys, "bob", &["-T", "-p", "clientpassword"]);
     let ident = if iff { " ident alice" } else { "" };
     let mut daemons = Vec::new();
     for (host, addr, other, pw, orphan, keys) in [

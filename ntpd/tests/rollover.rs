@@ -18,8 +18,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use keystore::keygen::{self, args, Env};
 use prerequisite::{require, Need};
+use support::keys::{install_export, keygen_in};
 use support::*;
 
 fn run_dir() -> PathBuf {
@@ -238,49 +238,6 @@ fn sighup_rolls_bobs_certificate_over_and_keeps_the_association() {
     assert_eq!(flags.as_deref(), Some("0x87f23"), "{row:?}");
     assert_eq!(row.get(1), Some(&assid));
     drop((bob, alice));
-}
-
-/// `ntp-keygen ARGS…` in `dir` as host `host`; its standard output.
-fn keygen_in(dir: &Path, host: &str, argv: &[&str]) -> String {
-    let opts = args::parse(argv.iter().map(|s| s.to_string())).unwrap();
-    let env = Env {
-        dir: dir.to_path_buf(),
-        hostname: host.into(),
-        now_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            + 1,
-    };
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    keygen::run(&opts, &env, &mut out, &mut err)
-        .unwrap_or_else(|e| panic!("ntp-keygen {argv:?}: {e}"));
-    String::from_utf8(out).unwrap()
-}
-
-/// Installs each `# ntpkey_…` block of an export in `dir` under its own
-/// name and points the link without the filestamp at it (§6.7.2.6).
-fn install_export(stream: &str, dir: &Path) -> Vec<String> {
-    let mut blocks: Vec<(String, String)> = Vec::new();
-    for line in stream.lines() {
-        if let Some(name) = line.strip_prefix("# ntpkey_") {
-            blocks.push((format!("ntpkey_{}", name.trim()), String::new()));
-        }
-        if let Some((_, text)) = blocks.last_mut() {
-            text.push_str(line);
-            text.push('\n');
-        }
-    }
-    assert!(!blocks.is_empty(), "no key in the export:\n{stream}");
-    let mut names = Vec::new();
-    for (name, text) in blocks {
-        std::fs::write(dir.join(&name), text).unwrap();
-        let link = name.rsplit_once('.').map_or(name.as_str(), |(l, _)| l);
-        let _ = std::fs::remove_file(dir.join(link));
-        std::os::unix::fs::symlink(&name, dir.join(link)).unwrap();
-        names.push(name);
-    }
-    names
 }
 
 /// The guide's monthly update on both sides (§6.7.1.5 on alice: new IFF

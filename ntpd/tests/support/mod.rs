@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod keys;
+
 pub const NTPD: &str = env!("CARGO_BIN_EXE_ntpd");
 
 /// The command prefix that runs a program without CAP_SYS_TIME in its
