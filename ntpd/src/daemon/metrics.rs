@@ -371,3 +371,31 @@ impl MetricsPublisher {
         self.tx.send_replace(Arc::new(core.metrics_snapshot()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::cli::Options;
+    use crate::daemon::settings::Settings;
+
+    fn settings(conf: &str, opts: &Options) -> Settings {
+        let p = Path::new("t.conf");
+        let c = config::conf::parse_str(conf, p).unwrap();
+        Settings::from_conf(&c.config, opts, p).unwrap()
+    }
+
+    #[test]
+    fn the_endpoint_is_off_by_default_and_the_flag_wins_over_the_file() {
+        let none = Options::default();
+        assert_eq!(settings("server 192.0.2.1\n", &none).metrics_listen, None);
+        let file = settings("metrics_listen [::1]:9123\n", &none);
+        assert_eq!(file.metrics_listen, Some("[::1]:9123".parse().unwrap()));
+        let flag = Options {
+            metrics_listen: Some("127.0.0.1:9124".parse().unwrap()),
+            ..Options::default()
+        };
+        let both = settings("metrics_listen [::1]:9123\n", &flag);
+        assert_eq!(both.metrics_listen, Some("127.0.0.1:9124".parse().unwrap()));
+    }
+}
