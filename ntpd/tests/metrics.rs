@@ -414,9 +414,9 @@ fn only_get_metrics_is_served_and_idle_scrapers_do_not_block_the_daemon() {
     wait_synchronised(&lab);
     assert_eq!(get(&lab.ns, METRICS, "/").map(|r| r.0), Some(404));
     assert_eq!(get(&lab.ns, METRICS, "/metrics/x").map(|r| r.0), Some(404));
-    let post = format!(
+    let post =
         "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
+            .to_string();
     assert_eq!(http(&lab.ns, METRICS, post).map(|r| r.0), Some(405));
     // A request head beyond the limit is refused, not buffered.
     let huge = format!(

@@ -31,6 +31,17 @@ const PREFIX: &str = "ntpd";
 /// A floating-point gauge.
 type FloatGauge = Gauge<f64, AtomicU64>;
 
+/// A per-association gauge: name, help, unit, and its value.
+type PeerGauge = (
+    &'static str,
+    &'static str,
+    Option<Unit>,
+    fn(&AssociationMetrics) -> f64,
+);
+
+/// A per-association counter: name, help, and its value.
+type PeerCounter = (&'static str, &'static str, fn(&AssociationMetrics) -> u64);
+
 /// The labels of a per-association metric: as `ntpq -p` identifies a row.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct PeerLabels {
@@ -216,7 +227,7 @@ fn system(r: &mut Registry, s: &MetricsSnapshot) {
 /// The per-association metrics (`ntpq -p`, `rv ASSOCID`).
 fn associations(r: &mut Registry, list: &[AssociationMetrics]) {
     let info = Family::<PeerInfoLabels, Gauge>::default();
-    let gauges: [(&str, &str, Option<Unit>, fn(&AssociationMetrics) -> f64); 13] = [
+    let gauges: [PeerGauge; 13] = [
         ("peer_reach", "Reach register, 0-255 (ntpq -p reach, in octal there)", None, |a| a.reach.into()),
         ("peer_unreach", "Polls since the source was last reached (rv unreach)", None, |a| a.unreach.into()),
         ("peer_stratum", "Stratum of the source, 16 before a reply (ntpq -p st)", None, |a| a.stratum.into()),
@@ -241,7 +252,7 @@ fn associations(r: &mut Registry, list: &[AssociationMetrics]) {
             None => r.register(name, help, family),
         }
     }
-    let counters: [(&str, &str, fn(&AssociationMetrics) -> u64); 6] = [
+    let counters: [PeerCounter; 6] = [
         (
             "peer_received_packets",
             "Packets received from the source (rv received)",
