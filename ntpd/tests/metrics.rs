@@ -6,7 +6,7 @@
 //! opened inside the namespace (`setns` on a thread of its own) and checks
 //! the values against `ntpq -p`, `ntpq -c rv` and `ntpq -c sysstats`
 //! read between two scrapes. Also: no listener without the directive or
-//! flag, `--metrics`, other paths and methods, a scraper that never sends
+//! flag, `--metrics` under the `-F 1` system call filter, other paths and methods, a scraper that never sends
 //! its request, and refused addresses with FILE:LINE:COL. Needs root and
 //! `ip netns` (see `prerequisite`).
 
@@ -385,15 +385,30 @@ fn endpoint_is_off_by_default_and_on_with_the_flag() {
     assert_eq!(get(&off.ns, METRICS, "/metrics"), None);
     drop(off);
 
-    let on = lab("metricsflag", "", &["--metrics", "127.0.0.3:9124", "-d"]);
+    let on = lab(
+        "metricsflag",
+        "",
+        &["--metrics", "127.0.0.3:9124", "-d", "-F", "1"],
+    );
     wait_synchronised(&on);
     assert_eq!(
         tcp_listeners(&on.ns).len(),
         1,
         "one listener with --metrics"
     );
+    // Under -F 1 (seccomp, any other system call kills the daemon) the
+    // endpoint accepts and answers every scrape, and the daemon lives on.
+    for _ in 0..2 {
+        let (status, _) = get(&on.ns, "127.0.0.3:9124", "/metrics").expect("an answer");
+        assert_eq!(status, 200);
+    }
     let (status, body) = get(&on.ns, "127.0.0.3:9124", "/metrics").expect("an answer");
     assert_eq!(status, 200);
+    assert_eq!(
+        peer_rows(&ntpq(&on.ns, &["-n", "-p"])).len(),
+        2,
+        "still running"
+    );
     assert_eq!(
         must(&body, "ntpd_peer_info", &["remote=\"127.0.0.2\""]),
         1.0
