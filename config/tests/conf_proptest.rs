@@ -318,6 +318,8 @@ fn misc() -> impl Strategy<Value = Directive> {
         text().prop_map(Directive::Logfile),
         text().prop_map(Directive::Pidfile),
         text().prop_map(Directive::Saveconfigdir),
+        (prop_oneof![ipv4(), ipv6()], 1u16..)
+            .prop_map(|(ip, port)| Directive::MetricsListen(std::net::SocketAddr::new(ip, port))),
         (text(), any::<bool>())
             .prop_map(|(path, check_hash)| Directive::Leapfile(Leapfile { path, check_hash })),
         prop_oneof![

@@ -127,6 +127,10 @@ pub enum Directive {
     Saveconfigdir(String),
     /// `leapfile FILE [checkhash|ignorehash]`.
     Leapfile(Leapfile),
+    /// `metrics_listen ADDRESS:PORT`: this daemon's own directive (no
+    /// reference ntpd has it), the TCP address of the Prometheus text
+    /// endpoint (docs/metrics.md).
+    MetricsListen(std::net::SocketAddr),
     /// `driftfile [FILE [WANDER]]`.
     Driftfile(Driftfile),
     /// `logconfig ITEM...`.

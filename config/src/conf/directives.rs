@@ -53,6 +53,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("manycastclient", "address [key id] [autokey] [minpoll n] [maxpoll n] [ttl n]", "Find servers by manycast solicitation to address."),
     d("manycastserver", "address ...", "Answer manycast solicitations sent to address."),
     d("mdnstries", "n", "How often to try mDNS registration (parsed; mDNS is not built)."),
+    d("metrics_listen", "address:port", "Serve Prometheus metrics over HTTP at address:port (this daemon's own directive, off by default; docs/metrics.md)."),
     d("mru", "[maxdepth n] [maxmem kb] [mindepth n] [maxage s] [initalloc n] [initmem kb] [incalloc n] [incmem kb]", "Size of the MRU list of recent clients (ntpq mrulist)."),
     d("multicastclient", "address ...", "Join multicast groups and listen for multicast servers."),
     d("nic", "listen | ignore | drop  all | ipv4 | ipv6 | wildcard | name | address[/prefix]", "The same as interface."),

@@ -123,6 +123,8 @@ pub(crate) const KEYWORDS: &[(&str, FollowedBy)] = &[
     ("mdnstries", T),
     ("mem", T),
     ("memlock", T),
+    // This daemon's own (not in the 4.2.8 grammar): the Prometheus endpoint.
+    ("metrics_listen", S),
     ("minclock", T),
     ("mindepth", T),
     ("mindist", T),

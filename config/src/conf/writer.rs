@@ -382,6 +382,7 @@ pub fn directive_line(d: &Directive) -> String {
         Directive::Logfile(p) => format!("logfile {}", word_s(p)),
         Directive::Pidfile(p) => format!("pidfile {}", word_s(p)),
         Directive::Saveconfigdir(p) => format!("saveconfigdir {}", word_s(p)),
+        Directive::MetricsListen(a) => format!("metrics_listen {a}"),
         Directive::Leapfile(l) => {
             let hash = if l.check_hash { "" } else { " ignorehash" };
             format!("leapfile {}{hash}", word_s(&l.path))

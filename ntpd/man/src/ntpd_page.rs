@@ -52,6 +52,18 @@ pub fn page() -> Page {
          system call outside the ones it uses ends it (-F -1 logs them instead). ntp-wait.service \
          reaches time-sync.target once the clock is synchronised.",
     );
+    b.section("METRICS").para(
+        "With --metrics ADDR:PORT, or metrics_listen ADDR:PORT in ntp.conf(5) (the option wins), \
+         ntpd serves the values ntpq(1) shows as Prometheus text (OpenMetrics 1.0) at \
+         http://ADDR:PORT/metrics: the system variables of rv, per association the columns of \
+         ntpq -p with the Autokey flags, and the packet, restriction and Autokey budget counters. \
+         It is off by default. The address is an IP literal with a port ([::1]:9123 for IPv6), \
+         bound at start-up before privileges are dropped; a bad one stops the daemon with a \
+         message naming it. Only GET and HEAD of /metrics are answered (other paths 404); at \
+         most 8 connections are served at once, one request each, whose head must fit in 8 KiB \
+         and arrive within 5 s. There is no authentication: bind it to a loopback or management \
+         address. The metric names are listed in docs/metrics.md.",
+    );
     b.section("FILES")
         .item("/etc/ntp.conf", None, "The configuration, see ntp.conf(5).")
         .item(

@@ -32,6 +32,10 @@ fn ntpd_page_has_every_option_of_the_parser() {
         }
     }
     assert!(text.contains("--syscall-filter"), "the -F option");
+    assert!(
+        text.contains(".SH METRICS") && text.contains("metrics_listen ADDR:PORT"),
+        "the metrics endpoint"
+    );
 }
 
 #[test]

@@ -74,6 +74,9 @@ pub struct Options {
     pub quit: bool,
     /// `-r`, `--propagationdelay`: broadcast delay in seconds.
     pub propagation_delay: Option<f64>,
+    /// `--metrics ADDRESS:PORT`: serve Prometheus metrics there (this
+    /// daemon's own option; `metrics_listen` in ntp.conf).
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// `--saveconfigquit FILE`.
     pub save_config_quit: Option<PathBuf>,
     /// `-s`, `--statsdir`.

@@ -341,6 +341,21 @@ fn apply(
                 .ok_or_else(|| bad(opt, &v, "a delay in seconds, e.g. 0.004"))?;
             opts.propagation_delay = Some(delay);
         }
+        OptId::Metrics => {
+            let v = value_or_missing(value)?;
+            let addr = v
+                .parse::<std::net::SocketAddr>()
+                .ok()
+                .filter(|a| a.port() != 0)
+                .ok_or_else(|| {
+                    bad(
+                        opt,
+                        &v,
+                        "an IP address and port such as 127.0.0.1:9123 or [::1]:9123",
+                    )
+                })?;
+            opts.metrics_listen = Some(addr);
+        }
         OptId::SaveConfigQuit => opts.save_config_quit = Some(path(opt, value_or_missing(value)?)?),
         OptId::StatsDir => opts.stats_dir = Some(path(opt, value_or_missing(value)?)?),
         OptId::TrustedKey => {

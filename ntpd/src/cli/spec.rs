@@ -63,6 +63,9 @@ pub enum OptId {
     /// `-r`, `--propagationdelay SECONDS`: the broadcast propagation
     /// delay, seconds.
     PropagationDelay,
+    /// `--metrics ADDRESS:PORT`: serve Prometheus metrics over HTTP at
+    /// ADDRESS:PORT (this daemon's own option, off by default).
+    Metrics,
     /// `--saveconfigquit FILE`: write the parsed configuration to FILE
     /// and exit.
     SaveConfigQuit,
@@ -275,6 +278,13 @@ pub static OPTIONS: &[OptSpec] = &[
         "mdns",
         Arg::None,
         "Register with mDNS as an NTP server",
+    ),
+    row(
+        OptId::Metrics,
+        None,
+        "metrics",
+        Arg::Required("ADDR:PORT"),
+        "Serve Prometheus metrics at ADDR:PORT, e.g. 127.0.0.1:9123 (off by default)",
     ),
     row(
         OptId::NoFork,

@@ -38,6 +38,7 @@ pub const SUPPORTED: &[OptId] = &[
     OptId::DebugLevel,
     OptId::SetDebugLevel,
     OptId::SaveConfigQuit,
+    OptId::Metrics,
     OptId::Help,
     OptId::MoreHelp,
     OptId::Version,

@@ -198,6 +198,35 @@ fn kernel_status_flags(status: i32) -> String {
         .join(" ")
 }
 
+/// A [`ControlView`] of the core `$core` at monotonic `$now` and wall
+/// time `$now_ntp`. A macro, not a method, so that the borrows stay split
+/// by field: mode 6 borrows the core's control state and generator beside
+/// the view.
+macro_rules! control_view {
+    ($core:ident, $now:expr, $now_ntp:expr) => {
+        $crate::daemon::control::ControlView {
+            assocs: &mut $core.assocs,
+            sys: &$core.sys,
+            sync: &$core.sync,
+            driver: &$core.driver,
+            access: &$core.policy.access,
+            stats: &$core.stats,
+            keys: &$core.policy.keys,
+            mitigation: $core.last_mitigation.as_ref(),
+            socket_addrs: &$core.net.socket_addrs,
+            events: &mut $core.sys_events,
+            now: $now,
+            started: $core.started,
+            now_ntp: $now_ntp,
+            autokey: $core.autokey.as_ref(),
+            sys_vars: &$core.sys_vars,
+            leap_table: $core.leap_table,
+            broadcast_delay: $core.policy.broadcast_delay,
+        }
+    };
+}
+pub(crate) use control_view;
+
 /// A view of the daemon for one mode 6 request.
 pub struct ControlView<'a> {
     /// Associations (mutable only for clearing event counters).
@@ -557,25 +586,7 @@ impl Core {
             restrict: restrictions(flags),
         };
         let now = self.env.monotonic();
-        let mut view = ControlView {
-            assocs: &mut self.assocs,
-            sys: &self.sys,
-            sync: &self.sync,
-            driver: &self.driver,
-            access: &self.policy.access,
-            stats: &self.stats,
-            keys: &self.policy.keys,
-            mitigation: self.last_mitigation.as_ref(),
-            socket_addrs: &self.net.socket_addrs,
-            events: &mut self.sys_events,
-            now,
-            started: self.started,
-            now_ntp: rx,
-            autokey: self.autokey.as_ref(),
-            sys_vars: &self.sys_vars,
-            leap_table: self.leap_table,
-            broadcast_delay: self.policy.broadcast_delay,
-        };
+        let mut view = control_view!(self, now, rx);
         match self
             .control
             .handle(datagram, &ctx, &mut view, &self.policy.keys, &mut self.rng)

@@ -20,7 +20,8 @@
 //! core asks for comes back as an [`Action`]; only this module (and
 //! `serve`, which builds it) touches sockets and files. TCP services
 //! (NTS-KE, metrics) can be spawned on the same runtime without touching
-//! this path.
+//! this path: the metrics endpoint ([`EventLoop::serve_metrics`]) reads a
+//! snapshot this loop publishes after each tick.
 //!
 //! Under the clknetsim simulator the loop runs with
 //! `shared/tools/clknetsim_tokio_shim.c` preloaded before clknetsim: it
@@ -189,6 +190,8 @@ pub struct EventLoop<'a> {
     on_hangup: Option<HangupHook<'a>>,
     /// The reference clock drivers, asked once a second.
     refclocks: super::refclock::RefclockSet,
+    /// The Prometheus endpoint's snapshot, refreshed after each tick.
+    metrics: Option<super::metrics::MetricsPublisher>,
 }
 
 /// Called after every system tick.
@@ -246,7 +249,29 @@ impl<'a> EventLoop<'a> {
             on_tick: None,
             on_hangup: None,
             refclocks: Default::default(),
+            metrics: None,
         })
+    }
+
+    /// Serve the Prometheus endpoint on `listener` (bound by
+    /// [`super::metrics_http::bind`]) as a task of this loop's runtime,
+    /// from a snapshot this loop refreshes after every tick.
+    pub fn serve_metrics(&mut self, listener: std::net::TcpListener) -> Result<(), DaemonError> {
+        let runtime = self.runtime.as_ref().ok_or(DaemonError::Io {
+            what: "the metrics endpoint started after the event loop",
+            source: io::ErrorKind::Other.into(),
+        })?;
+        let _context = runtime.enter();
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|source| DaemonError::Io {
+                what: "cannot register the metrics listener with the event loop",
+                source,
+            })?;
+        let (publisher, reader) = super::metrics::MetricsPublisher::new();
+        publisher.publish(self.core);
+        runtime.spawn(super::metrics_http::serve(listener, reader));
+        self.metrics = Some(publisher);
+        Ok(())
     }
 
     /// The reference clock drivers to poll before each tick.
@@ -327,6 +352,9 @@ impl<'a> EventLoop<'a> {
         self.refclocks.poll(self.core, super::refclock::wall_now());
         self.core.tick();
         self.perform_queued();
+        if let Some(m) = &self.metrics {
+            m.publish(self.core);
+        }
         if let Some(f) = &mut self.on_tick {
             f(self.core);
         }

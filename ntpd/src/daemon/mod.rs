@@ -13,6 +13,8 @@
 //!   system events, Autokey timers, statistics lines.
 //! - [`control`]: mode 6 over the core. [`event_loop`]: the tokio driver.
 //!   [`simnet`]: cores in memory. `serve`: [`run`], start-up to shutdown.
+//! - [`metrics`]: the optional Prometheus endpoint (snapshot, rendering,
+//!   HTTP listener).
 
 pub mod action;
 pub mod assoc_ids;
@@ -28,6 +30,9 @@ pub mod hardening;
 mod keys_watch;
 mod leap;
 pub mod manycast_autokey;
+pub mod metrics;
+pub mod metrics_http;
+pub mod metrics_render;
 mod mobilization;
 pub mod mobilize;
 pub mod network;
@@ -97,6 +102,9 @@ pub enum DaemonError {
     /// `crypto randfile`.
     #[error("{0}")]
     Randfile(#[from] randfile::RandfileError),
+    /// The metrics endpoint (`metrics_listen`, `--metrics`).
+    #[error("{0}")]
+    Metrics(#[from] metrics_http::MetricsError),
     /// No socket could be bound.
     #[error("cannot listen on any address: {0}; expected a free UDP port (is another ntpd or chronyd running?)")]
     NoSocket(io::Error),

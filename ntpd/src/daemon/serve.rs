@@ -147,6 +147,11 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     }
     let precision = crate::timing::measure_precision();
     let sockets = bind_sockets(&settings, port)?;
+    // Bound before privileges are dropped, like the NTP sockets.
+    let metrics = settings
+        .metrics_listen
+        .map(super::metrics_http::bind)
+        .transpose()?;
     let flags = clockctl::LoopFlags {
         ntp: settings.switches.ntp,
         kernel: settings.switches.kernel,
@@ -217,6 +222,13 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     let keys_hooks = super::keys_watch::hooks(&core, settings.autokey.clone());
     let mut ev = event_loop::EventLoop::new(&mut core, sockets, outputs)?;
     ev.set_refclocks(clocks);
+    if let Some(listener) = metrics {
+        let addr = listener.local_addr().ok();
+        ev.serve_metrics(listener)?;
+        if let Some(a) = addr {
+            tracing::info!("serving Prometheus metrics at http://{a}/metrics");
+        }
+    }
     // -F: from here on only the calls the running daemon makes.
     seccomp::install(opts.syscall_filter).map_err(|e| DaemonError::Io {
         what: "cannot install the system call filter",

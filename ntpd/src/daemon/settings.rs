@@ -105,6 +105,9 @@ pub struct Settings {
     pub keys_file: Option<PathBuf>,
     /// `leapfile FILE` (see `crate::leapfile`).
     pub leapfile: Option<PathBuf>,
+    /// `metrics_listen ADDRESS:PORT` or `--metrics` (which wins): where the
+    /// Prometheus endpoint listens; `None` (the default) serves none.
+    pub metrics_listen: Option<std::net::SocketAddr>,
     /// Trusted key IDs (`trustedkey`, `-t`).
     pub trusted_keys: Vec<u16>,
     /// `requestkey`.
@@ -257,6 +260,7 @@ impl Settings {
             mru: MruParams::default(),
             keys_file: None,
             leapfile: None,
+            metrics_listen: None,
             trusted_keys: Vec::new(),
             request_key: None,
             control_key: None,
@@ -294,6 +298,9 @@ impl Settings {
             s.apply(&st.directive, &st.origin)?;
         }
         // The command line wins over the file.
+        if let Some(m) = opts.metrics_listen {
+            s.metrics_listen = Some(m);
+        }
         if let Some(k) = &opts.key_file {
             s.keys_file = Some(k.clone());
         }
@@ -473,6 +480,7 @@ impl Settings {
             Directive::Interface(rule) => self.listen.rules.push(rule.clone()),
             Directive::BroadcastDelay(v) => self.broadcast_delay = Some(*v),
             Directive::Logfile(p) => self.log_file = Some(PathBuf::from(p)),
+            Directive::MetricsListen(a) => self.metrics_listen = Some(*a),
             Directive::Pidfile(p) => self.pid_file = Some(PathBuf::from(p)),
             Directive::Driftfile(df) => self.drift_file = df.path.as_ref().map(PathBuf::from),
             Directive::Logconfig(items) => {

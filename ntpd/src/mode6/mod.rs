@@ -59,6 +59,7 @@ use proto::NtpTimestamp;
 
 use crate::access::budget::{BucketParams, TokenBucket};
 
+pub use format::refid as format_refid;
 pub use keys::{ControlKeys, NoKeys};
 pub use mru::{NonceKey, MRU_FRAGS_LIMIT, MRU_ROW_LIMIT};
 pub use ratelimit::{RateLimit, RateLimiter};

@@ -161,6 +161,31 @@ pub(crate) fn leapfile(c: &mut Cursor<'_>) -> Result<Directive, ConfigError> {
     Ok(Directive::Leapfile(Leapfile { path, check_hash }))
 }
 
+/// `metrics_listen ADDRESS:PORT` (this daemon's own): an IP literal and
+/// a port, IPv6 in brackets. Host names are refused: the endpoint is bound
+/// once at start-up, before any resolver is trusted.
+pub(crate) fn metrics_listen(c: &mut Cursor<'_>) -> Result<Directive, ConfigError> {
+    let at = c.here();
+    let text = c.string(
+        "metrics_listen",
+        "an address and port such as 127.0.0.1:9123",
+    )?;
+    let addr = text.parse::<std::net::SocketAddr>().map_err(|_| {
+        ConfigError::syntax(
+            &at,
+            format!("metrics_listen address \"{text}\" is not an IP address and port; expected e.g. 127.0.0.1:9123 or [::1]:9123"),
+        )
+    })?;
+    if addr.port() == 0 {
+        return Err(ConfigError::syntax(
+            &at,
+            format!("metrics_listen address \"{text}\" has port 0; expected a fixed port such as 9123 for Prometheus to scrape"),
+        ));
+    }
+    c.expect_end("metrics_listen ADDRESS:PORT")?;
+    Ok(Directive::MetricsListen(addr))
+}
+
 /// One `logconfig` element (reference `get_logmask`).
 fn log_item(text: &str, at: &Origin) -> Result<LogConfigItem, ConfigError> {
     let (op, rest) = match text.as_bytes().first() {

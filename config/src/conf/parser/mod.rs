@@ -201,6 +201,7 @@ fn directive(
             "a directory",
         )?)),
         "leapfile" => one(misc::leapfile(c)?),
+        "metrics_listen" => one(misc::metrics_listen(c)?),
         "driftfile" => one(misc::driftfile(c, warnings)?),
         "logconfig" => one(misc::logconfig(c)?),
         "pollskewlist" => one(misc::pollskewlist(c)?),
