@@ -5,13 +5,15 @@ use crate::shm::{Segment, Shm};
 use crate::{local::Local, Driver, DriverError, Fudge, RefclockAddress};
 
 /// The driver types built, with their `ntpq` names.
-pub const SUPPORTED: &[(u8, &str)] = &[(1, "LOCAL"), (28, "SHM")];
+pub const SUPPORTED: &[(u8, &str)] = &[(1, "LOCAL"), (20, "GPS_NMEA"), (28, "SHM")];
 
 /// Which driver a type number names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverKind {
     /// Type 1, `LOCAL`.
     Local,
+    /// Type 20, `GPS_NMEA`.
+    Nmea,
     /// Type 28, `SHM`.
     Shm,
 }
@@ -21,13 +23,14 @@ impl DriverKind {
     pub fn of(t: u8) -> Option<DriverKind> {
         match t {
             1 => Some(DriverKind::Local),
+            20 => Some(DriverKind::Nmea),
             28 => Some(DriverKind::Shm),
             _ => None,
         }
     }
 }
 
-/// The supported types for messages: `1 (LOCAL), 28 (SHM)`.
+/// The supported types for messages: `1 (LOCAL), 20 (GPS_NMEA), 28 (SHM)`.
 pub fn supported_list() -> String {
     SUPPORTED
         .iter()
@@ -63,6 +66,7 @@ pub fn create(
 ) -> Result<Box<dyn Driver>, DriverError> {
     match DriverKind::of(a.driver_type) {
         Some(DriverKind::Local) => Ok(Box::new(Local::new(fudge))),
+        Some(DriverKind::Nmea) => Ok(Box::new(crate::nmea::Nmea::new(a.unit, mode, fudge))),
         Some(DriverKind::Shm) => {
             let (key, perm) = crate::shm::key_and_perm(a.unit);
             let seg = attach.attach(key, perm)?;
@@ -84,7 +88,8 @@ mod tests {
         };
         assert_eq!(name_of(a(1, 0)), "LOCAL(0)");
         assert_eq!(name_of(a(28, 2)), "SHM(2)");
-        assert_eq!(name_of(a(20, 0)), "REFCLK(20,0)");
-        assert_eq!(supported_list(), "1 (LOCAL), 28 (SHM)");
+        assert_eq!(name_of(a(20, 0)), "GPS_NMEA(0)");
+        assert_eq!(name_of(a(22, 0)), "REFCLK(22,0)");
+        assert_eq!(supported_list(), "1 (LOCAL), 20 (GPS_NMEA), 28 (SHM)");
     }
 }
