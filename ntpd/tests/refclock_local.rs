@@ -55,18 +55,9 @@ fn wait_row(
 #[test]
 fn local_clock_is_selected_and_served_at_fudge_stratum_plus_one() {
     require!(Need::Root, Need::IpNetns, PYTHON3);
-    let ns = Netns::new("rclocal");
-    let scratch = Scratch::new("rclocal");
-    let sconf = scratch.file(
-        "server.conf",
+    let (ns, _scratch, server) = start_loopback(
+        "rclocal",
         "disable ntp\ntos orphanwait 1\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10\n",
-    );
-    let server = start_ntpd(
-        Some(&ns),
-        &sconf,
-        &["-I", "127.0.0.1"],
-        None,
-        &scratch.path("server.log"),
     );
     let row = wait_row(&ns, "127.0.0.1", &|| server.log_text(), |r| r.tally == '*');
     assert_eq!(row.remote, "LOCAL(0)");
@@ -100,18 +91,9 @@ fn local_clock_is_selected_and_served_at_fudge_stratum_plus_one() {
 #[test]
 fn local_clock_waits_for_orphanwait_as_the_reference() {
     require!(Need::Root, Need::IpNetns, PYTHON3);
-    let ns = Netns::new("rclocalwait");
-    let scratch = Scratch::new("rclocalwait");
-    let conf = scratch.file(
-        "ntp.conf",
+    let (ns, _scratch, d) = start_loopback(
+        "rclocalwait",
         "disable ntp\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10\n",
-    );
-    let d = start_ntpd(
-        Some(&ns),
-        &conf,
-        &["-I", "127.0.0.1"],
-        None,
-        &scratch.path("ntpd.log"),
     );
     // Four samples and more: selectable by the filter, held by orphanwait.
     let row = wait_row(&ns, "127.0.0.1", &|| d.log_text(), |r| r.reach >= 0o37);

@@ -109,22 +109,12 @@ fn shm_row(ns: &Netns) -> Option<PeerRow> {
 }
 
 fn start(tag: &str, unit: u8) -> (Netns, Scratch, Daemon) {
-    let ns = Netns::new(tag);
-    let scratch = Scratch::new(tag);
-    let conf = scratch.file(
-        "ntp.conf",
+    start_loopback(
+        tag,
         &format!(
             "disable ntp\nserver 127.127.28.{unit} minpoll 3 mode 0\nfudge 127.127.28.{unit} time1 0.002\n"
         ),
-    );
-    let d = start_ntpd(
-        Some(&ns),
-        &conf,
-        &["-I", "127.0.0.1"],
-        None,
-        &scratch.path("ntpd.log"),
-    );
-    (ns, scratch, d)
+    )
 }
 
 #[test]

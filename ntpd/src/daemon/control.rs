@@ -593,7 +593,7 @@ fn ntp_to_unix(ntp: u32) -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -614,7 +614,7 @@ mod tests {
 
     /// The data of a READVAR for association 0 naming `names`,
     /// reassembled from the response's datagrams.
-    fn read_system_vars(core: &mut Core, names: &str) -> String {
+    pub(in crate::daemon) fn read_system_vars(core: &mut Core, names: &str) -> String {
         let n = names.len() as u16;
         let mut req = vec![0x16, 0x02, 0, 9, 0, 0, 0, 0, 0, 0];
         req.extend_from_slice(&n.to_be_bytes());

@@ -99,7 +99,6 @@ impl ControlView<'_> {
 mod tests {
     use super::*;
     use crate::daemon::Core;
-    use proto::NtpTimestamp;
 
     /// The text of a READVAR of association 0 for `names`, as a fresh
     /// simulated daemon of `conf` answers it.
@@ -109,24 +108,7 @@ mod tests {
         let opts = crate::cli::Options::default();
         let s = crate::daemon::settings::Settings::from_conf(&c.config, &opts, p).unwrap();
         let mut core = Core::simulated(&s, crate::auth::KeyRing::default(), -20);
-        let mut req = vec![0x16, 0x02, 0, 9, 0, 0, 0, 0, 0, 0];
-        req.extend_from_slice(&(names.len() as u16).to_be_bytes());
-        req.extend_from_slice(names.as_bytes());
-        while req.len() % 4 != 0 {
-            req.push(0);
-        }
-        core.handle_control(
-            &req,
-            "127.0.0.1:40000".parse().unwrap(),
-            RestrictFlags(0),
-            NtpTimestamp::from_bits(0xe000_0000_0000_0000),
-        );
-        let mut text = Vec::new();
-        for d in core.out.actions.take_replies() {
-            let count = usize::from(u16::from_be_bytes([d[10], d[11]]));
-            text.extend_from_slice(&d[12..12 + count]);
-        }
-        String::from_utf8(text).unwrap()
+        crate::daemon::control::tests::read_system_vars(&mut core, names)
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub enum CryptoSetupError {
         /// FILE:LINE`, or that it is the built-in default).
         at: String,
     },
+    /// Keys were handed over for a configuration without a `crypto` line.
+    #[error("crypto: key files were given but ntp.conf has no crypto line")]
+    NoCrypto,
     /// No `crypto host` and the host name is unknown.
     #[error("crypto: cannot read the host name ({0}); give it with `crypto host NAME`")]
     HostName(std::io::Error),
@@ -106,16 +109,36 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
     now: u32,
     rng: &mut R,
 ) -> Result<Option<AutokeyHost>, CryptoSetupError> {
-    let Some(crypto) = &s.crypto else {
+    let Some(names) = HostNames::of(s)? else {
         return Ok(None);
     };
-    let host = match &crypto.host {
-        Some(h) => h.clone(),
-        None => host_name()?,
-    };
-    let ident = crypto.ident.clone().unwrap_or_else(|| host.clone());
-    let pw = crypto.pw.clone().unwrap_or_else(|| host.clone());
-    let digest = match crypto.digest.as_deref() {
+    let keysdir = Keysdir::new(names.dir.clone());
+    let set = keysdir.host_set(&names.host, &names.ident, Some(&names.pw))?;
+    build_host(s, names, set, now, rng).map(Some)
+}
+
+/// Builds the host from key files already read ([`load`] reads them;
+/// a fuzz target reads them once and builds a fresh host per input).
+/// `None` without a `crypto` line.
+pub fn from_host_set<R: rand::CryptoRng + ?Sized>(
+    s: &AutokeySettings,
+    set: keystore::keysdir::HostSet,
+    now: u32,
+    rng: &mut R,
+) -> Result<AutokeyHost, CryptoSetupError> {
+    let names = HostNames::of(s)?.ok_or(CryptoSetupError::NoCrypto)?;
+    build_host(s, names, set, now, rng)
+}
+
+/// The host of `set`, named as `names` (read once from the settings).
+fn build_host<R: rand::CryptoRng + ?Sized>(
+    s: &AutokeySettings,
+    names: HostNames,
+    set: keystore::keysdir::HostSet,
+    now: u32,
+    rng: &mut R,
+) -> Result<AutokeyHost, CryptoSetupError> {
+    let digest = match s.crypto.as_ref().and_then(|c| c.digest.as_deref()) {
         None => SessionDigest::Md5,
         Some(name) => SessionDigest::from_name(name).unwrap_or_else(|| {
             tracing::warn!(
@@ -124,36 +147,26 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
             SessionDigest::Md5
         }),
     };
-    let dir = s
-        .keysdir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_KEYSDIR));
-    if !dir.is_dir() {
-        let at = match &s.keysdir_origin {
-            Some(o) => format!("keysdir line at {o}"),
-            None if s.keysdir.is_some() => "keysdir line".to_string(),
-            None => "the default; ntp.conf has no keysdir line".to_string(),
-        };
-        return Err(CryptoSetupError::Keysdir { dir, at });
-    }
-    let keysdir = Keysdir::new(dir.clone());
-    let set = keysdir.host_set(&host, &ident, Some(&pw))?;
     let creds = HostCredentials::from_host_set(set, digest);
     let revoke = s.revoke.unwrap_or(DEFAULT_REVOKE);
-    let local = LocalHost::new(creds, now, revoke, rng)
-        .map_err(|source| CryptoSetupError::Host { dir, source })?;
+    let local =
+        LocalHost::new(creds, now, revoke, rng).map_err(|source| CryptoSetupError::Host {
+            dir: names.dir.clone(),
+            source,
+        })?;
     tracing::info!(
-        "crypto: host {host} (certificate subject {}), status 0x{:x}",
+        "crypto: host {} (certificate subject {}), status 0x{:x}",
+        names.host,
         local.name(),
         local.status().0
     );
     let mut host = AutokeyHost {
         host: local,
-        keysdir,
+        keysdir: Keysdir::new(names.dir),
         automax: s.automax.unwrap_or(DEFAULT_AUTOMAX),
         ident: s.ident.clone(),
-        host_name: host,
-        pw,
+        host_name: names.host,
+        pw: names.pw,
         announced: HashSet::new(),
         identities: HashMap::new(),
     };
@@ -162,7 +175,48 @@ pub fn load<R: rand::CryptoRng + ?Sized>(
     if let Err(e) = host.preload_identities(std::slice::from_ref(&s.ident)) {
         tracing::warn!("{e}; ephemeral Autokey associations will run the certificate trail only");
     }
-    Ok(Some(host))
+    Ok(host)
+}
+
+/// What the `crypto` line and `keysdir` name: the host, its group, the
+/// password and the keys directory (checked to exist).
+struct HostNames {
+    host: String,
+    ident: String,
+    pw: String,
+    dir: PathBuf,
+}
+
+impl HostNames {
+    fn of(s: &AutokeySettings) -> Result<Option<HostNames>, CryptoSetupError> {
+        let Some(crypto) = &s.crypto else {
+            return Ok(None);
+        };
+        let host = match &crypto.host {
+            Some(h) => h.clone(),
+            None => host_name()?,
+        };
+        let ident = crypto.ident.clone().unwrap_or_else(|| host.clone());
+        let pw = crypto.pw.clone().unwrap_or_else(|| host.clone());
+        let dir = s
+            .keysdir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_KEYSDIR));
+        if !dir.is_dir() {
+            let at = match &s.keysdir_origin {
+                Some(o) => format!("keysdir line at {o}"),
+                None if s.keysdir.is_some() => "keysdir line".to_string(),
+                None => "the default; ntp.conf has no keysdir line".to_string(),
+            };
+            return Err(CryptoSetupError::Keysdir { dir, at });
+        }
+        Ok(Some(HostNames {
+            host,
+            ident,
+            pw,
+            dir,
+        }))
+    }
 }
 
 impl AutokeyHost {

@@ -173,6 +173,22 @@ pub fn start_ntpd(
     }
 }
 
+/// A namespace and a scratch directory named `tag`, and our ntpd in the
+/// namespace on 127.0.0.1 with `conf` as its ntp.conf (log `ntpd.log`).
+pub fn start_loopback(tag: &str, conf: &str) -> (Netns, Scratch, Daemon) {
+    let ns = Netns::new(tag);
+    let scratch = Scratch::new(tag);
+    let conf = scratch.file("ntp.conf", conf);
+    let d = start_ntpd(
+        Some(&ns),
+        &conf,
+        &["-I", "127.0.0.1"],
+        None,
+        &scratch.path("ntpd.log"),
+    );
+    (ns, scratch, d)
+}
+
 impl Daemon {
     pub fn pid(&self) -> i32 {
         self.child.as_ref().unwrap().id() as i32
