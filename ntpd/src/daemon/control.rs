@@ -211,6 +211,8 @@ pub struct ControlView<'a> {
     pub keys: &'a crate::auth::KeyRing,
     /// The latest mitigation outcome.
     pub mitigation: Option<&'a Mitigation>,
+    /// The reference clocks (for READCLOCK).
+    pub refclocks: &'a [super::refclock::ClockState],
     /// Local address and wildcard flag of each socket.
     pub socket_addrs: &'a [(SocketAddr, bool)],
     /// The system event counter.
@@ -252,6 +254,11 @@ impl ControlView<'_> {
 }
 
 impl ControlState for ControlView<'_> {
+    fn clock(&self, id: u16) -> Option<crate::mode6::ClockVars> {
+        let sys_peer = self.sync.sys_peer().and_then(|p| u16::try_from(p).ok());
+        super::refclock_stats::clock_vars(self.refclocks, id, sys_peer)
+    }
+
     fn system_crypto(&self) -> Option<SystemCrypto> {
         let ak = self.autokey?;
         let h = &ak.host;
@@ -561,6 +568,7 @@ impl Core {
             stats: &self.stats,
             keys: &self.policy.keys,
             mitigation: self.last_mitigation.as_ref(),
+            refclocks: &self.refclocks,
             socket_addrs: &self.net.socket_addrs,
             events: &mut self.sys_events,
             now,

@@ -38,5 +38,6 @@ pub mod mmsg;
 pub mod process;
 pub mod reactor;
 pub mod sched;
+pub mod serial;
 pub mod shm;
 pub mod signal;
