@@ -7,9 +7,10 @@
 //! once-a-second hand-over costs no accuracy.
 //!
 //! The device directory is `/dev`, as the reference fixes it; the
-//! environment variable `NTPD_REFCLOCK_DEVDIR` (undocumented, for the
-//! tests, which point it at a directory holding a `gpsN` link to a pty)
-//! replaces it.
+//! environment variable `NTPD_REFCLOCK_DEVDIR`, a test override
+//! (docs/architecture.md, "Reference clocks"), replaces it: the tests
+//! point it at a scratch directory holding `gpsN` links to ptys, so they
+//! never touch `/dev`.
 
 use std::io::Read;
 use std::path::PathBuf;
