@@ -21,6 +21,7 @@ pub mod address;
 pub mod fudge;
 pub mod local;
 pub mod nmea;
+pub mod pps;
 pub mod shm;
 pub mod table;
 
@@ -80,6 +81,14 @@ pub enum DriverError {
     Attach {
         /// The System V IPC key.
         key: u32,
+        /// What the operating system said.
+        reason: String,
+    },
+    /// The PPS device could not be opened or read (RFC 2783 API).
+    #[error("PPS device {device}: {reason}")]
+    Pps {
+        /// The device, `/dev/ppsN`.
+        device: String,
         /// What the operating system said.
         reason: String,
     },
