@@ -21,6 +21,9 @@
 //! * [`signal`]: `sigaction(2)` with a handler that only raises a flag.
 //! * [`adjtime`]: `clock_adjtime(2)` with a `struct timex` (the NTP kernel
 //!   interface of RFC 1589), for the kernel clock discipline.
+//! * [`pps`]: the RFC 2783 PPS API's ioctls on `/dev/ppsN` (`PPS_GETCAP`,
+//!   `PPS_GETPARAMS`, `PPS_SETPARAMS`, `PPS_FETCH`) with `#[repr(C)]`
+//!   copies of `linux/pps.h`'s structures, for the PPS reference clock.
 //! * [`reactor`]: tokio's `AsyncFd` registration of the daemon's sockets,
 //!   `unsafe` since tokio 1.54; sound here because the registration owns
 //!   the descriptor.
@@ -36,6 +39,17 @@ pub mod adjtime;
 pub mod caps;
 pub mod mmsg;
 pub mod process;
+/// Only where Linux numbers ioctls in the generic layout.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "aarch64",
+    target_arch = "arm",
+    target_arch = "riscv64",
+    target_arch = "s390x",
+    target_arch = "loongarch64"
+))]
+pub mod pps;
 pub mod reactor;
 pub mod sched;
 pub mod serial;
