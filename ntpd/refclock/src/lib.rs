@@ -12,7 +12,8 @@
 //! object at construction, so the drivers and their tests do no I/O.
 //!
 //! The [`table`] maps driver type numbers to constructors and names
-//! (`LOCAL(u)`, `GPS_NMEA(u)`, `SHM(u)`), as the reference's `refclock_conf.c`.
+//! (`LOCAL(u)`, `GPS_NMEA(u)`, `PPS(u)`, `SHM(u)`), as the reference's
+//! `refclock_conf.c`.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -38,6 +38,7 @@ pub mod process;
 pub mod randfile;
 mod receive;
 pub mod refclock;
+pub mod refclock_pps;
 pub mod refclock_serial;
 pub mod refclock_shm;
 pub mod refclock_stats;

@@ -189,6 +189,7 @@ impl Core {
     /// `clockstats` line of a timecode received since the previous poll
     /// (the reference drivers' `record_clock_stats()` at their poll).
     pub(super) fn refclock_polls(&mut self, now: f64) {
+        let pps_open = refclock::pps::prefer_gate(self.prefer_offset());
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let wall = self.env.wall();
         let mut updated = Vec::new();
@@ -200,6 +201,11 @@ impl Core {
             r.assoc.set_frequency_uncertainty(self.sync.params().phi);
             let sent = r.assoc.stats.sent;
             let had_samples = !c.pending.0.is_empty();
+            if c.address.driver_type == PPS_TYPE && !pps_open {
+                // The reference's `atom_poll()`: pulses are dropped while
+                // no prefer peer names the second.
+                c.pending.0.clear();
+            }
             let update =
                 r.assoc
                     .refclock_poll(&mut c.pending, c.identity, precision, now, wall);
@@ -232,6 +238,25 @@ impl Core {
                 });
             }
         }
+    }
+}
+
+/// The PPS (ATOM) driver's type number.
+const PPS_TYPE: u8 = 22;
+
+impl Core {
+    /// The offset of a `prefer` peer among the last mitigation's
+    /// survivors (the reference's `sys_prefer`), if there is one.
+    fn prefer_offset(&self) -> Option<f64> {
+        let Some(clock::system::Mitigation::Synchronized { survivors, .. }) =
+            &self.last_mitigation
+        else {
+            return None;
+        };
+        self.assocs
+            .iter()
+            .filter(|r| r.assoc.cfg.prefer && survivors.contains(&usize::from(r.assoc.id)))
+            .find_map(|r| r.assoc.peer.filter().output().map(|o| o.offset))
     }
 }
 

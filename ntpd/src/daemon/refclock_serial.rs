@@ -21,10 +21,14 @@ use refclock::{SerialLine, WallTime};
 /// The test override of the device directory.
 pub const DEVDIR_ENV: &str = "NTPD_REFCLOCK_DEVDIR";
 
+/// Where the clocks' devices are: `/dev`, or the test override.
+pub fn device_dir() -> PathBuf {
+    std::env::var_os(DEVDIR_ENV).map_or_else(|| PathBuf::from("/dev"), PathBuf::from)
+}
+
 /// The path of `line`'s device.
 pub fn device_path(line: &SerialLine) -> PathBuf {
-    let dir = std::env::var_os(DEVDIR_ENV).map_or_else(|| PathBuf::from("/dev"), PathBuf::from);
-    dir.join(&line.device)
+    device_dir().join(&line.device)
 }
 
 /// What the reader thread has read and not yet handed over.

@@ -39,16 +39,6 @@ pub mod adjtime;
 pub mod caps;
 pub mod mmsg;
 pub mod process;
-/// Only where Linux numbers ioctls in the generic layout.
-#[cfg(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "arm",
-    target_arch = "riscv64",
-    target_arch = "s390x",
-    target_arch = "loongarch64"
-))]
 pub mod pps;
 pub mod reactor;
 pub mod sched;

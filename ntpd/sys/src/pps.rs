@@ -62,14 +62,40 @@ struct KParams {
     clear_off_tu: KTime,
 }
 
-/// `_IOC(dir, 'p', nr, sizeof(void *))` in the generic ioctl layout (the
-/// module is built only on the architectures that use it).
+/// `_IOC(dir, 'p', nr, sizeof(void *))`.
 const fn request(dir: u64, nr: u64) -> u64 {
-    (dir << 30) | ((std::mem::size_of::<usize>() as u64) << 16) | ((b'p' as u64) << 8) | nr
+    (dir << DIR_SHIFT) | ((std::mem::size_of::<usize>() as u64) << 16) | ((b'p' as u64) << 8) | nr
 }
 
-const READ: u64 = 2;
-const WRITE: u64 = 1;
+/// `_IOC_READ`, `_IOC_WRITE` and `_IOC_DIRSHIFT`: PowerPC, MIPS and SPARC
+/// number ioctls their own way, the others in the generic layout.
+#[cfg(any(
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+))]
+mod dir {
+    pub const READ: u64 = 2;
+    pub const WRITE: u64 = 4;
+    pub const SHIFT: u64 = 29;
+}
+#[cfg(not(any(
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+)))]
+mod dir {
+    pub const READ: u64 = 2;
+    pub const WRITE: u64 = 1;
+    pub const SHIFT: u64 = 30;
+}
+use dir::{READ, SHIFT as DIR_SHIFT, WRITE};
 const PPS_GETPARAMS: u64 = request(READ, 0xa1);
 const PPS_SETPARAMS: u64 = request(WRITE, 0xa2);
 const PPS_GETCAP: u64 = request(READ, 0xa3);
