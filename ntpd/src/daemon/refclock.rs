@@ -366,3 +366,7 @@ pub fn wall_now() -> WallTime {
         nanos: d.subsec_nanos(),
     }
 }
+
+#[cfg(test)]
+#[path = "refclock_tests.rs"]
+mod tests;
