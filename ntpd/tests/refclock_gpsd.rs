@@ -98,7 +98,7 @@ struct Watch {
 impl Watch {
     fn start() -> Watch {
         let (key, perm) = key_and_perm(0);
-        let mut seg = SharedSegment::attach(key as i32, SIZE, perm).expect("shmget/shmat unit 0");
+        let seg = SharedSegment::attach(key as i32, SIZE, perm).expect("shmget/shmat unit 0");
         let range = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
         let (r, s) = (range.clone(), stop.clone());

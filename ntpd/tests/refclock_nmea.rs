@@ -253,7 +253,10 @@ fn nmea_over_a_pty_is_selected_and_broken_checksums_are_refused() {
         );
         assert!(f[1].split_once('.').is_some_and(|(_, ms)| ms.len() == 3));
         assert_eq!(f[2], "127.127.20.9", "only the good clock: {line}");
-        assert!(f[3].starts_with("$GPRMC,") && f[3].contains(",A,"), "{line}");
+        assert!(
+            f[3].starts_with("$GPRMC,") && f[3].contains(",A,"),
+            "{line}"
+        );
         // The timecode names the second before the line was written
         // (or one a few seconds before, the latest at the poll).
         let hhmmss = &f[3][7..13];

@@ -38,7 +38,10 @@ fn run(ns: &Netns, ntpq: &[&str], args: &[&str]) -> String {
 /// The variables of a `cv` reply, with or without ntpq's `associd=`
 /// line (it prints none for a list asked by name).
 fn cv_vars(text: &str) -> Vec<(String, String)> {
-    let body: Vec<&str> = text.lines().filter(|l| !l.starts_with("associd=")).collect();
+    let body: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("associd="))
+        .collect();
     rv_vars(&format!("associd=- status=-\n{}", body.join("\n")))
         .into_iter()
         .filter(|(k, _)| k != "associd" && k != "status")
@@ -164,7 +167,11 @@ fn local_clock_rows_match_the_reference() {
             cv_named(&ref_ns, &ref_cmd),
         ),
     ] {
-        let header = |x: &str| x.lines().find(|l| l.starts_with("associd=")).map(str::to_string);
+        let header = |x: &str| {
+            x.lines()
+                .find(|l| l.starts_with("associd="))
+                .map(str::to_string)
+        };
         assert_eq!(header(&o), header(&t), "{what}: the status line");
         let (ov, tv) = (cv_vars(&o), cv_vars(&t));
         let names = |v: &[(String, String)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();

@@ -206,9 +206,9 @@ impl Core {
                 // no prefer peer names the second.
                 c.pending.0.clear();
             }
-            let update =
-                r.assoc
-                    .refclock_poll(&mut c.pending, c.identity, precision, now, wall);
+            let update = r
+                .assoc
+                .refclock_poll(&mut c.pending, c.identity, precision, now, wall);
             if r.assoc.stats.sent != sent {
                 c.polls += 1;
                 c.current = if had_samples { 0 } else { 1 };
@@ -248,8 +248,7 @@ impl Core {
     /// The offset of a `prefer` peer among the last mitigation's
     /// survivors (the reference's `sys_prefer`), if there is one.
     fn prefer_offset(&self) -> Option<f64> {
-        let Some(clock::system::Mitigation::Synchronized { survivors, .. }) =
-            &self.last_mitigation
+        let Some(clock::system::Mitigation::Synchronized { survivors, .. }) = &self.last_mitigation
         else {
             return None;
         };

@@ -41,7 +41,10 @@ pub struct SerialInput {
 impl SerialInput {
     /// Open `line` and start its reader thread, `name` (`GPS_NMEA(0)`)
     /// naming it in the log.
-    pub fn open(line: &SerialLine, name: &str) -> Result<SerialInput, ntp_sys::serial::SerialError> {
+    pub fn open(
+        line: &SerialLine,
+        name: &str,
+    ) -> Result<SerialInput, ntp_sys::serial::SerialError> {
         let path = device_path(line);
         let mut file = ntp_sys::serial::open_serial(&path, line.baud)?;
         let (tx, reads) = channel();

@@ -38,8 +38,8 @@
 pub mod adjtime;
 pub mod caps;
 pub mod mmsg;
-pub mod process;
 pub mod pps;
+pub mod process;
 pub mod reactor;
 pub mod sched;
 pub mod serial;

@@ -151,7 +151,7 @@ pub struct PpsFetch {
 
 fn stamp(t: KTime, seq: u32) -> Option<(i64, u32)> {
     let valid = seq != 0 && t.flags & TIME_INVALID == 0 && (0..1_000_000_000).contains(&t.nsec);
-    valid.then(|| (t.sec, t.nsec as u32))
+    valid.then_some((t.sec, t.nsec as u32))
 }
 
 /// An open PPS device (RFC 2783 `pps_handle_t`).

@@ -98,7 +98,13 @@ fn unix_second(s: &Sentence, at: WallTime) -> i64 {
 fn timecode(line: &[u8], kind: Kind, obscure: bool) -> String {
     let text: String = line
         .iter()
-        .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '?' })
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '?'
+            }
+        })
         .collect::<String>()
         .trim_end_matches('?')
         .to_string();

@@ -262,8 +262,8 @@ mod tests {
 
     #[test]
     fn gga_gll_zda() {
-        let gga = parse(b"$GPGGA,083743.00,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*6F")
-            .unwrap();
+        let gga =
+            parse(b"$GPGGA,083743.00,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,*6F").unwrap();
         assert_eq!((gga.kind, gga.valid, gga.date), (Kind::Gga, true, None));
         let gll = parse(&with_cs("GNGLL,4807.038,N,01131.000,E,083743.00,V,A")).unwrap();
         assert_eq!((gll.kind, gll.valid), (Kind::Gll, false));
@@ -282,7 +282,10 @@ mod tests {
         assert_eq!(parse(b"hello"), Err(ParseError::NotNmea));
         assert_eq!(parse(b"$GPRMC,083743"), Err(ParseError::NoChecksum));
         assert_eq!(parse(b""), Err(ParseError::NotNmea));
-        assert_eq!(parse(b"$GPZDA,256099,1,1,2000*XY"), Err(ParseError::NoChecksum));
+        assert_eq!(
+            parse(b"$GPZDA,256099,1,1,2000*XY"),
+            Err(ParseError::NoChecksum)
+        );
         assert_eq!(
             parse(&with_cs("GPRMC,256099,A,,,,,,,071226,,")),
             Err(ParseError::Field("UTC"))

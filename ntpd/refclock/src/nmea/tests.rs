@@ -51,7 +51,10 @@ fn rmc_offset_is_sentence_time_minus_end_of_line_plus_time2() {
     assert!((s.offset - (-0.25 + 0.1)).abs() < 1e-9, "{}", s.offset);
     assert_eq!(d.poll(at(T + 1, 0)), None, "one sample per sentence");
     assert_eq!(d.status().codes, 1);
-    assert!(d.status().timecode.starts_with("$GPRMC,083743.00,A,4807.038"));
+    assert!(d
+        .status()
+        .timecode
+        .starts_with("$GPRMC,083743.00,A,4807.038"));
 }
 
 #[test]
@@ -71,8 +74,14 @@ fn mode_bits_select_the_sentence() {
     d.receive(&gga("083744.00"), at(T + 1, 200));
     assert!((d.poll(at(T + 1, 500)).unwrap().offset + 0.2).abs() < 1e-9);
     assert_eq!(d.serial().unwrap().baud, 4800);
-    assert_eq!(Nmea::new(3, 0x12, &Fudge::default()).serial().unwrap().baud, 9600);
-    assert_eq!(Nmea::new(3, 0, &Fudge::default()).serial().unwrap().device, "gps3");
+    assert_eq!(
+        Nmea::new(3, 0x12, &Fudge::default()).serial().unwrap().baud,
+        9600
+    );
+    assert_eq!(
+        Nmea::new(3, 0, &Fudge::default()).serial().unwrap().device,
+        "gps3"
+    );
 }
 
 #[test]

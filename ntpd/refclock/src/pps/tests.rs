@@ -75,7 +75,10 @@ fn the_first_pulse_arms_the_gate_and_a_repeat_is_no_sample() {
     assert_eq!(p.poll(now), None, "the first pulse only arms the gate");
     s.set(assert_pulse(2, at(T0 + 1, 21_000)));
     let sample = p.poll(now).expect("the second pulse");
-    assert!((sample.offset - (-21e-6 + 0.000_2)).abs() < 1e-12, "{sample:?}");
+    assert!(
+        (sample.offset - (-21e-6 + 0.000_2)).abs() < 1e-12,
+        "{sample:?}"
+    );
     assert_eq!(sample.dispersion, 2f64.powi(-20));
     assert_eq!(p.poll(now), None, "the same pulse again");
     assert_eq!(p.status().codes, 1);
