@@ -13,7 +13,9 @@
 //! `record_clock_stats()`: `MJD SECONDS 127.127.20.9 TIMECODE`) for the
 //! good clock only. The daemon runs in a network namespace the test
 //! creates, with `disable ntp` and without CAP_SYS_TIME. Needs root and
-//! `ip netns` (see `prerequisite`).
+//! `ip netns` (see `prerequisite`). A second test runs the reference ntpd
+//! 4.2.8p15 beside ours on the same sentences and compares `ntpq -p`,
+//! `rv` and `cv` (it also needs the reference; see `prerequisite`).
 
 mod interop_support;
 mod prerequisite;
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use interop_support::{ntpq_binary, peer_rows, rv_vars, var, PeerRow};
 use nix::sys::termios;
-use prerequisite::{require, Need};
+use prerequisite::{reference_ntpd, require, Need};
 use refclock_support::rmc;
 use support::*;
 
@@ -84,15 +86,16 @@ fn broken(sentence: &str) -> String {
     format!("{}*{:02X}\r\n", &sentence[..star], cs ^ 0x5a)
 }
 
-/// Writes, 50 ms into every second, a `$GPRMC` naming that second: good
-/// ones to `good`, broken ones to `bad`, until dropped.
+/// Writes, 50 ms into every second, a `$GPRMC` naming that second into
+/// each pty master: a good one, or one with a broken checksum where the
+/// flag says so, until dropped.
 struct Writer {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Writer {
-    fn start(mut good: std::fs::File, mut bad: std::fs::File) -> Writer {
+    fn start(mut masters: Vec<(std::fs::File, bool)>) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -101,9 +104,10 @@ impl Writer {
                 let next = Duration::from_secs(now.as_secs() + 1);
                 std::thread::sleep(next + LATE - now);
                 let s = rmc(next.as_secs() as i64);
-                good.write_all(s.as_bytes()).expect("write to the good pty");
-                bad.write_all(broken(&s).as_bytes())
-                    .expect("write to the bad pty");
+                for (m, bad) in &mut masters {
+                    let line = if *bad { broken(&s) } else { s.clone() };
+                    m.write_all(line.as_bytes()).expect("write to a pty master");
+                }
             }
         });
         Writer {
@@ -183,10 +187,10 @@ fn nmea_over_a_pty_is_selected_and_broken_checksums_are_refused() {
             stats.display()
         ),
     );
-    let _writer = Writer::start(
-        good.master.try_clone().unwrap(),
-        bad.master.try_clone().unwrap(),
-    );
+    let _writer = Writer::start(vec![
+        (good.master.try_clone().unwrap(), false),
+        (bad.master.try_clone().unwrap(), true),
+    ]);
     let ns = Netns::new("rcnmea");
     let mut d = start(&ns, &conf, &devdir, &scratch.path("ntpd.log"));
 
@@ -267,4 +271,159 @@ fn nmea_over_a_pty_is_selected_and_broken_checksums_are_refused() {
         assert!(lag < 3.0, "timecode {hhmmss} written at {sod}: {line}");
     }
     d.stop();
+}
+
+/// `/dev/gps9` as a link to a pty slave for the reference's driver, which
+/// knows no other device directory; removed when dropped, whatever the
+/// test's outcome. An existing `/dev/gps9` is never replaced.
+struct DevLink(PathBuf);
+
+impl DevLink {
+    fn new(target: &Path) -> DevLink {
+        let link = PathBuf::from("/dev/gps9");
+        assert!(
+            std::fs::symlink_metadata(&link).is_err(),
+            "/dev/gps9 exists; this test will not replace it"
+        );
+        std::os::unix::fs::symlink(target, &link).expect("symlink /dev/gps9");
+        DevLink(link)
+    }
+}
+
+impl Drop for DevLink {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Our NMEA clock against the reference ntpd 4.2.8p15's, same
+/// configuration and the same sentences at the same moments (each daemon
+/// reads a pty of its own; the reference through `/dev/gps9`): once both
+/// have selected `GPS_NMEA(9)`, the `ntpq -p` rows agree but for `when`,
+/// `reach`, `offset` and `jitter` (the offsets within 5 ms of each other:
+/// the same sentences, read by two processes on a loaded machine), and so
+/// do the peer variables that describe the clock and the clock variables
+/// (`cv`) but for `poll` and `noreply` (timing) and `timecode` (the
+/// second it names).
+#[test]
+fn nmea_rows_match_the_reference() {
+    require!(Need::Root, Need::IpNetns, Need::ReferenceNtpd);
+    let r = reference_ntpd().expect("checked by require!");
+    let (ours_pty, ref_pty) = (Pty::open(), Pty::open());
+    let scratch = Scratch::new("rcnmearef");
+    let devdir = scratch.path("dev");
+    std::fs::create_dir_all(&devdir).unwrap();
+    std::os::unix::fs::symlink(&ours_pty.slave_path, devdir.join("gps9")).unwrap();
+    let _link = DevLink::new(&ref_pty.slave_path);
+    let conf = scratch.file(
+        "ntp.conf",
+        "disable ntp\nserver 127.127.20.9 minpoll 3 mode 17\nfudge 127.127.20.9 time2 0.050\n",
+    );
+    let _writer = Writer::start(vec![
+        (ours_pty.master.try_clone().unwrap(), false),
+        (ref_pty.master.try_clone().unwrap(), false),
+    ]);
+    let ours_ns = Netns::new("rcnmeaours");
+    let mut ours = start(&ours_ns, &conf, &devdir, &scratch.path("ours.log"));
+    let ref_ns = Netns::new("rcnmearef");
+    let lib = format!("LD_LIBRARY_PATH={}", r.libdir.display());
+    let mut argv: Vec<&str> = WITHOUT_SYS_TIME.to_vec();
+    let (ntpd, conf_s) = (r.ntpd.display().to_string(), conf.display().to_string());
+    argv.extend(["env", &lib, &ntpd, "-n", "-x", "-c", &conf_s]);
+    let mut reference = Daemon {
+        child: Some(
+            ref_ns
+                .command(&argv)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(scratch.path("ref.log")).unwrap())
+                .spawn()
+                .unwrap(),
+        ),
+        log: scratch.path("ref.log"),
+    };
+    let ref_ntpq = r.ntpq.display().to_string();
+    let ref_cmd = ["env", lib.as_str(), ref_ntpq.as_str()];
+    let run = |ns: &Netns, ntpq: &[&str], args: &[&str]| {
+        let mut argv = vec!["timeout", "10"];
+        argv.extend_from_slice(ntpq);
+        argv.extend_from_slice(args);
+        String::from_utf8_lossy(&ns.output(&argv).stdout).into_owned()
+    };
+    let selected = |ns: &Netns, ntpq: &[&str]| {
+        let out = run(ns, ntpq, &["-p", "127.0.0.1"]);
+        peer_rows(&out)
+            .into_iter()
+            .find(|r| r.tally == '*' && r.reach >= 0o17)
+    };
+    let ours_ntpq = [ntpq_binary()];
+    let t0 = Instant::now();
+    let (mut a, mut b) = (None, None);
+    while a.is_none() || b.is_none() {
+        if a.is_none() {
+            a = selected(&ours_ns, &ours_ntpq);
+        }
+        if b.is_none() {
+            b = selected(&ref_ns, &ref_cmd);
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "not both selected GPS_NMEA(9): ours {a:?}, reference {b:?}\n{}\n{}",
+            ours.log_text(),
+            reference.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let fields = |r: &PeerRow| {
+        (
+            r.tally,
+            r.remote.clone(),
+            r.refid.clone(),
+            r.st,
+            r.t.clone(),
+            r.poll,
+            r.delay,
+        )
+    };
+    assert_eq!(fields(&a), fields(&b));
+    assert!(
+        (a.offset - b.offset).abs() < 5.0,
+        "offsets: ours {} ms, reference {} ms",
+        a.offset,
+        b.offset
+    );
+    let peer = |ns: &Netns, ntpq: &[&str]| rv_vars(&run(ns, ntpq, &["-c", "rv &1", "127.0.0.1"]));
+    let (op, rp) = (peer(&ours_ns, &ours_ntpq), peer(&ref_ns, &ref_cmd));
+    for name in [
+        "srcadr",
+        "stratum",
+        "precision",
+        "refid",
+        "rootdelay",
+        "rootdisp",
+        "hmode",
+        "pmode",
+        "hpoll",
+        "ppoll",
+        "leap",
+    ] {
+        assert_eq!(var(&op, name), var(&rp, name), "rv &1 {name}");
+    }
+    let cv = |ns: &Netns, ntpq: &[&str]| rv_vars(&run(ns, ntpq, &["-c", "cv", "127.0.0.1"]));
+    let (oc, rc) = (cv(&ours_ns, &ours_ntpq), cv(&ref_ns, &ref_cmd));
+    let names = |v: &[(String, String)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&oc), names(&rc), "cv: ours {oc:?}, reference {rc:?}");
+    for ((name, x), (_, y)) in oc.iter().zip(&rc) {
+        match name.as_str() {
+            "poll" | "noreply" | "associd" | "status" => {}
+            "timecode" => {
+                assert!(x.starts_with("\"$GPRMC,") && y.starts_with("\"$GPRMC,"));
+                assert_eq!(x.len(), y.len(), "timecode: ours {x}, reference {y}");
+            }
+            _ => assert_eq!(x, y, "cv {name}"),
+        }
+    }
+    reference.stop();
+    ours.stop();
 }

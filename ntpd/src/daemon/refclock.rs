@@ -132,7 +132,13 @@ impl Core {
             identity: ClockIdentity {
                 stratum: fudge.stratum.unwrap_or(info.stratum).min(15),
                 refid: fudge.refid.unwrap_or(info.refid),
-                precision: self.sys.precision,
+                // As the reference's `rv` shows it: the driver's (NMEA
+                // −9), but the system's for LOCAL, the system clock itself.
+                precision: if address.driver_type == 1 {
+                    self.sys.precision
+                } else {
+                    info.precision
+                },
             },
             pending: PendingSamples::default(),
             held_until: (address.driver_type == 1).then_some(self.started + orphan_wait),

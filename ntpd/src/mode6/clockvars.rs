@@ -2,7 +2,7 @@
 //! association, as the reference's `ctl_putclock()` writes them. Without
 //! names it sends `device`, `timecode`, `poll`, `noreply`, `badformat`,
 //! `baddata`, `fudgetime1` and `fudgetime2` (only when not zero),
-//! `stratum` (only when not zero), `refid` and `flags`; asked by name, it sends those in the
+//! `stratum`, `refid` and `flags`; asked by name, it sends those in the
 //! order asked, `fudgetime1`/`fudgetime2` as 0 when unset. Fudge times
 //! are in milliseconds; `flags` has bit 0 for `flag1` … bit 3 for
 //! `flag4`. The reply's status word is the clock status (RFC 9327 §3.2:
@@ -76,7 +76,7 @@ fn put(out: &mut Out, name: &str, c: &ClockVars, must: bool) {
         "baddata" => out.bare(name, &c.baddata.to_string()),
         "fudgetime1" if must || c.fudgetime1.is_some() => out.bare(name, &ms(c.fudgetime1)),
         "fudgetime2" if must || c.fudgetime2.is_some() => out.bare(name, &ms(c.fudgetime2)),
-        "stratum" if must || c.stratum != 0 => out.bare(name, &c.stratum.to_string()),
+        "stratum" => out.bare(name, &c.stratum.to_string()),
         "refid" => out.bare(name, &refid(c.refid, true)),
         "flags" => out.bare(name, &c.flags.to_string()),
         "device" => out.quoted(name, &c.device),

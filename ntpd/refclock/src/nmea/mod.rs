@@ -197,7 +197,9 @@ impl Nmea {
         };
         self.sample = Some(RefSample {
             offset: reference.since(at) + self.time2,
-            dispersion: 2f64.powi(i32::from(INFO.precision)),
+            // The reference's NMEA driver leaves the clock's dispersion
+            // at zero (`rootdisp=0.000`); the filter adds the precision.
+            dispersion: 0.0,
             leap: LeapIndicator::NoWarning,
         });
         self.status.timecode = timecode(&line, s.kind, self.obscure);
