@@ -206,8 +206,8 @@ fn ignored_directives_warn_with_position() {
     assert_eq!(
         shown,
         vec![
-            "tests/data/every-directive.conf:93:1: warning: server 127.127.20.0: reference clock type 20 is not supported (supported types: 1 (LOCAL), 28 (SHM)); line ignored",
-            "tests/data/every-directive.conf:94:1: warning: fudge 127.127.20.0: reference clock type 20 is not supported (supported types: 1 (LOCAL), 28 (SHM)); line ignored",
+            "tests/data/every-directive.conf:93:1: warning: server 127.127.8.0: reference clock type 8 is not supported (supported types: 1 (LOCAL), 20 (GPS_NMEA), 22 (PPS), 28 (SHM)); line ignored",
+            "tests/data/every-directive.conf:94:1: warning: fudge 127.127.8.0: reference clock type 8 is not supported (supported types: 1 (LOCAL), 20 (GPS_NMEA), 22 (PPS), 28 (SHM)); line ignored",
             "tests/data/every-directive.conf:95:1: warning: device configures a reference clock; reference clocks are not supported, line ignored",
             "tests/data/every-directive.conf:96:1: warning: phone configures the modem reference clock; reference clocks are not supported, line ignored",
             "tests/data/every-directive.conf:97:1: warning: mdnstries: mDNS registration is not supported; line ignored",

@@ -73,14 +73,14 @@ fn canonical_text_reads_back_the_same() {
 #[test]
 fn unsupported_types_name_file_line_and_the_supported_ones() {
     let (d, w) = directives(
-        "driftfile /tmp/x\nserver 127.127.20.0 mode 16\nfudge 127.127.22.0 flag3 1\npeer 127.127.1.0\nfudge 10.0.0.1 stratum 3\n",
+        "driftfile /tmp/x\nserver 127.127.8.0 mode 16\nfudge 127.127.8.1 flag3 1\npeer 127.127.1.0\nfudge 10.0.0.1 stratum 3\n",
     );
     assert_eq!(d.len(), 1, "only the driftfile: {d:?}");
     assert_eq!(
         w,
         vec![
-            "ntp.conf:2:1: warning: server 127.127.20.0: reference clock type 20 is not supported (supported types: 1 (LOCAL), 28 (SHM)); line ignored",
-            "ntp.conf:3:1: warning: fudge 127.127.22.0: reference clock type 22 is not supported (supported types: 1 (LOCAL), 28 (SHM)); line ignored",
+            "ntp.conf:2:1: warning: server 127.127.8.0: reference clock type 8 is not supported (supported types: 1 (LOCAL), 20 (GPS_NMEA), 22 (PPS), 28 (SHM)); line ignored",
+            "ntp.conf:3:1: warning: fudge 127.127.8.1: reference clock type 8 is not supported (supported types: 1 (LOCAL), 20 (GPS_NMEA), 22 (PPS), 28 (SHM)); line ignored",
             "ntp.conf:4:1: warning: peer 127.127.1.0: a reference clock is configured with server; line ignored",
             "ntp.conf:5:1: warning: fudge 10.0.0.1: not a reference clock address (127.127.t.u); line ignored",
         ]

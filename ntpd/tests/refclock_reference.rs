@@ -1,11 +1,13 @@
 //! Our LOCAL clock against the reference ntpd 4.2.8p15's, same
 //! configuration (`server 127.127.1.0 minpoll 3`, `fudge 127.127.1.0
-//! stratum 10`, `tos orphanwait 1`, `disable ntp`), each daemon in a
-//! network namespace of its own without CAP_SYS_TIME: once both have
-//! selected the clock, the `ntpq -p` rows agree field by field except
-//! `when` and `reach` (timing), and so do the system and peer variables
-//! that describe the clock. Needs root, `ip netns` and the reference (see
-//! `prerequisite`).
+//! stratum 10 time2 0.25 flag2 1`, `tos orphanwait 1`, `disable ntp`),
+//! each daemon in a network namespace of its own without CAP_SYS_TIME:
+//! once both have selected the clock, the `ntpq -p` rows agree field by
+//! field except `when` and `reach` (timing), and so do the system and peer
+//! variables that describe the clock and the clock variables (`ntpq -c
+//! cv`, mode 6 READCLOCK), the default list and one asked by name, except
+//! `poll` (a count of polls, timing). Needs root, `ip netns` and the
+//! reference (see `prerequisite`).
 
 mod interop_support;
 mod prerequisite;
@@ -19,15 +21,35 @@ use prerequisite::{reference_ntpd, require, Need};
 use support::*;
 
 const CONF: &str =
-    "disable ntp\ntos orphanwait 1\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10\n";
+    "disable ntp\ntos orphanwait 1\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10 time2 0.25 flag2 1\n";
+
+/// Every clock variable the reference knows but `type` and
+/// `clock_var_list`, asked by name.
+const CV_NAMES: &str =
+    "timecode,poll,noreply,badformat,baddata,fudgetime1,fudgetime2,stratum,refid,flags,device,minjitter";
+
+fn run(ns: &Netns, ntpq: &[&str], args: &[&str]) -> String {
+    let mut argv = vec!["timeout", "10"];
+    argv.extend_from_slice(ntpq);
+    argv.extend_from_slice(args);
+    String::from_utf8_lossy(&ns.output(&argv).stdout).into_owned()
+}
+
+/// The variables of a `cv` reply, with or without ntpq's `associd=`
+/// line (it prints none for a list asked by name).
+fn cv_vars(text: &str) -> Vec<(String, String)> {
+    let body: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("associd="))
+        .collect();
+    rv_vars(&format!("associd=- status=-\n{}", body.join("\n")))
+        .into_iter()
+        .filter(|(k, _)| k != "associd" && k != "status")
+        .collect()
+}
 
 fn selected(ns: &Netns, ntpq: &[&str]) -> Option<(PeerRow, String, String)> {
-    let run = |args: &[&str]| {
-        let mut argv = vec!["timeout", "10"];
-        argv.extend_from_slice(ntpq);
-        argv.extend_from_slice(args);
-        String::from_utf8_lossy(&ns.output(&argv).stdout).into_owned()
-    };
+    let run = |args: &[&str]| run(ns, ntpq, args);
     let out = run(&["-p", "127.0.0.1"]);
     if !out.contains("====") {
         return None;
@@ -126,5 +148,43 @@ fn local_clock_rows_match_the_reference() {
     }
     let rootdisp = |v: &[(String, String)]| var(v, "rootdisp").parse::<f64>().unwrap();
     assert!((rootdisp(&op) - rootdisp(&rp)).abs() < 0.1, "rootdisp");
+    // Clock variables: the default list (the system peer's clock), then
+    // every name asked for.
+    let cv_default = |ns: &Netns, ntpq: &[&str]| run(ns, ntpq, &["-c", "cv", "127.0.0.1"]);
+    let cv_named = |ns: &Netns, ntpq: &[&str]| {
+        run(ns, ntpq, &["-c", &format!("cv &1 {CV_NAMES}"), "127.0.0.1"])
+    };
+    let ours_ntpq = [ntpq_binary()];
+    for (what, o, t) in [
+        (
+            "cv",
+            cv_default(&ours_ns, &ours_ntpq),
+            cv_default(&ref_ns, &ref_cmd),
+        ),
+        (
+            "cv &1 <names>",
+            cv_named(&ours_ns, &ours_ntpq),
+            cv_named(&ref_ns, &ref_cmd),
+        ),
+    ] {
+        let header = |x: &str| {
+            x.lines()
+                .find(|l| l.starts_with("associd="))
+                .map(str::to_string)
+        };
+        assert_eq!(header(&o), header(&t), "{what}: the status line");
+        let (ov, tv) = (cv_vars(&o), cv_vars(&t));
+        let names = |v: &[(String, String)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&ov), names(&tv), "{what}: ours\n{o}\nreference\n{t}");
+        assert!(ov.len() > 5, "{what}: {o}");
+        for ((name, a), (_, b)) in ov.iter().zip(&tv) {
+            if name == "poll" {
+                let (a, b): (i64, i64) = (a.parse().unwrap(), b.parse().unwrap());
+                assert!((a - b).abs() <= 2, "{what} poll: ours {a}, reference {b}");
+            } else {
+                assert_eq!(a, b, "{what} {name}: ours\n{o}\nreference\n{t}");
+            }
+        }
+    }
     reference.stop();
 }

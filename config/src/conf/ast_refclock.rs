@@ -5,9 +5,10 @@ use super::ast::AssocOptions;
 
 /// The driver types the daemon builds (type number, `ntpq` name); the
 /// `refclock` crate's table has the same entries.
-pub const REFCLOCK_TYPES: &[(u8, &str)] = &[(1, "LOCAL"), (28, "SHM")];
+pub const REFCLOCK_TYPES: &[(u8, &str)] =
+    &[(1, "LOCAL"), (20, "GPS_NMEA"), (22, "PPS"), (28, "SHM")];
 
-/// The supported types as messages list them: `1 (LOCAL), 28 (SHM)`.
+/// The supported types as messages list them: `1 (LOCAL), 20 (GPS_NMEA), 22 (PPS), 28 (SHM)`.
 pub fn refclock_types_text() -> String {
     REFCLOCK_TYPES
         .iter()

@@ -12,7 +12,8 @@
 //! object at construction, so the drivers and their tests do no I/O.
 //!
 //! The [`table`] maps driver type numbers to constructors and names
-//! (`LOCAL(u)`, `SHM(u)`), as the reference's `refclock_conf.c`.
+//! (`LOCAL(u)`, `GPS_NMEA(u)`, `PPS(u)`, `SHM(u)`), as the reference's
+//! `refclock_conf.c`.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -20,6 +21,8 @@
 pub mod address;
 pub mod fudge;
 pub mod local;
+pub mod nmea;
+pub mod pps;
 pub mod shm;
 pub mod table;
 
@@ -82,6 +85,14 @@ pub enum DriverError {
         /// What the operating system said.
         reason: String,
     },
+    /// The PPS device could not be opened or read (RFC 2783 API).
+    #[error("PPS device {device}: {reason}")]
+    Pps {
+        /// The device, `/dev/ppsN`.
+        device: String,
+        /// What the operating system said.
+        reason: String,
+    },
     /// The driver type is not built.
     #[error("driver type {0} is not supported; supported: {list}", list = table::supported_list())]
     Unsupported(u8),
@@ -96,4 +107,42 @@ pub trait Driver: std::fmt::Debug + Send {
     /// Called once a second with the system clock's time `now`: the
     /// reference's reading, if it has a new one.
     fn poll(&mut self, now: WallTime) -> Option<RefSample>;
+
+    /// What it last received and how often its input was unusable (the
+    /// reference's `struct refclockstat`, shown by `ntpq -c cv`).
+    fn status(&self) -> ClockStatus {
+        ClockStatus::default()
+    }
+
+    /// The serial line it reads, if any: the daemon opens the device and
+    /// hands what it reads to [`Driver::receive`].
+    fn serial(&self) -> Option<SerialLine> {
+        None
+    }
+
+    /// Octets read from the serial line, the last of them at `at` (the
+    /// system clock when the read returned).
+    fn receive(&mut self, _bytes: &[u8], _at: WallTime) {}
+}
+
+/// What a driver reports about its input (reference `refclockstat`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClockStatus {
+    /// The last timecode received, as text (`timecode`).
+    pub timecode: String,
+    /// Timecodes received so far (a new one is written to `clockstats`).
+    pub codes: u64,
+    /// Input that did not parse (`badformat`).
+    pub badformat: u64,
+    /// Input that parsed but was not usable (`baddata`).
+    pub baddata: u64,
+}
+
+/// A serial device a driver reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialLine {
+    /// The device's name in `/dev` (`gps0`, as the reference names it).
+    pub device: String,
+    /// Line speed, bits per second (8 bits, no parity).
+    pub baud: u32,
 }

@@ -213,6 +213,7 @@ macro_rules! control_view {
             stats: &$core.stats,
             keys: &$core.policy.keys,
             mitigation: $core.last_mitigation.as_ref(),
+            refclocks: &$core.refclocks,
             socket_addrs: &$core.net.socket_addrs,
             events: &mut $core.sys_events,
             now: $now,
@@ -245,6 +246,8 @@ pub struct ControlView<'a> {
     pub keys: &'a crate::auth::KeyRing,
     /// The latest mitigation outcome.
     pub mitigation: Option<&'a Mitigation>,
+    /// The reference clocks (for READCLOCK).
+    pub refclocks: &'a [super::refclock::ClockState],
     /// Local address and wildcard flag of each socket.
     pub socket_addrs: &'a [(SocketAddr, bool)],
     /// The system event counter.
@@ -286,6 +289,11 @@ impl ControlView<'_> {
 }
 
 impl ControlState for ControlView<'_> {
+    fn clock(&self, id: u16) -> Option<crate::mode6::ClockVars> {
+        let sys_peer = self.sync.sys_peer().and_then(|p| u16::try_from(p).ok());
+        super::refclock_stats::clock_vars(self.refclocks, id, sys_peer)
+    }
+
     fn system_crypto(&self) -> Option<SystemCrypto> {
         let ak = self.autokey?;
         let h = &ak.host;

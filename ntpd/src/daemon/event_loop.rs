@@ -72,6 +72,8 @@ pub struct Outputs {
     pub loopstats: Option<FileGen>,
     /// `statistics cryptostats`.
     pub cryptostats: Option<FileGen>,
+    /// `statistics clockstats`.
+    pub clockstats: Option<FileGen>,
 }
 
 impl Outputs {
@@ -80,6 +82,7 @@ impl Outputs {
             config::conf::StatsFile::Peerstats => self.peerstats.as_mut(),
             config::conf::StatsFile::Loopstats => self.loopstats.as_mut(),
             config::conf::StatsFile::Cryptostats => self.cryptostats.as_mut(),
+            config::conf::StatsFile::Clockstats => self.clockstats.as_mut(),
             _ => None,
         };
         if let Some(g) = target {

@@ -13,6 +13,8 @@ pub struct Outputs {
     pub peerstats: bool,
     /// Whether loopstats lines are wanted.
     pub loopstats: bool,
+    /// Whether clockstats lines are wanted (reference clocks' timecodes).
+    pub clockstats: bool,
     /// The cryptostats file's state (`statistics cryptostats`).
     pub cryptostats: cryptostats::CryptoStats,
 }

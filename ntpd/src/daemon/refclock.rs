@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use config::conf::{FudgeLine, Origin, RefclockServer};
 use proto::ReferenceId;
 use refclock::table::Attach;
-use refclock::{Driver, DriverInfo, Fudge, RefSample, RefclockAddress, WallTime};
+use refclock::{ClockStatus, Driver, DriverInfo, Fudge, RefSample, RefclockAddress, WallTime};
 
 use super::{Core, Running};
 use crate::assoc::refclock::{ClockIdentity, PendingSamples};
@@ -61,6 +61,23 @@ pub struct ClockState {
     /// LOCAL only: monotonic time before which it is not selectable
     /// (start-up plus `tos orphanwait`).
     pub held_until: Option<f64>,
+    /// The fudge factors as configured (`ntpq -c cv` shows those set).
+    pub fudge: Fudge,
+    /// The driver's description (`device`).
+    pub description: &'static str,
+    /// The driver's report, copied once a second.
+    pub status: ClockStatus,
+    /// Polls of the association (`poll`).
+    pub polls: u64,
+    /// Polls without a sample since the previous one (`noreply`).
+    pub noreply: u64,
+    /// The clock status code of the last poll (reference `CEVNT_*`: 0
+    /// nominal, 1 no reply).
+    pub current: u8,
+    /// The last non-nominal code.
+    pub last_event: u8,
+    /// `status.codes` when a timecode was last written to `clockstats`.
+    pub recorded: u64,
 }
 
 /// The association defaults of a clock: the reference polls a reference
@@ -115,10 +132,24 @@ impl Core {
             identity: ClockIdentity {
                 stratum: fudge.stratum.unwrap_or(info.stratum).min(15),
                 refid: fudge.refid.unwrap_or(info.refid),
-                precision: self.sys.precision,
+                // As the reference's `rv` shows it: the driver's (NMEA
+                // −9), but the system's for LOCAL, the system clock itself.
+                precision: if address.driver_type == 1 {
+                    self.sys.precision
+                } else {
+                    info.precision
+                },
             },
             pending: PendingSamples::default(),
             held_until: (address.driver_type == 1).then_some(self.started + orphan_wait),
+            fudge: *fudge,
+            description: info.description,
+            status: ClockStatus::default(),
+            polls: 0,
+            noreply: 0,
+            current: 0,
+            last_event: 0,
+            recorded: 0,
         });
         Some(id)
     }
@@ -159,39 +190,100 @@ impl Core {
         );
     }
 
-    /// The polls of reference clock associations that are due at `now`.
+    /// The polls of reference clock associations that are due at `now`:
+    /// the filter update, the `poll`/`noreply` counters, and the
+    /// `clockstats` line of a timecode received since the previous poll
+    /// (the reference drivers' `record_clock_stats()` at their poll).
     pub(super) fn refclock_polls(&mut self, now: f64) {
+        let pps_open = refclock::pps::prefer_gate(self.prefer_offset());
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let wall = self.env.wall();
         let mut updated = Vec::new();
+        let mut timecodes = Vec::new();
         for c in &mut self.refclocks {
             let Some(r) = self.assocs.iter_mut().find(|r| r.assoc.id == c.id) else {
                 continue;
             };
             r.assoc.set_frequency_uncertainty(self.sync.params().phi);
-            if let Some(clock::filter::FilterUpdate::Updated(out)) =
-                r.assoc
-                    .refclock_poll(&mut c.pending, c.identity, precision, now, wall)
-            {
+            let sent = r.assoc.stats.sent;
+            let had_samples = !c.pending.0.is_empty();
+            if c.address.driver_type == PPS_TYPE && !pps_open {
+                // The reference's `atom_poll()`: pulses are dropped while
+                // no prefer peer names the second.
+                c.pending.0.clear();
+            }
+            let update = r
+                .assoc
+                .refclock_poll(&mut c.pending, c.identity, precision, now, wall);
+            if r.assoc.stats.sent != sent {
+                c.polls += 1;
+                c.current = if had_samples { 0 } else { 1 };
+                if !had_samples {
+                    c.noreply += 1;
+                    c.last_event = 1;
+                }
+                if c.status.codes != c.recorded {
+                    c.recorded = c.status.codes;
+                    timecodes.push((c.address, c.status.timecode.clone()));
+                }
+            }
+            if let Some(clock::filter::FilterUpdate::Updated(out)) = update {
                 updated.push((c.id, out));
             }
         }
         for (id, out) in updated {
             self.record_peerstats(id, &out);
         }
+        if self.out.clockstats {
+            let (secs, nanos) = self.wall_unix();
+            for (address, code) in timecodes {
+                self.out.actions.push(super::Action::Statistics {
+                    file: config::conf::StatsFile::Clockstats,
+                    unix_seconds: secs,
+                    line: super::refclock_stats::clockstats_line(secs, nanos, address, &code),
+                });
+            }
+        }
     }
+}
+
+/// The PPS (ATOM) driver's type number.
+const PPS_TYPE: u8 = 22;
+
+impl Core {
+    /// The offset of a `prefer` peer among the last mitigation's
+    /// survivors (the reference's `sys_prefer`), if there is one.
+    fn prefer_offset(&self) -> Option<f64> {
+        let Some(clock::system::Mitigation::Synchronized { survivors, .. }) = &self.last_mitigation
+        else {
+            return None;
+        };
+        self.assocs
+            .iter()
+            .filter(|r| r.assoc.cfg.prefer && survivors.contains(&usize::from(r.assoc.id)))
+            .find_map(|r| r.assoc.peer.filter().output().map(|o| o.offset))
+    }
+}
+
+/// One running driver and, for a serial clock, its input.
+#[derive(Debug)]
+struct RunningClock {
+    id: u16,
+    driver: Box<dyn Driver>,
+    serial: Option<super::refclock_serial::SerialInput>,
 }
 
 /// The drivers of the configured clocks, owned by the event loop.
 #[derive(Debug, Default)]
 pub struct RefclockSet {
-    clocks: Vec<(u16, Box<dyn Driver>)>,
+    clocks: Vec<RunningClock>,
 }
 
 impl RefclockSet {
-    /// Start a driver for every configured clock and mobilise its
-    /// association in `core`; a clock whose driver cannot start is
-    /// logged and left out (as the reference does).
+    /// Start a driver for every configured clock (opening its serial
+    /// device, if it reads one) and mobilise its association in `core`; a
+    /// clock whose driver cannot start is logged and left out (as the
+    /// reference does).
     pub fn start(
         core: &mut Core,
         s: &RefclockSettings,
@@ -213,6 +305,16 @@ impl RefclockSet {
                     continue;
                 }
             };
+            let serial = match driver.serial() {
+                Some(line) => match super::refclock_serial::SerialInput::open(&line, &name) {
+                    Ok(input) => Some(input),
+                    Err(e) => {
+                        tracing::error!("{at}: reference clock {name}: {e}; clock not started");
+                        continue;
+                    }
+                },
+                None => None,
+            };
             let info = driver.info();
             match core.mobilize_refclock(server, info, &fudge, orphan_wait) {
                 Some(id) => {
@@ -221,7 +323,7 @@ impl RefclockSet {
                         info.description,
                         fudge.stratum.unwrap_or(info.stratum)
                     );
-                    clocks.push((id, driver));
+                    clocks.push(RunningClock { id, driver, serial });
                 }
                 None => tracing::error!("reference clock {name}: no association ID left"),
             }
@@ -234,12 +336,21 @@ impl RefclockSet {
         self.clocks.is_empty()
     }
 
-    /// Once a second: ask every driver, with the system clock's time
-    /// `now`, and hand its samples to `core`.
+    /// Once a second: feed every driver what its serial line brought, ask
+    /// it, with the system clock's time `now`, and hand its samples and
+    /// report to `core`.
     pub fn poll(&mut self, core: &mut Core, now: WallTime) {
-        for (id, d) in &mut self.clocks {
-            if let Some(s) = d.poll(now) {
-                core.refclock_sample(*id, s);
+        for c in &mut self.clocks {
+            if let Some(input) = &mut c.serial {
+                let driver = &mut c.driver;
+                input.drain(|bytes, at| driver.receive(bytes, at));
+            }
+            if let Some(s) = c.driver.poll(now) {
+                core.refclock_sample(c.id, s);
+            }
+            let status = c.driver.status();
+            if let Some(state) = core.refclocks.iter_mut().find(|s| s.id == c.id) {
+                state.status = status;
             }
         }
     }
@@ -260,3 +371,7 @@ pub fn wall_now() -> WallTime {
         nanos: d.subsec_nanos(),
     }
 }
+
+#[cfg(test)]
+#[path = "refclock_tests.rs"]
+mod tests;

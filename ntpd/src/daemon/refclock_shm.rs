@@ -1,5 +1,6 @@
 //! The SHM driver's segments on this machine: System V shared memory
-//! through `ntp_sys::shm` (the one place with `unsafe`).
+//! through `ntp_sys::shm` (the one place with `unsafe`); the same
+//! [`Attach`] opens the PPS driver's devices (`refclock_pps`).
 
 use ntp_sys::shm::SharedSegment;
 use refclock::shm::{offset, Segment, SIZE};
@@ -39,5 +40,13 @@ impl Attach for SystemV {
                 key,
                 reason: e.to_string(),
             })
+    }
+
+    fn open_pps(
+        &mut self,
+        unit: u8,
+        clear: bool,
+    ) -> Result<Box<dyn refclock::pps::PpsSource>, DriverError> {
+        super::refclock_pps::open(unit, clear)
     }
 }

@@ -186,9 +186,11 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         peerstats: statistics_file(&settings, config::conf::StatsFile::Peerstats),
         loopstats: statistics_file(&settings, config::conf::StatsFile::Loopstats),
         cryptostats: statistics_file(&settings, config::conf::StatsFile::Cryptostats),
+        clockstats: statistics_file(&settings, config::conf::StatsFile::Clockstats),
     };
     core.out.peerstats = outputs.peerstats.is_some();
     core.out.loopstats = outputs.loopstats.is_some();
+    core.out.clockstats = outputs.clockstats.is_some();
     core.out.cryptostats.enabled = outputs.cryptostats.is_some();
     if let Some(ak) = &core.autokey {
         core.out.cryptostats.startup = super::cryptostats::startup_lines(ak);

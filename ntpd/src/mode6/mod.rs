@@ -13,8 +13,9 @@
 //! the state has them), REQ_NONCE and READ_MRU (`mrulist`, only with a
 //! valid nonce), and, authenticated with `controlkey`: READ_ORDLIST_A
 //! (`ifstats`, `reslist`), CONFIGURE and SAVECONFIG (carried out by the
-//! state), WRITEVAR (checked, then refused as by the reference). Refused:
-//! READCLOCK (no reference clocks: error 4), WRITECLOCK (7), SETTRAP (no
+//! state), WRITEVAR (checked, then refused as by the reference), READCLOCK
+//! (reference clock variables, [`clockvars`]; error 4 for an association
+//! that is not a clock). Refused: WRITECLOCK (7), SETTRAP (no
 //! trap slots: error 1; `notrap`: 7), UNSETTRAP (4), and every command
 //! that needs authentication when its MAC does not verify with
 //! `controlkey` (7). Unknown opcodes get error 3.
@@ -39,6 +40,7 @@
 //! and 128 per second in all (at most about 64 kB/s), whatever the number
 //! of sources.
 
+mod clockvars;
 mod format;
 mod keys;
 mod mru;
@@ -59,6 +61,7 @@ use proto::NtpTimestamp;
 
 use crate::access::budget::{BucketParams, TokenBucket};
 
+pub use clockvars::ClockVars;
 pub use format::refid as format_refid;
 pub use keys::{ControlKeys, NoKeys};
 pub use mru::{NonceKey, MRU_FRAGS_LIMIT, MRU_ROW_LIMIT};
@@ -452,7 +455,7 @@ impl ControlServer {
                 }
             }
             Opcode::WriteVariables => write_variables(state, assoc, req.data),
-            Opcode::ReadClock => Reply::Error(ErrorCode::UnknownAssociation),
+            Opcode::ReadClock => clockvars::read_clock(state, assoc, req.data),
             Opcode::WriteClock => Reply::Error(ErrorCode::AdministrativelyProhibited),
             Opcode::SetTrap => {
                 if ctx.restrict.notrap {

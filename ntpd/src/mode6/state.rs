@@ -498,6 +498,12 @@ pub trait ControlState {
     /// The variables of association `id`, `None` if there is none.
     fn peer(&self, id: u16) -> Option<PeerVars>;
 
+    /// The variables of reference clock association `id` (`0`: the system
+    /// peer's clock), for READCLOCK.
+    fn clock(&self, _id: u16) -> Option<super::ClockVars> {
+        None
+    }
+
     /// A counter served as a system variable.
     fn counter(&self, _counter: SystemCounter) -> Option<u64> {
         None

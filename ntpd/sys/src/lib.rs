@@ -21,6 +21,9 @@
 //! * [`signal`]: `sigaction(2)` with a handler that only raises a flag.
 //! * [`adjtime`]: `clock_adjtime(2)` with a `struct timex` (the NTP kernel
 //!   interface of RFC 1589), for the kernel clock discipline.
+//! * [`pps`]: the RFC 2783 PPS API's ioctls on `/dev/ppsN` (`PPS_GETCAP`,
+//!   `PPS_GETPARAMS`, `PPS_SETPARAMS`, `PPS_FETCH`) with `#[repr(C)]`
+//!   copies of `linux/pps.h`'s structures, for the PPS reference clock.
 //! * [`reactor`]: tokio's `AsyncFd` registration of the daemon's sockets,
 //!   `unsafe` since tokio 1.54; sound here because the registration owns
 //!   the descriptor.
@@ -35,8 +38,10 @@
 pub mod adjtime;
 pub mod caps;
 pub mod mmsg;
+pub mod pps;
 pub mod process;
 pub mod reactor;
 pub mod sched;
+pub mod serial;
 pub mod shm;
 pub mod signal;
