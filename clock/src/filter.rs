@@ -81,6 +81,9 @@ pub struct ClockFilter {
     gate_dispersion: f64,
     /// Whether a sample arrived since the filter was created or cleared.
     reached: bool,
+    /// `iburst`: stages not yet reached leave the peer dispersion once
+    /// [`START_SAMPLES`] are in (see [`peer_dispersion`]).
+    quick_start: bool,
 }
 
 /// Real samples a clock filter must hold before the stages that never
@@ -134,6 +137,7 @@ impl ClockFilter {
             phi: PHI,
             gate_dispersion: MAXDISP,
             reached: false,
+            quick_start: false,
         }
     }
 
@@ -159,6 +163,14 @@ impl ClockFilter {
         } else {
             0.0
         };
+    }
+
+    /// For an `iburst` association: once the register holds
+    /// [`START_SAMPLES`] real samples, the stages it has not reached yet
+    /// no longer count at MAXDISP (see [`peer_dispersion`]).  Off, the
+    /// peer dispersion is the RFC 5905 §10 sum throughout.
+    pub fn set_quick_start(&mut self, on: bool) {
+        self.quick_start = on;
     }
 
     /// Choose the estimator (default [`Estimator::MinDelay`]).
@@ -333,7 +345,7 @@ impl ClockFilter {
 
         // Peer dispersion: ε = Σ εᵢ / 2^(i+1) over the stages, see
         // [`peer_dispersion`] for the stages that never held a sample.
-        let (dispersion, gate_dispersion) = peer_dispersion(&aged);
+        let (dispersion, gate_dispersion) = peer_dispersion(&aged, self.quick_start);
 
         let valid: Vec<&Stage> = aged
             .iter()
@@ -428,14 +440,23 @@ impl ClockFilter {
 /// delay (the bound of RFC 5905 §11.2.1's correctness interval), the
 /// samples' dispersion and their jitter.  A poll that went unanswered
 /// still counts at MAXDISP, and a full register is exactly the RFC sum.
-fn peer_dispersion(sorted: &[Stage; NSTAGE]) -> (f64, f64) {
+///
+/// Only with `iburst` (`quick_start`), the option RFC 5905 §13 gives for
+/// a quick start: its volley brings the second sample 2 s after the
+/// first.  Without it the samples come a poll apart and the register
+/// fills in four polls as the RFC has it; the start-up frequency
+/// measurement then starts on a source whose samples span several polls
+/// (under clknetsim, starting it on two samples 64 s apart left one seed
+/// of three servers with a 5 PPM start-up error).
+fn peer_dispersion(sorted: &[Stage; NSTAGE], quick_start: bool) -> (f64, f64) {
     let real = sorted.iter().filter(|s| s.delay < MAXDISP).count();
+    let skip_unreached = quick_start && real >= START_SAMPLES;
     let (mut rfc, mut sum, mut weights) = (0.0, 0.0, 0.0);
     let mut weight = 0.5;
     for s in sorted.iter() {
         rfc += s.dispersion * weight;
         let unreached = !s.time.is_finite();
-        if !(unreached && real >= START_SAMPLES) {
+        if !(unreached && skip_unreached) {
             sum += s.dispersion * weight;
             weights += weight;
         }
@@ -500,15 +521,12 @@ mod tests {
             panic!("expected update, got {u:?}")
         };
         assert!((out.jitter - 0.003).abs() < 1e-12);
-        // Dispersion: the two real stages' weights scaled to the eight
-        // stages' total; the six never reached do not count.
-        let full = 1.0 - 1.0 / 256.0;
-        let expect = ((1e-5 + PHI * 0.0) / 2.0 + (1e-5 + PHI * 1.0) / 4.0) * full / 0.75;
-        assert!(
-            (out.dispersion - expect).abs() < 1e-12,
-            "{}",
-            out.dispersion
-        );
+        // Dispersion: 8 stages, best two real, the others MAXDISP.
+        let expect = (1e-5 + PHI * 0.0) / 2.0
+            + (1e-5 + PHI * 1.0) / 4.0
+            + MAXDISP
+                * (1.0 / 8.0 + 1.0 / 16.0 + 1.0 / 32.0 + 1.0 / 64.0 + 1.0 / 128.0 + 1.0 / 256.0);
+        assert!((out.dispersion - expect).abs() < 1e-9, "{}", out.dispersion);
     }
 
     #[test]
@@ -522,8 +540,10 @@ mod tests {
         let FilterUpdate::Updated(out) = f.add(sample(0.001, 0.010, 1.0), 1.0, 1e9) else {
             panic!()
         };
-        let full = 1.0 - 1.0 / 256.0;
-        let expect = (1e-5 / 2.0 + (1e-5 + 100e-6 * 1.0) / 4.0) * full / 0.75;
+        let expect = 1e-5 / 2.0
+            + (1e-5 + 100e-6 * 1.0) / 4.0
+            + MAXDISP
+                * (1.0 / 8.0 + 1.0 / 16.0 + 1.0 / 32.0 + 1.0 / 64.0 + 1.0 / 128.0 + 1.0 / 256.0);
         assert!(
             (out.dispersion - expect).abs() < 1e-12,
             "{}",
@@ -649,6 +669,7 @@ mod tests {
     fn unreached_stages_count_at_maxdisp_until_two_samples() {
         let rfc_empty = |k: i32| MAXDISP * (0.5f64.powi(k) - 0.5f64.powi(NSTAGE as i32));
         let mut f = ClockFilter::new(1e-7);
+        f.set_quick_start(true);
         let FilterUpdate::Updated(one) = f.add(sample(0.0, 0.001, 0.0), 0.0, 64.0) else {
             panic!()
         };
@@ -663,6 +684,7 @@ mod tests {
         assert!(two.dispersion < 1e-4, "{}", two.dispersion);
         // A full register of equal samples gives the RFC sum exactly.
         let mut g = ClockFilter::new(1e-7);
+        g.set_quick_start(true);
         g.set_phi(0.0);
         let mut last = None;
         for i in 0..NSTAGE {
@@ -677,10 +699,31 @@ mod tests {
     }
 
     #[test]
+    fn without_iburst_the_rfc_sum_holds_from_the_first_sample() {
+        for quick in [false, true] {
+            let mut f = ClockFilter::new(1e-7);
+            f.set_quick_start(quick);
+            f.add_missing(0.0); // the first poll, before any reply
+            f.add(sample(0.0, 0.001, 0.0), 0.0, 64.0);
+            let FilterUpdate::Updated(o) = f.add(sample(0.0, 0.0009, 64.0), 64.0, 64.0) else {
+                panic!()
+            };
+            if quick {
+                // The first poll's dummy was no missed reply.
+                assert!(o.dispersion < 1e-3, "{}", o.dispersion);
+            } else {
+                // Two samples, the dummy and five empty stages: 3.94 s.
+                assert!((3.9..4.0).contains(&o.dispersion), "{}", o.dispersion);
+            }
+        }
+    }
+
+    #[test]
     fn popcorn_gate_waits_for_the_rfc_dispersion() {
         // Two quiet samples give a small distance but say little about the
         // jitter: a third sample 1 ms away is not taken for a spike.
         let mut f = ClockFilter::new(1e-7);
+        f.set_quick_start(true);
         f.add(sample(0.0, 0.001, 0.0), 0.0, 64.0);
         f.add(sample(1e-6, 0.001, 2.0), 2.0, 64.0);
         let u = f.add(sample(0.001, 0.0009, 4.0), 4.0, 64.0);
@@ -711,6 +754,7 @@ mod tests {
         // Past the start-up minimum an unanswered poll still counts at
         // MAXDISP: three of them make the source unfit again.
         let mut g = ClockFilter::new(1e-7);
+        g.set_quick_start(true);
         g.add(sample(0.0, 0.001, 0.0), 0.0, 64.0);
         g.add(sample(0.0, 0.001, 64.0), 64.0, 64.0);
         for i in 2..5 {

@@ -70,6 +70,9 @@ impl PeerState {
             filter: {
                 let mut f = ClockFilter::new(precision);
                 f.set_estimator(Estimator::DelayWeighted);
+                // With iburst a source is fit on its second sample
+                // (`ClockFilter::set_quick_start`).
+                f.set_quick_start(iburst);
                 f
             },
             reach: Reachability::default(),
