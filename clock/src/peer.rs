@@ -272,6 +272,39 @@ mod tests {
         );
     }
 
+    /// Replies needed before the candidate is fit at `tos maxdist` 1.5 s,
+    /// the volley's packets (or polls) answered 1 ms after they are sent.
+    fn replies_until_fit(iburst: bool) -> usize {
+        let params = crate::select::SelectionParams::default();
+        let mut p = PeerState::new(0, 6, 10, iburst, 1e-6, 0.0);
+        let mut now = 0.0;
+        for n in 1..=8 {
+            assert!(p.poll_due(now));
+            p.on_poll_sent(now);
+            let s = Sample {
+                offset: 0.001 * n as f64 % 0.003,
+                delay: 0.001,
+                dispersion: 1e-5,
+                time: now + 0.001,
+            };
+            p.on_sample(s, src(), now + 0.001, 500e-6);
+            let c = p.candidate().expect("a reply arrived");
+            if c.unfit_reason(now + 0.001, &params).is_none() {
+                return n;
+            }
+            now = p.poll().next_poll();
+        }
+        panic!("never fit");
+    }
+
+    #[test]
+    fn an_iburst_source_is_fit_on_its_second_reply() {
+        // With iburst the reply to the volley's second packet (2 s); the
+        // RFC 5905 §10 sum otherwise, the fourth (three polls later).
+        assert_eq!(replies_until_fit(true), 2);
+        assert_eq!(replies_until_fit(false), 4);
+    }
+
     #[test]
     fn unanswered_polls_make_it_unreachable() {
         let mut p = PeerState::new(0, 4, 4, false, 1e-6, 0.0);
