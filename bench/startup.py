@@ -277,19 +277,27 @@ def measure(args, clients, results, work):
     args.overhead = overhead
 
 
+def p90(values):
+    """The 90th percentile (nearest rank: the smallest value at or above
+    which 90 % of the runs lie)."""
+    v = sorted(values)
+    return v[max(0, -(-9 * len(v) // 10) - 1)]
+
+
 def report(args, clients, results):
     """Print (and with --out write) the table."""
     overhead = args.overhead
-    lines = ["| daemon | first reply ms (median, min-max) | system peer s (median, min-max) | runs |",
-             "|---|---|---|---|"]
+    lines = ["| daemon | first reply ms: median | p90 | min-max "
+             "| system peer s: median | p90 | min-max | runs |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|"]
     names = {"ours": "our ntpd", "ref": "reference ntpd", "chronyd": "chronyd"}
     for c in clients:
         firsts = [f * 1e3 for f, _ in results[c] if f is not None]
         syncs = [s for _, s in results[c] if s is not None]
-        fr = (f"{statistics.median(firsts):.1f} ({min(firsts):.1f}-{max(firsts):.1f})"
-              if firsts else "no reply")
-        sp = (f"{statistics.median(syncs):.2f} ({min(syncs):.2f}-{max(syncs):.2f})"
-              if syncs else "never")
+        fr = (f"{statistics.median(firsts):.1f} | {p90(firsts):.1f} | "
+              f"{min(firsts):.1f}-{max(firsts):.1f}" if firsts else "no reply | | ")
+        sp = (f"{statistics.median(syncs):.2f} | {p90(syncs):.2f} | "
+              f"{min(syncs):.2f}-{max(syncs):.2f}" if syncs else "never | | ")
         lines.append(f"| {names.get(c, c)} | {fr} | {sp} | {len(results[c])} |")
     lines.append(f"\n(first reply includes `ip netns exec` + `setpriv` + the exec of a "
                  f"program: {overhead * 1e3:.1f} ms for /bin/true)")

@@ -629,16 +629,14 @@ impl Discipline {
         }
         // PLL: the frequency integrates the phase error with time
         // constant `damping` times the phase time constant; the known
-        // start-up phase still being slewed is not an error to integrate.
+        // start-up phase still being slewed is not an error to integrate,
+        // but what the offset differs from it by is, in either direction
+        // (with -x a 1 s slew lasts 2000 s, and a frequency error left by
+        // the start-up fit shows only as that difference).
         let span = mu.min(allan);
         let tc = self.cfg.damping * self.cfg.pll_gain * 2f64.powi(self.tc as i32);
         let error = if self.known_phase != 0.0 && self.known_phase.signum() == offset.signum() {
-            let e = offset - self.known_phase;
-            if e.signum() == offset.signum() {
-                e
-            } else {
-                0.0
-            }
+            offset - self.known_phase
         } else {
             offset
         };
@@ -730,6 +728,19 @@ mod tests {
             }
         }
         phase
+    }
+
+    #[test]
+    fn a_phase_error_against_the_slew_of_a_known_phase_is_integrated() {
+        // 0.5 s still to slew (-x): an offset 100 µs short of it means the
+        // clock ran slow meanwhile, an error like one 100 µs beyond it.
+        for (offset, sign) in [(0.4999, -1.0), (0.5001, 1.0)] {
+            let mut d = Discipline::new(cfg(), Some(0.0), 0.0);
+            d.known_phase = 0.5;
+            d.pll_fll(offset, 64.0);
+            assert_eq!(d.frequency().signum(), sign, "offset {offset}");
+            assert!(d.frequency().abs() > 0.0);
+        }
     }
 
     #[test]

@@ -75,7 +75,25 @@ pub struct ClockFilter {
     /// Frequency tolerance used to age the stages' dispersion, s/s
     /// (`tinker dispersion`, default PHI).
     phi: f64,
+    /// The RFC 5905 §10 peer dispersion of the last update, every empty
+    /// stage counted at MAXDISP: it opens the popcorn gate only once the
+    /// register holds enough samples for the jitter to mean something.
+    gate_dispersion: f64,
+    /// Whether a sample arrived since the filter was created or cleared.
+    reached: bool,
+    /// `iburst`: stages not yet reached leave the peer dispersion once
+    /// [`START_SAMPLES`] are in (see [`peer_dispersion`]).
+    quick_start: bool,
 }
+
+/// Real samples a clock filter must hold before the stages that never
+/// held one stop counting at MAXDISP (see [`peer_dispersion`]).
+///
+/// Two is the fewest that measure anything about the path: with one
+/// sample the peer jitter is only the precision floor, with two it is
+/// their spread.  The reference implementation's `clock_filter()` keeps
+/// the same minimum of two samples "so that we can compute jitter".
+pub const START_SAMPLES: usize = 2;
 
 /// Number of recent delays kept to find the path's minimum delay.
 pub const DELAY_HISTORY: usize = 64;
@@ -117,6 +135,9 @@ impl ClockFilter {
             estimator: Estimator::MinDelay,
             delay_history: std::collections::VecDeque::with_capacity(DELAY_HISTORY),
             phi: PHI,
+            gate_dispersion: MAXDISP,
+            reached: false,
+            quick_start: false,
         }
     }
 
@@ -144,6 +165,14 @@ impl ClockFilter {
         };
     }
 
+    /// For an `iburst` association: once the register holds
+    /// [`START_SAMPLES`] real samples, the stages it has not reached yet
+    /// no longer count at MAXDISP (see [`peer_dispersion`]).  Off, the
+    /// peer dispersion is the RFC 5905 §10 sum throughout.
+    pub fn set_quick_start(&mut self, on: bool) {
+        self.quick_start = on;
+    }
+
     /// Choose the estimator (default [`Estimator::MinDelay`]).
     pub fn set_estimator(&mut self, estimator: Estimator) {
         self.estimator = estimator;
@@ -154,6 +183,8 @@ impl ClockFilter {
         self.stages = [Stage::EMPTY; NSTAGE];
         self.output = None;
         self.delay_history.clear();
+        self.gate_dispersion = MAXDISP;
+        self.reached = false;
     }
 
     /// The peer variables from the last accepted update.
@@ -163,9 +194,14 @@ impl ClockFilter {
 
     /// Shift in a "missing" sample for a poll whose reply never came
     /// (RFC 5905 A.5.7.2 `poll()`: offset 0, delay and dispersion MAXDISP).
+    ///
+    /// Before the association's first reply (since it was mobilised or
+    /// cleared) the placeholder stays an unreached stage: no reply was
+    /// missed, the register is only still empty (see [`peer_dispersion`]).
     pub fn add_missing(&mut self, now: f64) {
+        let time = if self.reached { now } else { f64::NEG_INFINITY };
         self.shift(Stage {
-            time: now,
+            time,
             ..Stage::EMPTY
         });
     }
@@ -281,6 +317,7 @@ impl ClockFilter {
             self.delay_history.pop_front();
         }
         self.delay_history.push_back(sample.delay);
+        self.reached = true;
         self.shift(Stage {
             offset: sample.offset,
             delay: sample.delay,
@@ -306,13 +343,9 @@ impl ClockFilter {
         };
         aged.sort_by(|a, b| key(a).total_cmp(&key(b)));
 
-        // Peer dispersion: ε = Σ εᵢ / 2^(i+1) over all stages.
-        let mut dispersion = 0.0;
-        let mut weight = 0.5;
-        for s in aged.iter() {
-            dispersion += s.dispersion * weight;
-            weight /= 2.0;
-        }
+        // Peer dispersion: ε = Σ εᵢ / 2^(i+1) over the stages, see
+        // [`peer_dispersion`] for the stages that never held a sample.
+        let (dispersion, gate_dispersion) = peer_dispersion(&aged, self.quick_start);
 
         let valid: Vec<&Stage> = aged
             .iter()
@@ -363,7 +396,7 @@ impl ClockFilter {
             // A clock whose frequency is still uncertain may legitimately
             // have drifted since: that much change is allowed on top.
             let drift_allowance = self.age_weight * (time - prev.time);
-            if prev.dispersion < MAXDIST
+            if self.gate_dispersion < MAXDIST
                 && (offset - prev.offset).abs() > SGATE * prev.jitter + drift_allowance
                 && time - prev.time < 2.0 * poll_interval
             {
@@ -382,8 +415,60 @@ impl ClockFilter {
             time,
         };
         self.output = Some(out);
+        self.gate_dispersion = gate_dispersion;
         FilterUpdate::Updated(out)
     }
+}
+
+/// The peer dispersion ε of RFC 5905 §10 over `sorted` (the aged stages
+/// in filter order, placeholders last), and the same sum as the RFC
+/// writes it, every empty stage at MAXDISP.
+///
+/// The RFC counts a stage without a sample at MAXDISP whether it was a
+/// poll that went unanswered or a stage the association has not reached
+/// yet.  The first is evidence (the source is going away: its distance
+/// must grow); the second is only start-up.  Counting the unreached
+/// stages at MAXDISP makes a source's distance 16·(2^−k − 2^−8) s after
+/// k samples, so at `tos maxdist` 1.5 s it is unfit until its fourth
+/// sample — with `iburst`'s 2 s spacing, 6 s after start — however
+/// consistent its samples are.  Here, once the register holds
+/// [`START_SAMPLES`] real samples, the stages it has not reached yet are
+/// left out and the remaining weights scaled to the RFC's total
+/// (1 − 2^−8), so ε is the same weighted mean of the stages the RFC
+/// would give a register full of such samples.  The distance the
+/// selection algorithms see is then what the samples show: half the
+/// delay (the bound of RFC 5905 §11.2.1's correctness interval), the
+/// samples' dispersion and their jitter.  A poll that went unanswered
+/// still counts at MAXDISP, and a full register is exactly the RFC sum.
+///
+/// Only with `iburst` (`quick_start`), the option RFC 5905 §13 gives for
+/// a quick start: its volley brings the second sample 2 s after the
+/// first.  Without it the samples come a poll apart and the register
+/// fills in four polls as the RFC has it; the start-up frequency
+/// measurement then starts on a source whose samples span several polls
+/// (under clknetsim, starting it on two samples 64 s apart left one seed
+/// of three servers with a 5 PPM start-up error).
+fn peer_dispersion(sorted: &[Stage; NSTAGE], quick_start: bool) -> (f64, f64) {
+    let real = sorted.iter().filter(|s| s.delay < MAXDISP).count();
+    let skip_unreached = quick_start && real >= START_SAMPLES;
+    let (mut rfc, mut sum, mut weights) = (0.0, 0.0, 0.0);
+    let mut weight = 0.5;
+    for s in sorted.iter() {
+        rfc += s.dispersion * weight;
+        let unreached = !s.time.is_finite();
+        if !(unreached && skip_unreached) {
+            sum += s.dispersion * weight;
+            weights += weight;
+        }
+        weight /= 2.0;
+    }
+    let full = 1.0 - 0.5f64.powi(NSTAGE as i32);
+    let dispersion = if weights > 0.0 {
+        (sum * full / weights).min(MAXDISP)
+    } else {
+        rfc
+    };
+    (dispersion, rfc)
 }
 
 #[cfg(test)]
@@ -581,6 +666,74 @@ mod tests {
     }
 
     #[test]
+    fn unreached_stages_count_at_maxdisp_until_two_samples() {
+        let rfc_empty = |k: i32| MAXDISP * (0.5f64.powi(k) - 0.5f64.powi(NSTAGE as i32));
+        let mut f = ClockFilter::new(1e-7);
+        f.set_quick_start(true);
+        let FilterUpdate::Updated(one) = f.add(sample(0.0, 0.001, 0.0), 0.0, 64.0) else {
+            panic!()
+        };
+        // One sample: the RFC 5905 sum, seven stages at MAXDISP (7.94 s),
+        // unfit at any sane `tos maxdist`.
+        assert!((one.dispersion - (1e-5 / 2.0 + rfc_empty(1))).abs() < 1e-9);
+        assert!(one.dispersion > MAXDIST);
+        let FilterUpdate::Updated(two) = f.add(sample(1e-5, 0.001, 2.0), 2.0, 64.0) else {
+            panic!()
+        };
+        // Two: the samples' own dispersion (RFC: 3.94 s).
+        assert!(two.dispersion < 1e-4, "{}", two.dispersion);
+        // A full register of equal samples gives the RFC sum exactly.
+        let mut g = ClockFilter::new(1e-7);
+        g.set_quick_start(true);
+        g.set_phi(0.0);
+        let mut last = None;
+        for i in 0..NSTAGE {
+            let t = i as f64;
+            last = Some(g.add(sample(0.0, 0.001 - t * 1e-5, t), t, 64.0));
+            assert_eq!(g.valid_stages(), i + 1);
+        }
+        let Some(FilterUpdate::Updated(full)) = last else {
+            panic!("{last:?}")
+        };
+        assert!((full.dispersion - 1e-5 * (1.0 - 1.0 / 256.0)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn without_iburst_the_rfc_sum_holds_from_the_first_sample() {
+        for quick in [false, true] {
+            let mut f = ClockFilter::new(1e-7);
+            f.set_quick_start(quick);
+            f.add_missing(0.0); // the first poll, before any reply
+            f.add(sample(0.0, 0.001, 0.0), 0.0, 64.0);
+            let FilterUpdate::Updated(o) = f.add(sample(0.0, 0.0009, 64.0), 64.0, 64.0) else {
+                panic!()
+            };
+            if quick {
+                // The first poll's dummy was no missed reply.
+                assert!(o.dispersion < 1e-3, "{}", o.dispersion);
+            } else {
+                // Two samples, the dummy and five empty stages: 3.94 s.
+                assert!((3.9..4.0).contains(&o.dispersion), "{}", o.dispersion);
+            }
+        }
+    }
+
+    #[test]
+    fn popcorn_gate_waits_for_the_rfc_dispersion() {
+        // Two quiet samples give a small distance but say little about the
+        // jitter: a third sample 1 ms away is not taken for a spike.
+        let mut f = ClockFilter::new(1e-7);
+        f.set_quick_start(true);
+        f.add(sample(0.0, 0.001, 0.0), 0.0, 64.0);
+        f.add(sample(1e-6, 0.001, 2.0), 2.0, 64.0);
+        let u = f.add(sample(0.001, 0.0009, 4.0), 4.0, 64.0);
+        assert!(
+            matches!(u, FilterUpdate::Updated(o) if o.offset == 0.001),
+            "{u:?}"
+        );
+    }
+
+    #[test]
     fn missing_samples_raise_dispersion() {
         let mut f = ClockFilter::new(1e-7);
         let FilterUpdate::Updated(a) = f.add(sample(0.0, 0.001, 0.0), 0.0, 64.0) else {
@@ -597,6 +750,24 @@ mod tests {
             a.dispersion > 7.0,
             "placeholders dominate: {}",
             a.dispersion
+        );
+        // Past the start-up minimum an unanswered poll still counts at
+        // MAXDISP: three of them make the source unfit again.
+        let mut g = ClockFilter::new(1e-7);
+        g.set_quick_start(true);
+        g.add(sample(0.0, 0.001, 0.0), 0.0, 64.0);
+        g.add(sample(0.0, 0.001, 64.0), 64.0, 64.0);
+        for i in 2..5 {
+            g.add_missing(i as f64 * 64.0);
+        }
+        let FilterUpdate::Updated(b) = g.add(sample(0.0, 0.0009, 320.0), 320.0, 64.0) else {
+            panic!()
+        };
+        let missing = MAXDISP * (1.0 / 16.0 + 1.0 / 32.0 + 1.0 / 64.0);
+        assert!(
+            b.dispersion > missing && b.dispersion > MAXDIST,
+            "{}",
+            b.dispersion
         );
     }
 }

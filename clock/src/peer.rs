@@ -70,6 +70,9 @@ impl PeerState {
             filter: {
                 let mut f = ClockFilter::new(precision);
                 f.set_estimator(Estimator::DelayWeighted);
+                // With iburst a source is fit on its second sample
+                // (`ClockFilter::set_quick_start`).
+                f.set_quick_start(iburst);
                 f
             },
             reach: Reachability::default(),
@@ -267,6 +270,39 @@ mod tests {
             10.0 + 8.0 * 8.0,
             "eight polls after the volley's first"
         );
+    }
+
+    /// Replies needed before the candidate is fit at `tos maxdist` 1.5 s,
+    /// the volley's packets (or polls) answered 1 ms after they are sent.
+    fn replies_until_fit(iburst: bool) -> usize {
+        let params = crate::select::SelectionParams::default();
+        let mut p = PeerState::new(0, 6, 10, iburst, 1e-6, 0.0);
+        let mut now = 0.0;
+        for n in 1..=8 {
+            assert!(p.poll_due(now));
+            p.on_poll_sent(now);
+            let s = Sample {
+                offset: 0.001 * n as f64 % 0.003,
+                delay: 0.001,
+                dispersion: 1e-5,
+                time: now + 0.001,
+            };
+            p.on_sample(s, src(), now + 0.001, 500e-6);
+            let c = p.candidate().expect("a reply arrived");
+            if c.unfit_reason(now + 0.001, &params).is_none() {
+                return n;
+            }
+            now = p.poll().next_poll();
+        }
+        panic!("never fit");
+    }
+
+    #[test]
+    fn an_iburst_source_is_fit_on_its_second_reply() {
+        // With iburst the reply to the volley's second packet (2 s); the
+        // RFC 5905 §10 sum otherwise, the fourth (three polls later).
+        assert_eq!(replies_until_fit(true), 2);
+        assert_eq!(replies_until_fit(false), 4);
     }
 
     #[test]

@@ -48,6 +48,18 @@ impl Reachability {
     }
 }
 
+/// How early a poll may go, seconds: half the daemon's one-second timer.
+///
+/// Polls are sent from a once-a-second timer (the reference's
+/// `current_time` counts whole seconds, RFC 5905 §A.5.7 `poll()` runs
+/// from it).  A poll scheduled at its send time + 2 s (an `iburst`
+/// packet) is checked by ticks that drift a few milliseconds against
+/// that time; without slack a tick 1 ms early left the poll to the next
+/// tick, and an `iburst` volley came out 2–3 s apart, costing start-up
+/// up to 3 s.  Half a tick makes the poll go at the tick nearest its
+/// time.  The simulators poll at exact times and do not use it.
+pub const POLL_TICK_SLACK: f64 = 0.5;
+
 /// Per-association poll interval management: host poll exponent clamped
 /// to `[minpoll, maxpoll]`, following the system poll while reachable and
 /// backing off while unreachable, and `iburst` volleys.
@@ -97,7 +109,8 @@ impl PollState {
         self.burst_left > 0
     }
 
-    /// Whether a poll is due at `now`.
+    /// Whether a poll is due at `now`.  A caller that checks from a
+    /// periodic timer passes `now + POLL_TICK_SLACK` (see there).
     pub fn is_due(&self, now: f64) -> bool {
         now >= self.next_poll
     }
@@ -184,6 +197,22 @@ mod tests {
         let mut p2 = PollState::new(6, 10, true, 0.0);
         p2.on_poll_sent(&r2, 0.0);
         assert_eq!(p2.next_poll(), 64.0);
+    }
+
+    #[test]
+    fn a_tick_slightly_early_still_sends_the_burst_packet() {
+        let r = Reachability::default();
+        let mut p = PollState::new(6, 10, true, 0.0);
+        p.on_poll_sent(&r, 0.004);
+        assert!(
+            !p.is_due(1.003 + POLL_TICK_SLACK),
+            "one tick after: not yet"
+        );
+        assert!(!p.is_due(2.002), "2 ms early without slack: missed");
+        assert!(
+            p.is_due(2.002 + POLL_TICK_SLACK),
+            "the tick 2 ms early sends it"
+        );
     }
 
     #[test]

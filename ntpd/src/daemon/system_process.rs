@@ -200,7 +200,8 @@ impl Core {
         let maxclock = self.sync.params().maxclock;
         let mut host = self.autokey.as_mut().map(|a| &mut a.host);
         for r in &mut self.assocs {
-            if !r.assoc.poll_due(now) {
+            // Due at the tick nearest the scheduled time (clock::reach).
+            if !r.assoc.poll_due(now + clock::reach::POLL_TICK_SLACK) {
                 continue;
             }
             if r.assoc.cfg.mode == HostMode::ManycastClient {
