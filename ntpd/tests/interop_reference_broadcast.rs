@@ -43,6 +43,9 @@ fn start_broadcaster(lab: &mut Lab, who: Daemon, to: &str, autokey: bool, extra:
     let body = format!("tos orphan 5 orphanwait 1\nbroadcast {to}{ak} ttl 1 minpoll 3\n{extra}");
     start(lab, who, "server", &a, &body);
     wait_stratum(lab, who, &a, "5", "broadcaster at orphan stratum 5");
+    if autokey {
+        wait_leap_values(lab, who, &a);
+    }
 }
 
 /// Where a plain cell's broadcaster sends.

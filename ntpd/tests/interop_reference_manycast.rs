@@ -67,7 +67,8 @@ fn flags_of(lab: &Lab, who: Daemon, ns: &str, remote: &str) -> Option<u32> {
 
 /// Starts alice (`server` plays her) as `manycastserver` and bob
 /// (`client`) soliciting with `solicit` (the options after the group),
-/// each with `extra` lines of their own.
+/// each with `extra` lines of their own. An Autokey alice (a `crypto`
+/// line) is waited for until her leap values are stamped.
 fn start_pair(
     lab: &mut Lab,
     server: Daemon,
@@ -86,6 +87,9 @@ fn start_pair(
         &format!("tos orphan 5 orphanwait 1\nmanycastserver {GROUP}\n{alice_extra}"),
     );
     wait_stratum(lab, server, &a, "5", "alice at orphan stratum 5");
+    if alice_extra.contains("crypto ") {
+        wait_leap_values(lab, server, &a);
+    }
     start(
         lab,
         client,

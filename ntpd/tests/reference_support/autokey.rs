@@ -13,7 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::interop_support::{assoc_rows, Lab};
-use crate::reference_support::{all_logs, ntpq, reference, rv_value, start, wait_stratum, Daemon};
+use crate::reference_support::{
+    all_logs, ntpq, reference, rv_value, start, wait_ntpq, wait_stratum, Daemon,
+};
 
 /// Every client bit of the association flags (RFC 5906 §10, the
 /// reference's `CRYPTO_FLAG_*` 0x0100–0x4000).
@@ -89,6 +91,35 @@ pub fn start_alice_with(lab: &mut Lab, who: Daemon, keys: &Path, extra: &str) {
     );
     start(lab, who, "server", &a, &body);
     wait_stratum(lab, who, &a, "5", "alice at orphan stratum 5");
+    wait_leap_values(lab, who, &a);
+}
+
+/// Polls until the host status word of `who` in `ns` (`rv 0 flags`)
+/// shows TAI (0x02): a server stamps its leap values once synchronised,
+/// and a client takes the server's status bits from the ASSOC response
+/// alone (brief §4.1; the reference does the same), so a client that
+/// asked before would never show TAI nor run the LEAP exchange.
+pub fn wait_leap_values(lab: &mut Lab, who: Daemon, ns: &str) {
+    wait_ntpq(
+        lab,
+        who,
+        ns,
+        &["-c", "rv 0 flags", "127.0.0.1"],
+        Duration::from_secs(30),
+        "alice's leap values (TAI in her status word)",
+        |out| {
+            rv_value(out, "flags")
+                .and_then(|v| {
+                    let hex: String = v
+                        .trim_start_matches("0x")
+                        .chars()
+                        .take_while(char::is_ascii_hexdigit)
+                        .collect();
+                    u32::from_str_radix(&hex, 16).ok()
+                })
+                .is_some_and(|f| f & 0x02 != 0)
+        },
+    );
 }
 
 /// bob (`crypto host bob pw clientpassword`, keys in `keys`) as alice's
