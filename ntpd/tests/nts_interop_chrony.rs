@@ -1,0 +1,150 @@
+//! NTS interop with chrony 4.3, in a network namespace the test creates,
+//! with a test CA made by the test: chronyd as NTS server
+//! (`ntsserverkey`/`ntsservercert`, `-x`, without CAP_SYS_TIME) and the
+//! daemon's NTS-KE client fetching cookies from it, then NTS-protected NTP
+//! requests (the `nts` crate's client side over UDP) that chronyd answers
+//! with authenticated replies and fresh cookies; a cookie chronyd never
+//! made is answered with an NTS NAK.
+//! Needs root, `ip netns`, chronyd and the openssl command line.
+
+mod nts_support;
+mod prerequisite;
+mod support;
+
+use std::fs;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use ntpd::daemon::nts_ke_client;
+use nts::client::{NtsClient, ReplyError};
+use nts_support::{in_netns, make_pki, runtime};
+use prerequisite::{require, Need, CHRONYD};
+use rand::SeedableRng;
+use support::{Netns, Scratch, WITHOUT_SYS_TIME};
+
+const OPENSSL: Need = Need::Program {
+    name: "openssl",
+    package: "openssl",
+};
+
+struct Chronyd {
+    child: std::process::Child,
+}
+
+impl Drop for Chronyd {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(3) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_chronyd_nts_server(ns: &Netns, scratch: &Scratch) -> Chronyd {
+    let pki = make_pki(&scratch.0);
+    let dump = scratch.path("ntsdump");
+    fs::create_dir_all(&dump).unwrap();
+    let conf = scratch.file(
+        "chrony.conf",
+        &format!(
+            "local stratum 8\nallow all\nbindaddress 127.0.0.1\ncmdport 0\npidfile {}\n\
+             ntsserverkey {}\nntsservercert {}\nntsdumpdir {}\nntsprocesses 0\n",
+            scratch.path("chronyd.pid").display(),
+            pki.key.display(),
+            pki.cert.display(),
+            dump.display()
+        ),
+    );
+    let mut argv: Vec<&str> = WITHOUT_SYS_TIME.to_vec();
+    let conf_s = conf.to_str().unwrap();
+    argv.extend(["chronyd", "-d", "-x", "-u", "root", "-f", conf_s]);
+    let child = ns
+        .command(&argv)
+        .stdout(std::process::Stdio::null())
+        .stderr(fs::File::create(scratch.path("chronyd.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let d = Chronyd { child };
+    let name = ns.0.clone();
+    let up = in_netns(&name, || {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(10) {
+            if std::net::TcpStream::connect("127.0.0.1:4460").is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    });
+    assert!(
+        up,
+        "chronyd never listened on 4460: {}",
+        fs::read_to_string(scratch.path("chronyd.log")).unwrap_or_default()
+    );
+    d
+}
+
+/// One NTS-protected mode 3 request; returns the reply datagram.
+fn poll(sock: &UdpSocket, client: &mut NtsClient, seq: u64) -> (Vec<u8>, u64) {
+    let mut header = [0u8; 48];
+    header[0] = 0x23; // LI 0, version 4, mode 3
+    let xmt = 0xE000_0000_0000_0000u64 + seq;
+    header[40..48].copy_from_slice(&xmt.to_be_bytes());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seq);
+    let req = client.request(&header, &mut rng).unwrap();
+    sock.send_to(&req, "127.0.0.1:123").unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, _) = sock
+        .recv_from(&mut buf)
+        .expect("chronyd answered the NTS request");
+    (buf[..n].to_vec(), xmt)
+}
+
+#[test]
+fn our_nts_client_against_chronyd_nts_server() {
+    require!(Need::Root, Need::IpNetns, CHRONYD, OPENSSL);
+    let ns = Netns::new("ntschs");
+    let scratch = Scratch::new("ntschs");
+    let _chronyd = start_chronyd_nts_server(&ns, &scratch);
+    let ca = scratch.path("ca.pem");
+    let name = ns.0.clone();
+    in_netns(&name, move || {
+        let got = runtime().block_on(async {
+            let conn = nts_ke_client::connector(Some(&ca)).unwrap();
+            let addr: SocketAddr = "127.0.0.1:4460".parse().unwrap();
+            nts_ke_client::key_exchange(&conn, addr, "127.0.0.1")
+                .await
+                .unwrap()
+        });
+        assert_eq!(got.cookies.len(), 8, "chronyd sends eight cookies");
+        let mut client = NtsClient::new(got.keys.clone(), got.cookies.clone());
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        // Twelve polls: more than the eight cookies from NTS-KE, so the
+        // cookies chronyd returned inside the authenticator are used too.
+        for seq in 1..=12 {
+            let (reply, xmt) = poll(&sock, &mut client, seq);
+            assert_eq!(reply[0] & 7, 4, "mode 4");
+            assert_eq!(reply[1], 8, "chronyd's stratum");
+            assert_eq!(reply[24..32], xmt.to_be_bytes(), "origin is our transmit");
+            let outcome = client.reply(&reply).expect("authenticated NTS reply");
+            assert_eq!(outcome.new_cookies, 1, "poll {seq}");
+            assert_eq!(client.cookies(), 8);
+        }
+        // A cookie chronyd never made: an NTS NAK comes back.
+        let mut forged = got.cookies[0].clone();
+        forged[10] ^= 0xff;
+        let mut bad = NtsClient::new(got.keys.clone(), vec![forged]);
+        let (reply, _) = poll(&sock, &mut bad, 99);
+        assert_eq!(bad.reply(&reply), Err(ReplyError::Nak));
+    });
+}
