@@ -58,6 +58,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("nic", "listen | ignore | drop  all | ipv4 | ipv6 | wildcard | name | address[/prefix]", "The same as interface."),
     d("nonvolatile", "threshold", "Frequency change that triggers a drift file write (PPM)."),
     d("ntpsigndsocket", "directory", "Samba's signing socket (parsed; not built)."),
+    d("nts", "[enable|disable] [key file] [cert file] [cookie file] [ca file|directory] [port n]", "Network Time Security (RFC 8915), in ntpsec's syntax: the NTS-KE server's certificate and key, where cookie keys are kept, the client's trust anchors."),
     d("peer", "address [key id] [autokey] [burst] [iburst] [version n] [minpoll n] [maxpoll n] [prefer] [true] [noselect] [xleave]", "A symmetric active association with address."),
     d("phone", "number ...", "Modem numbers for the ACTS driver (parsed; reference clocks are not built)."),
     d("pidfile", "file", "Write the daemon's process ID to file."),
