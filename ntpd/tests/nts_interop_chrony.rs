@@ -4,7 +4,10 @@
 //! daemon's NTS-KE client fetching cookies from it, then NTS-protected NTP
 //! requests (the `nts` crate's client side over UDP) that chronyd answers
 //! with authenticated replies and fresh cookies; a cookie chronyd never
-//! made is answered with an NTS NAK.
+//! made is answered with an NTS NAK. Then the other way round: our daemon
+//! as NTS server (`nts enable`, `nts cert`, `nts key`, `nts cookie`), our
+//! NTS client side polling it, and `chronyd -Q` as its NTS client
+//! (`server 127.0.0.1 nts`, `ntstrustedcerts`) measuring it.
 //! Needs root, `ip netns`, chronyd and the openssl command line.
 
 mod nts_support;
@@ -20,7 +23,7 @@ use nts::client::{NtsClient, ReplyError};
 use nts_support::{in_netns, make_pki, runtime};
 use prerequisite::{require, Need, CHRONYD};
 use rand::SeedableRng;
-use support::{Netns, Scratch, WITHOUT_SYS_TIME};
+use support::{start_ntpd, Daemon, Netns, Scratch, WITHOUT_SYS_TIME};
 
 const OPENSSL: Need = Need::Program {
     name: "openssl",
@@ -147,4 +150,114 @@ fn our_nts_client_against_chronyd_nts_server() {
         let (reply, _) = poll(&sock, &mut bad, 99);
         assert_eq!(bad.reply(&reply), Err(ReplyError::Nak));
     });
+}
+
+fn start_our_nts_server(ns: &Netns, scratch: &Scratch) -> Daemon {
+    let pki = make_pki(&scratch.0);
+    let conf = scratch.file(
+        "ntp.conf",
+        &format!(
+            "disable ntp\ntos orphan 5 orphanwait 1\nnts enable cert {} key {} cookie {}\n",
+            pki.cert.display(),
+            pki.key.display(),
+            scratch.path("nts-keys").display()
+        ),
+    );
+    let d = start_ntpd(
+        Some(ns),
+        &conf,
+        &["-I", "127.0.0.1"],
+        None,
+        &scratch.path("ntpd.log"),
+    );
+    let t0 = Instant::now();
+    while ns.query("127.0.0.1").map(|r| r.0) != Some(5) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "our server never reached stratum 5: {}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    d
+}
+
+#[test]
+fn our_nts_server_answers_nts_clients() {
+    require!(
+        Need::Root,
+        Need::IpNetns,
+        CHRONYD,
+        OPENSSL,
+        prerequisite::PYTHON3
+    );
+    let ns = Netns::new("ntsours");
+    let scratch = Scratch::new("ntsours");
+    let daemon = start_our_nts_server(&ns, &scratch);
+    let keyfile = fs::read_to_string(scratch.path("nts-keys")).unwrap();
+    assert!(
+        keyfile.lines().any(|l| l.starts_with("ntskey ")),
+        "{keyfile}"
+    );
+    let ca = scratch.path("ca.pem");
+    let name = ns.0.clone();
+    // Our NTS client side against our daemon: 10 authenticated polls.
+    let ca2 = ca.clone();
+    in_netns(&name, move || {
+        let got = runtime().block_on(async {
+            let conn = nts_ke_client::connector(Some(&ca2)).unwrap();
+            let addr: SocketAddr = "127.0.0.1:4460".parse().unwrap();
+            nts_ke_client::key_exchange(&conn, addr, "127.0.0.1")
+                .await
+                .unwrap()
+        });
+        assert_eq!(got.cookies.len(), 8);
+        let mut client = NtsClient::new(got.keys.clone(), got.cookies.clone());
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        for seq in 1..=10 {
+            let (reply, xmt) = poll(&sock, &mut client, seq);
+            assert_eq!(reply[0] & 7, 4, "mode 4");
+            assert_eq!(reply[1], 5, "our orphan stratum");
+            assert_eq!(reply[24..32], xmt.to_be_bytes(), "origin is our transmit");
+            assert_eq!(
+                client.reply(&reply).map(|o| o.new_cookies),
+                Ok(1),
+                "poll {seq}"
+            );
+        }
+        let mut forged = got.cookies[0].clone();
+        forged[30] ^= 0xff;
+        let mut bad = NtsClient::new(got.keys.clone(), vec![forged]);
+        let (reply, _) = poll(&sock, &mut bad, 99);
+        assert_eq!(bad.reply(&reply), Err(ReplyError::Nak));
+    });
+    // chronyd -Q as NTS client: it only measures when NTS succeeded.
+    let mut argv: Vec<String> = WITHOUT_SYS_TIME.map(String::from).to_vec();
+    argv.extend(["chronyd", "-Q", "-u", "root", "-t", "15"].map(String::from));
+    argv.push("cmdport 0".into());
+    argv.push(format!("pidfile {}", scratch.path("q.pid").display()));
+    argv.push(format!("ntstrustedcerts {}", ca.display()));
+    argv.push(format!("ntsdumpdir {}", scratch.0.display()));
+    argv.push("server 127.0.0.1 nts iburst maxsamples 4".into());
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let o = ns.output(&refs);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let at = text.find("System clock wrong by ").unwrap_or_else(|| {
+        panic!(
+            "chronyd -Q measured nothing over NTS: {text}\nntpd: {}",
+            daemon.log_text()
+        )
+    });
+    let off: f64 = text[at + 22..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(off.abs() < 0.001, "same clock: {off}");
 }
