@@ -7,7 +7,10 @@
 //! made is answered with an NTS NAK. Then the other way round: our daemon
 //! as NTS server (`nts enable`, `nts cert`, `nts key`, `nts cookie`), our
 //! NTS client side polling it, and `chronyd -Q` as its NTS client
-//! (`server 127.0.0.1 nts`, `ntstrustedcerts`) measuring it.
+//! (`server 127.0.0.1 nts`, `ntstrustedcerts`) measuring it. Last, our
+//! daemon as NTS client (`server 127.0.0.1 nts`, `nts ca`) of chronyd and
+//! of our own daemon: the association is selected (sys.peer) and its
+//! status word says authentication enabled and authentic.
 //! Needs root, `ip netns`, chronyd and the openssl command line.
 
 mod nts_support;
@@ -260,4 +263,85 @@ fn our_nts_server_answers_nts_clients() {
         .parse()
         .unwrap();
     assert!(off.abs() < 0.001, "same clock: {off}");
+}
+
+/// Our daemon on 127.0.0.2 as NTS client of 127.0.0.1, trusting `ca`.
+fn our_nts_client(ns: &Netns, scratch: &Scratch, ca: &std::path::Path) -> Daemon {
+    ns.run(&["ip", "addr", "add", "127.0.0.2/8", "dev", "lo"]);
+    let stats = scratch.path("stats");
+    fs::create_dir_all(&stats).unwrap();
+    let conf = scratch.file(
+        "client.conf",
+        &format!(
+            "disable ntp\nstatsdir {}/\nstatistics peerstats\nfilegen peerstats file peerstats type none enable\n\
+             nts ca {}\nserver 127.0.0.1 nts minpoll 4 maxpoll 4 iburst\n",
+            stats.display(),
+            ca.display()
+        ),
+    );
+    start_ntpd(
+        Some(ns),
+        &conf,
+        &["-I", "127.0.0.2"],
+        None,
+        &scratch.path("client.log"),
+    )
+}
+
+/// Waits until the client's peerstats show the NTS association as
+/// sys.peer with authentication enabled and authentic, and the client
+/// serves at the server's stratum + 1.
+fn wait_nts_synced(ns: &Netns, scratch: &Scratch, stratum: u8, client: &Daemon) -> u16 {
+    let t0 = Instant::now();
+    loop {
+        let text = fs::read_to_string(scratch.path("stats/peerstats")).unwrap_or_default();
+        if let Some(last) = text.lines().last() {
+            let f: Vec<&str> = last.split_whitespace().collect();
+            let status = u16::from_str_radix(f[3], 16).unwrap();
+            if status >> 8 & 7 == 6 && ns.query("127.0.0.2").map(|r| r.0) == Some(stratum + 1) {
+                return status;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "our NTS client never selected its server; peerstats: {text}\nlog: {}",
+            client.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn our_nts_client_daemon_syncs_to_chronyd_and_to_us() {
+    require!(
+        Need::Root,
+        Need::IpNetns,
+        CHRONYD,
+        OPENSSL,
+        prerequisite::PYTHON3
+    );
+    {
+        let ns = Netns::new("ntscc");
+        let scratch = Scratch::new("ntscc");
+        let _chronyd = start_chronyd_nts_server(&ns, &scratch);
+        let client = our_nts_client(&ns, &scratch, &scratch.path("ca.pem"));
+        let status = wait_nts_synced(&ns, &scratch, 8, &client);
+        assert_eq!(
+            status >> 8 & 0x60,
+            0x60,
+            "authenable and authentic: {status:04x}"
+        );
+    }
+    {
+        let ns = Netns::new("ntsco");
+        let scratch = Scratch::new("ntsco");
+        let _server = start_our_nts_server(&ns, &scratch);
+        let client = our_nts_client(&ns, &scratch, &scratch.path("ca.pem"));
+        let status = wait_nts_synced(&ns, &scratch, 5, &client);
+        assert_eq!(
+            status >> 8 & 0x60,
+            0x60,
+            "authenable and authentic: {status:04x}"
+        );
+    }
 }

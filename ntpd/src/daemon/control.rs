@@ -131,8 +131,8 @@ pub fn peer_status_word(
     let a = &r.assoc;
     let mut st: u16 = if a.cfg.ephemeral { 0 } else { 0x80 };
     // AUTHENABLE: a non-zero key ID in use (an Autokey association has
-    // one from its first poll on, brief §10.3).
-    if a.auth.key_id() != 0 {
+    // one from its first poll on, brief §10.3), or NTS.
+    if a.auth.enabled() {
         st |= 0x40;
         if a.authentic {
             st |= 0x20;

@@ -34,9 +34,11 @@ pub mod nts_ke_client;
 pub mod nts_ke_io;
 pub mod nts_ke_server;
 pub mod nts_keyfile;
+pub mod nts_peer;
 pub mod nts_serve;
 pub mod nts_service;
 pub mod nts_settings;
+pub mod nts_state;
 pub mod outputs;
 pub mod policy;
 pub mod priority;
@@ -206,8 +208,9 @@ pub struct Core {
     pub hardening: hardening::Hardening,
     /// Reference clock associations: identity and samples not yet polled.
     pub refclocks: Vec<refclock::ClockState>,
-    /// `nts enable`: the NTS server side (RFC 8915), see `nts_serve`.
-    pub nts: Option<nts_serve::NtsServer>,
+    /// NTS (RFC 8915): the server side (`nts enable`) and the `server X
+    /// nts` associations, see `nts_state`.
+    pub nts: nts_state::NtsState,
 }
 
 impl Core {
@@ -297,7 +300,7 @@ impl Core {
             sys_vars: s.sys_vars.clone(),
             hardening: hardening::Hardening::new(start),
             refclocks: Vec::new(),
-            nts: None,
+            nts: Default::default(),
         }
     }
 

@@ -58,7 +58,7 @@ impl Core {
         peer: IpAddr,
         out: &mut [u8],
     ) -> Option<Option<usize>> {
-        let server = self.nts.clone()?;
+        let server = self.nts.server.clone()?;
         if !is_nts_request(buf) {
             return None;
         }
