@@ -169,7 +169,7 @@ fn start_our_nts_server(ns: &Netns, scratch: &Scratch) -> Daemon {
     let d = start_ntpd(
         Some(ns),
         &conf,
-        &["-I", "127.0.0.1"],
+        &["-I", "127.0.0.1", "-F", "1"],
         None,
         &scratch.path("ntpd.log"),
     );
@@ -282,7 +282,7 @@ fn our_nts_client(ns: &Netns, scratch: &Scratch, ca: &std::path::Path) -> Daemon
     start_ntpd(
         Some(ns),
         &conf,
-        &["-I", "127.0.0.2"],
+        &["-I", "127.0.0.2", "-F", "1"],
         None,
         &scratch.path("client.log"),
     )

@@ -3,22 +3,18 @@
 //! authenticator, and only replies that authenticate under the session's
 //! S2C key reach the clock filter.
 //!
-//! NTS-KE runs on a thread of its own (TLS and TCP do not belong on the
-//! event loop's timing path); the association looks at the outcome at its
-//! next poll. The association starts NTS-KE again when its cookies run
+//! NTS-KE runs on the worker thread of `nts_ke_worker` (TLS and TCP do
+//! not belong on the event loop's timing path); the association looks at
+//! the outcome at its next poll. The association starts NTS-KE again when its cookies run
 //! out or the server answers with an NTS NAK.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
 
 use nts::client::{NtsClient, ReplyError};
 use nts::exten::NTP_HEADER_LEN;
-use openssl::ssl::SslConnector;
 use rand::rngs::StdRng;
 
-use super::nts_ke_client::{self, KeClientError, KeOutcome};
-
-type Slot = Arc<Mutex<Option<Result<KeOutcome, KeClientError>>>>;
+use super::nts_ke_worker::{KeSlot as Slot, KeWorker};
 
 /// Where the association is in its NTS life.
 #[derive(Debug)]
@@ -51,7 +47,7 @@ pub enum NtsSealError {
 pub struct NtsPeer {
     name: String,
     ke_addr: SocketAddr,
-    connector: Arc<SslConnector>,
+    worker: KeWorker,
     state: State,
     /// NTS-KE sessions completed.
     pub key_exchanges: u64,
@@ -76,11 +72,11 @@ impl std::fmt::Debug for NtsPeer {
 impl NtsPeer {
     /// An association to `name`, whose NTS-KE server is at `ke_addr`; the
     /// first NTS-KE starts now.
-    pub fn new(name: String, ke_addr: SocketAddr, connector: Arc<SslConnector>) -> Self {
+    pub fn new(name: String, ke_addr: SocketAddr, worker: KeWorker) -> Self {
         let mut p = Self {
             name,
             ke_addr,
-            connector,
+            worker,
             state: State::Idle,
             key_exchanges: 0,
             authentic: 0,
@@ -100,34 +96,7 @@ impl NtsPeer {
     }
 
     fn start_exchange(&mut self) {
-        let slot: Slot = Arc::default();
-        let out = Arc::clone(&slot);
-        let (conn, addr, name) = (Arc::clone(&self.connector), self.ke_addr, self.name.clone());
-        let spawned = std::thread::Builder::new()
-            .name("nts-ke-client".into())
-            .spawn(move || {
-                let result = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt.block_on(nts_ke_client::key_exchange(&conn, addr, &name)),
-                    Err(e) => Err(KeClientError::Connect {
-                        addr,
-                        reason: e.to_string(),
-                    }),
-                };
-                *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
-            });
-        self.state = match spawned {
-            Ok(_) => State::Exchanging(slot),
-            Err(e) => {
-                tracing::warn!(
-                    "NTS-KE with {addr}: cannot start a thread: {e}",
-                    addr = self.ke_addr
-                );
-                State::Idle
-            }
-        };
+        self.state = State::Exchanging(self.worker.submit(self.ke_addr, &self.name));
     }
 
     /// Takes a finished NTS-KE's outcome.

@@ -93,10 +93,23 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
     let rotating = Arc::clone(&keys);
     let cookie_file = s.cookie.clone();
     let port = s.port;
+    // Built here, not on the thread: `-F` forbids making epoll instances
+    // once it is installed.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| NtsStartError::Start(e.to_string()))?;
+    let (ready, started) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("nts-ke".into())
-        .spawn(move || service_thread(ke, listener, rotating, cookie_file))
+        .spawn(move || service_thread(runtime, ke, listener, rotating, cookie_file, ready))
         .map_err(|e| NtsStartError::Start(e.to_string()))?;
+    // The thread's own start-up calls (robust list, name, affinity) must be
+    // over before `-F` installs the filter.
+    started
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| NtsStartError::Start("the NTS-KE thread did not start".into()))?;
     tracing::info!("NTS-KE server listening on TCP port {port}");
     Ok(Some(NtsServer {
         keys,
@@ -105,22 +118,13 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
 }
 
 fn service_thread(
+    runtime: tokio::runtime::Runtime,
     ke: Arc<NtsKeServer>,
     listener: std::net::TcpListener,
     keys: Arc<Mutex<ServerKeys>>,
     cookie_file: PathBuf,
+    ready: std::sync::mpsc::Sender<()>,
 ) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!("NTS-KE service stopped: cannot start its runtime: {e}");
-            return;
-        }
-    };
     runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::from_std(listener) {
             Ok(l) => l,
@@ -130,6 +134,8 @@ fn service_thread(
             }
         };
         tokio::spawn(ke.run(listener));
+        tokio::task::yield_now().await;
+        let _ = ready.send(());
         let mut tick = tokio::time::interval(ROTATION_CHECK);
         loop {
             tick.tick().await;

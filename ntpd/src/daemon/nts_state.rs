@@ -2,18 +2,16 @@
 //! is set, and which configured servers are `server X nts`.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
-
-use config::conf::{AssocMode, Association, Host, Origin};
-use openssl::ssl::SslConnector;
 
 use super::nts_ke_client::{self, KeClientError};
 use super::nts_ke_io::NTS_KE_PORT;
+use super::nts_ke_worker::KeWorker;
 use super::nts_peer::NtsPeer;
 use super::nts_serve::NtsServer;
 use super::nts_settings::NtsSettings;
 use super::Core;
 use crate::assoc::{AssocConfig, Authenticator, HostMode};
+use config::conf::{AssocMode, Association, Host, Origin};
 
 /// Both NTS sides of the daemon.
 #[derive(Debug, Default)]
@@ -29,8 +27,9 @@ pub struct NtsClientSide {
     /// Each NTS server's addresses and the name its certificate must
     /// carry (the name or address the `server` line gave).
     pub servers: Vec<(IpAddr, String)>,
-    /// TLS 1.3 with ALPN `ntske/1`, trusting `nts ca` or the system store.
-    pub connector: Arc<SslConnector>,
+    /// The NTS-KE worker (TLS 1.3 with ALPN `ntske/1`, trusting `nts ca`
+    /// or the system store).
+    pub worker: KeWorker,
 }
 
 impl std::fmt::Debug for NtsClientSide {
@@ -63,8 +62,12 @@ pub fn client_side(
     if servers.is_empty() {
         return Ok(None);
     }
-    let connector = Arc::new(nts_ke_client::connector(s.ca.as_deref())?);
-    Ok(Some(NtsClientSide { servers, connector }))
+    let connector = nts_ke_client::connector(s.ca.as_deref())?;
+    let worker = KeWorker::start(connector).map_err(|e| KeClientError::Connect {
+        addr: SocketAddr::new(servers[0].0, NTS_KE_PORT),
+        reason: format!("cannot start the NTS-KE worker thread: {e}"),
+    })?;
+    Ok(Some(NtsClientSide { servers, worker }))
 }
 
 impl Core {
@@ -80,7 +83,7 @@ impl Core {
         Some(Authenticator::Nts(Box::new(NtsPeer::new(
             name.clone(),
             ke,
-            Arc::clone(&side.connector),
+            side.worker.clone(),
         ))))
     }
 }

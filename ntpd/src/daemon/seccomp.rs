@@ -110,6 +110,9 @@ const ALLOWED: &[i64] = &[
     libc::SYS_sendmmsg,
     libc::SYS_socket,
     libc::SYS_connect,
+    // NTS-KE: the server accepts TLS sessions, both sides end them.
+    libc::SYS_accept4,
+    libc::SYS_shutdown,
     // glibc's getaddrinfo binds a netlink socket (AI_ADDRCONFIG) when a
     // name is resolved at run time (`:config`); without
     // CAP_NET_BIND_SERVICE no privileged port can be bound.
