@@ -70,7 +70,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("revoke", "log2-seconds", "How often Autokey server values are regenerated (RFC 5906 §10)."),
     d("rlimit", "[memlock mb] [stacksize 4k-pages] [filenum n]", "Process resource limits."),
     d("saveconfigdir", "directory", "Where ntpq saveconfig may write."),
-    d("server", "address [key id] [autokey] [burst] [iburst] [version n] [minpoll n] [maxpoll n] [prefer] [true] [noselect] [xleave]", "A client association with the server at address."),
+    d("server", "address [key id] [autokey] [nts] [burst] [iburst] [version n] [minpoll n] [maxpoll n] [prefer] [true] [noselect] [xleave]", "A client association with the server at address."),
     d("setvar", "name = value [default]", "A system variable served in mode 6 (ntpq rv)."),
     d("simulate", "{ ... }", "Simulator settings (parsed; not built)."),
     d("statistics", "loopstats | peerstats | clockstats | rawstats | sysstats | cryptostats | protostats | timingstats ...", "Which statistics files are written."),
