@@ -552,6 +552,13 @@ impl Core {
             restrict: restrictions(flags),
         };
         let now = self.env.monotonic();
+        // `setvar`s, then the NTS state (RFC 8915) as variables.
+        let sys_vars: Vec<ExtraVar> = self
+            .sys_vars
+            .iter()
+            .cloned()
+            .chain(self.nts_system_vars())
+            .collect();
         let mut view = ControlView {
             assocs: &mut self.assocs,
             sys: &self.sys,
@@ -567,7 +574,7 @@ impl Core {
             started: self.started,
             now_ntp: rx,
             autokey: self.autokey.as_ref(),
-            sys_vars: &self.sys_vars,
+            sys_vars: &sys_vars,
             leap_table: self.leap_table,
             broadcast_delay: self.policy.broadcast_delay,
         };

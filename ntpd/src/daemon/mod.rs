@@ -40,6 +40,7 @@ pub mod nts_serve;
 pub mod nts_service;
 pub mod nts_settings;
 pub mod nts_state;
+mod nts_vars;
 pub mod outputs;
 pub mod policy;
 pub mod priority;

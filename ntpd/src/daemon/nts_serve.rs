@@ -34,6 +34,8 @@ pub struct NtsServer {
     pub keys: Arc<Mutex<ServerKeys>>,
     /// What happened to NTS requests.
     pub counters: Arc<NtsServeCounters>,
+    /// What happened to NTS-KE sessions.
+    pub ke: Arc<super::nts_ke_server::NtsKeCounters>,
 }
 
 /// Whether `buf` carries NTS fields (a unique identifier or an NTS

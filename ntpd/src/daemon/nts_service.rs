@@ -90,6 +90,7 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
     let keys = Arc::new(Mutex::new(keys));
     let listener = bind(s.port)?;
     let ke = Arc::new(NtsKeServer::new(acceptor, Arc::clone(&keys), None, None));
+    let ke_counters = ke.counters();
     let rotating = Arc::clone(&keys);
     let cookie_file = s.cookie.clone();
     let port = s.port;
@@ -114,6 +115,7 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
     Ok(Some(NtsServer {
         keys,
         counters: Arc::new(NtsServeCounters::default()),
+        ke: ke_counters,
     }))
 }
 
