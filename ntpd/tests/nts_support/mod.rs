@@ -11,7 +11,7 @@ use std::process::Command;
 pub struct TestPki {
     /// The CA certificate (PEM), the clients' trust anchor.
     pub ca: PathBuf,
-    /// The server's certificate (PEM), for IP 127.0.0.1 and DNS nts.test.
+    /// The server's certificate (PEM), for IPs 127.0.0.1 and 127.0.0.3 and DNS nts.test.
     pub cert: PathBuf,
     /// The server's private key (PEM).
     pub key: PathBuf,
@@ -65,7 +65,7 @@ pub fn make_pki(dir: &Path) -> TestPki {
     openssl(dir, &csr);
     std::fs::write(
         dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:nts.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        "subjectAltName=IP:127.0.0.1,IP:127.0.0.3,DNS:nts.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
     )
     .unwrap();
     openssl(
