@@ -32,6 +32,11 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// Makes the CA and a server certificate in `dir`.
 pub fn make_pki(dir: &Path) -> TestPki {
+    make_pki_for(dir, None)
+}
+
+/// [`make_pki`], the certificate also valid for the address `extra_ip`.
+pub fn make_pki_for(dir: &Path, extra_ip: Option<&str>) -> TestPki {
     let ec = [
         "-newkey",
         "ec",
@@ -65,7 +70,10 @@ pub fn make_pki(dir: &Path) -> TestPki {
     openssl(dir, &csr);
     std::fs::write(
         dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,IP:127.0.0.3,DNS:nts.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        format!(
+            "subjectAltName=IP:127.0.0.1,IP:127.0.0.3,{}DNS:nts.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+            extra_ip.map(|ip| format!("IP:{ip},")).unwrap_or_default()
+        ),
     )
     .unwrap();
     openssl(
