@@ -166,7 +166,7 @@ const CASES: &[(&str, &str)] = &[
     ("revoke 32",
      "ntp.conf:1:8: revoke takes a number from 3 to 31; got 32"),
     ("server 10.0.0.1 key 1 ) ",
-     "ntp.conf:1:23: unknown server option ')'; expected one of: autokey, burst, iburst, ident, key, maxpoll, minpoll, mode, noselect, preempt, prefer, true, ttl, version, xleave, xmtnonce"),
+     "ntp.conf:1:23: unknown server option ')'; expected one of: autokey, burst, iburst, ident, key, maxpoll, minpoll, mode, noselect, nts, preempt, prefer, true, ttl, version, xleave, xmtnonce"),
     ("unpeer",
      "ntp.conf:1:7: unpeer needs an address or host name; got end of line"),
 

@@ -71,7 +71,7 @@ fn assoc_options() -> impl Strategy<Value = AssocOptions> {
             option::of(3u8..=17),
             option::of(3u8..=17),
         ),
-        (option::of(1u8..=4), option::of(0u8..=7), any::<[bool; 8]>()),
+        (option::of(1u8..=4), option::of(0u8..=7), any::<[bool; 9]>()),
     )
         .prop_map(|((key, autokey, ident, a, b), (version, ttl, f))| {
             let (minpoll, maxpoll) = match (a, b) {
@@ -94,6 +94,7 @@ fn assoc_options() -> impl Strategy<Value = AssocOptions> {
                 preempt: f[5],
                 xleave: f[6],
                 xmtnonce: f[7],
+                nts: f[8],
             }
         })
 }

@@ -14,6 +14,7 @@
 
 use std::net::IpAddr;
 
+pub use super::ast_nts::NtsOption;
 pub use super::ast_refclock::{refclock_types_text, FudgeLine, RefclockServer, REFCLOCK_TYPES};
 pub use super::error::Origin;
 
@@ -71,6 +72,8 @@ pub enum Directive {
     RequestKey(u16),
     /// `crypto [digest D] [host H] [ident I] [pw P] [randfile F]`: enables Autokey.
     Crypto(Crypto),
+    /// `nts OPTION...` (ntpsec's syntax): Network Time Security, RFC 8915.
+    Nts(Vec<NtsOption>),
     /// `keys FILE`: symmetric keys file.
     Keys(String),
     /// `keysdir DIR`: directory of the `ntpkey_*` files.
@@ -191,6 +194,8 @@ pub struct AssocOptions {
     pub key: Option<u16>,
     /// `autokey`: Autokey authentication.
     pub autokey: bool,
+    /// `nts`: Network Time Security (RFC 8915), keys from NTS-KE.
+    pub nts: bool,
     /// `ident GROUP`: Autokey group / identity parameter files.
     pub ident: Option<String>,
     /// `minpoll N` (3..17).

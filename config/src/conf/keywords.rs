@@ -155,6 +155,7 @@ pub(crate) const KEYWORDS: &[(&str, FollowedBy)] = &[
     ("ntp", T),
     ("ntpport", T),
     ("ntpsigndsocket", S),
+    ("nts", T),
     ("orphan", T),
     ("orphanwait", T),
     ("panic", T),

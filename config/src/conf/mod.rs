@@ -15,6 +15,7 @@
 //! the simulator) are accepted with a [`Warning`].
 
 mod ast;
+mod ast_nts;
 mod ast_refclock;
 pub mod directives;
 mod error;

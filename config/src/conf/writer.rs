@@ -107,6 +107,9 @@ fn assoc_options(o: &AssocOptions, out: &mut String) {
     if o.autokey {
         out.push_str(" autokey");
     }
+    if o.nts {
+        out.push_str(" nts");
+    }
     if let Some(i) = &o.ident {
         let _ = write!(out, " ident {}", word_s(i));
     }
@@ -263,6 +266,7 @@ pub fn directive_line(d: &Directive) -> String {
             }
             s
         }
+        Directive::Nts(l) => list("nts", l, |o| o.to_conf(word_s)),
         Directive::Keys(p) => format!("keys {}", word_s(p)),
         Directive::Keysdir(p) => format!("keysdir {}", word_s(p)),
         Directive::Revoke(v) => format!("revoke {v}"),

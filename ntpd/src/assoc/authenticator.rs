@@ -41,6 +41,8 @@ pub enum Authenticator {
     SymmetricKey(u16),
     /// `autokey` on a client, symmetric or broadcast client association.
     Autokey(Box<AutokeyPeer>),
+    /// `server ADDRESS nts`: Network Time Security (RFC 8915).
+    Nts(Box<crate::daemon::nts_peer::NtsPeer>),
     /// `broadcast ADDRESS autokey`: the broadcaster's key list (brief §4.3).
     Broadcaster {
         /// The broadcaster's state.
@@ -80,6 +82,9 @@ pub enum SealError {
     /// An Autokey association without the host's keys (no `crypto` line).
     #[error("Autokey: no crypto host")]
     NoCryptoHost,
+    /// An NTS association without usable cookies (NTS-KE pending or failed).
+    #[error("{0}")]
+    Nts(#[from] crate::daemon::nts_peer::NtsSealError),
 }
 
 /// How a received packet fared with the association's authentication.
@@ -143,11 +148,17 @@ impl Authenticator {
     /// association has one from its first poll on, brief §10.3).
     pub fn key_id(&self) -> u32 {
         match self {
-            Authenticator::None => 0,
+            Authenticator::None | Authenticator::Nts(_) => 0,
             Authenticator::SymmetricKey(k) => u32::from(*k),
             Authenticator::Autokey(a) => a.engine.last_key_id().unwrap_or(0),
             Authenticator::Broadcaster { last_key_id, .. } => *last_key_id,
         }
+    }
+
+    /// Whether packets are authenticated at all (mode 6 AUTHENABLE): a key
+    /// ID in use, or NTS.
+    pub fn enabled(&self) -> bool {
+        self.key_id() != 0 || matches!(self, Authenticator::Nts(_))
     }
 
     /// An Autokey broadcast client whose client-mode volley goes on until
@@ -208,6 +219,7 @@ impl Authenticator {
     ) -> Result<usize, SealError> {
         match self {
             Authenticator::None => Ok(len),
+            Authenticator::Nts(p) => Ok(p.seal(out, len, ctx.rng)?),
             Authenticator::SymmetricKey(k) => ctx
                 .keys
                 .sign(u32::from(*k), out, len, remote)
@@ -239,6 +251,13 @@ impl Authenticator {
     pub fn verify(&mut self, r: &Received<'_, '_>, ctx: &mut AuthContext<'_>) -> Verdict {
         match (self, r.outcome) {
             (Authenticator::None, AuthOutcome::None) => Verdict::Open,
+            (Authenticator::Nts(p), AuthOutcome::None) => {
+                if p.verify(r.packet.as_bytes(), r.peer) {
+                    Verdict::Authentic
+                } else {
+                    Verdict::Refused(AuthOutcome::Error(0))
+                }
+            }
             (Authenticator::SymmetricKey(k), AuthOutcome::Ok(id)) if id == u32::from(*k) => {
                 Verdict::Authentic
             }

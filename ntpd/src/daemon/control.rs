@@ -131,8 +131,8 @@ pub fn peer_status_word(
     let a = &r.assoc;
     let mut st: u16 = if a.cfg.ephemeral { 0 } else { 0x80 };
     // AUTHENABLE: a non-zero key ID in use (an Autokey association has
-    // one from its first poll on, brief §10.3).
-    if a.auth.key_id() != 0 {
+    // one from its first poll on, brief §10.3), or NTS.
+    if a.auth.enabled() {
         st |= 0x40;
         if a.authentic {
             st |= 0x20;
@@ -199,11 +199,15 @@ fn kernel_status_flags(status: i32) -> String {
 }
 
 /// A [`ControlView`] of the core `$core` at monotonic `$now` and wall
-/// time `$now_ntp`. A macro, not a method, so that the borrows stay split
+/// time `$now_ntp`, with the extra system variables `$sys_vars` (the
+/// core's `setvar`s unless given). A macro, not a method, so that the borrows stay split
 /// by field: mode 6 borrows the core's control state and generator beside
 /// the view.
 macro_rules! control_view {
     ($core:ident, $now:expr, $now_ntp:expr) => {
+        control_view!($core, $now, $now_ntp, &$core.sys_vars)
+    };
+    ($core:ident, $now:expr, $now_ntp:expr, $sys_vars:expr) => {
         $crate::daemon::control::ControlView {
             assocs: &mut $core.assocs,
             sys: &$core.sys,
@@ -220,7 +224,7 @@ macro_rules! control_view {
             started: $core.started,
             now_ntp: $now_ntp,
             autokey: $core.autokey.as_ref(),
-            sys_vars: &$core.sys_vars,
+            sys_vars: $sys_vars,
             leap_table: $core.leap_table,
             broadcast_delay: $core.policy.broadcast_delay,
         }
@@ -594,7 +598,14 @@ impl Core {
             restrict: restrictions(flags),
         };
         let now = self.env.monotonic();
-        let mut view = control_view!(self, now, rx);
+        // `setvar`s, then the NTS state (RFC 8915) as variables.
+        let sys_vars: Vec<ExtraVar> = self
+            .sys_vars
+            .iter()
+            .cloned()
+            .chain(self.nts_system_vars())
+            .collect();
+        let mut view = control_view!(self, now, rx, &sys_vars);
         match self
             .control
             .handle(datagram, &ctx, &mut view, &self.policy.keys, &mut self.rng)

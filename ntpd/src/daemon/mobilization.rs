@@ -23,6 +23,9 @@ impl Core {
         cfg: &AssocConfig,
         local: Option<IpAddr>,
     ) -> Result<Authenticator, String> {
+        if let Some(nts) = self.nts_authenticator(cfg) {
+            return Ok(nts);
+        }
         if !cfg.autokey {
             return Ok(Authenticator::for_key(cfg.key));
         }

@@ -37,6 +37,17 @@ mod mobilization;
 pub mod mobilize;
 pub mod network;
 pub mod notify;
+pub mod nts_ke_client;
+pub mod nts_ke_io;
+pub mod nts_ke_server;
+pub mod nts_ke_worker;
+pub mod nts_keyfile;
+pub mod nts_peer;
+pub mod nts_serve;
+pub mod nts_service;
+pub mod nts_settings;
+pub mod nts_state;
+mod nts_vars;
 pub mod outputs;
 pub mod policy;
 pub mod priority;
@@ -212,6 +223,9 @@ pub struct Core {
     pub hardening: hardening::Hardening,
     /// Reference clock associations: identity and samples not yet polled.
     pub refclocks: Vec<refclock::ClockState>,
+    /// NTS (RFC 8915): the server side (`nts enable`) and the `server X
+    /// nts` associations, see `nts_state`.
+    pub nts: nts_state::NtsState,
 }
 
 impl Core {
@@ -301,6 +315,7 @@ impl Core {
             sys_vars: s.sys_vars.clone(),
             hardening: hardening::Hardening::new(start),
             refclocks: Vec::new(),
+            nts: Default::default(),
         }
     }
 

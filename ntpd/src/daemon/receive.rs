@@ -110,6 +110,9 @@ impl Core {
                     self.manycast_reply(buf, &packet, rx, peer, r.dst, flags, out)
                 }
                 Mode::Client => {
+                    if let Some(reply) = self.nts_reply(buf, rx, peer, out) {
+                        return reply;
+                    }
                     let outcome = self.check(&packet, peer);
                     if matches!(outcome, AuthOutcome::Autokey(_)) && self.autokey.is_some() {
                         let dst = r.dst.or_else(|| self.net.local_address(socket))?;

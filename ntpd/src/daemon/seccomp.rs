@@ -110,7 +110,8 @@ const ALLOWED: &[i64] = &[
     libc::SYS_sendmmsg,
     libc::SYS_socket,
     libc::SYS_connect,
-    // TCP services (the metrics endpoint) accepting connections.
+    // TCP services accepting connections (the metrics endpoint, NTS-KE);
+    // both sides of an NTS-KE session end it.
     libc::SYS_accept4,
     libc::SYS_shutdown,
     // glibc's getaddrinfo binds a netlink socket (AI_ADDRCONFIG) when a

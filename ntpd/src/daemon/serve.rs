@@ -177,6 +177,15 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
         flags,
     );
     core.autokey = autokey;
+    core.nts.server = super::nts_service::start(&settings.nts).map_err(|e| DaemonError::Io {
+        what: "cannot start NTS",
+        source: std::io::Error::other(e),
+    })?;
+    core.nts.client = super::nts_state::client_side(&settings.associations, &settings.nts)
+        .map_err(|e| DaemonError::Io {
+            what: "cannot set up NTS for the `server ... nts` lines",
+            source: std::io::Error::other(e),
+        })?;
     super::leap::load(&mut core, settings.leapfile.as_deref());
     core.net.socket_addrs = sockets
         .iter()

@@ -142,6 +142,8 @@ pub struct Settings {
     pub not_acted_on: Vec<String>,
     /// `crypto`, `keysdir`, `automax`, `revoke`, `ident` (brief §9.1).
     pub autokey: AutokeySettings,
+    /// `nts` lines: Network Time Security (RFC 8915).
+    pub nts: super::nts_settings::NtsSettings,
 }
 
 /// The Autokey directives (brief §9.1); Autokey is on when a `crypto`
@@ -283,6 +285,7 @@ impl Settings {
             broadcast_delay: None,
             not_acted_on: Vec::new(),
             autokey: AutokeySettings::default(),
+            nts: Default::default(),
         };
         s.listen.add_command_line_interfaces(&opts.interfaces);
         // The command line's variables come before the file's `setvar`s.
@@ -453,6 +456,7 @@ impl Settings {
                     }
                 }
             }
+            Directive::Nts(options) => self.nts.apply(options),
             Directive::Crypto(c) => {
                 // Repeating a subcommand overwrites the earlier value.
                 let cur = self.autokey.crypto.get_or_insert_with(Default::default);

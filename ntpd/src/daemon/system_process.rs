@@ -238,6 +238,12 @@ impl Core {
                     association: Some(r.assoc.id),
                 })),
                 Ok(None) => {}
+                // NTS-KE still running: expected at start, not a fault.
+                Err(
+                    e @ crate::assoc::SealError::Nts(
+                        super::nts_peer::NtsSealError::AwaitingKeyExchange(_),
+                    ),
+                ) => tracing::info!("association {}: {e}", r.assoc.remote()),
                 Err(e) => tracing::warn!("association {}: {e}", r.assoc.remote()),
             }
         }

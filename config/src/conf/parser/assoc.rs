@@ -8,7 +8,7 @@ use super::super::lexer::{TokKind, Token};
 use super::cursor::{describe, is_refclock, narrow, Cursor};
 
 const OPTIONS: &[&str] = &[
-    "autokey", "burst", "iburst", "ident", "key", "maxpoll", "minpoll", "mode", "noselect",
+    "autokey", "burst", "iburst", "ident", "key", "maxpoll", "minpoll", "mode", "noselect", "nts",
     "preempt", "prefer", "true", "ttl", "version", "xleave", "xmtnonce",
 ];
 
@@ -32,6 +32,7 @@ pub(crate) fn association(
         };
         match k {
             "autokey" => o.autokey = true,
+            "nts" => o.nts = true,
             "burst" => o.burst = true,
             "iburst" => o.iburst = true,
             "noselect" => o.noselect = true,

@@ -7,6 +7,7 @@ mod assoc;
 mod auth;
 mod cursor;
 mod misc;
+mod nts;
 mod refclock;
 mod system;
 
@@ -149,6 +150,7 @@ fn directive(
         "controlkey" => one(Directive::ControlKey(auth::key_id(c, kw)?)),
         "requestkey" => one(Directive::RequestKey(auth::key_id(c, kw)?)),
         "crypto" => auth::crypto(c, warnings),
+        "nts" => one(nts::nts(c, warnings)?),
         "keys" => one(Directive::Keys(single_string(c, kw, "a file name")?)),
         "keysdir" => one(Directive::Keysdir(single_string(c, kw, "a directory")?)),
         "trustedkey" => one(auth::trustedkey(c)?),

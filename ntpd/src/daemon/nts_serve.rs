@@ -1,0 +1,120 @@
+//! NTS-protected answers on the server fast path (RFC 8915 §5.7): a mode 3
+//! request carrying NTS extension fields is answered with a mode 4 reply
+//! built as for any client, followed by the request's unique identifier
+//! and an authenticator under the cookie's S2C key holding fresh cookies.
+//! A request whose cookie is unusable or whose authenticator fails gets an
+//! NTS NAK (kiss code NTSN); one too malformed to echo is dropped.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use nts::exten::{self, field_type, NTP_HEADER_LEN};
+use nts::server_keys::ServerKeys;
+
+use super::Core;
+use crate::server::ReplyAuth;
+
+/// Counters of the NTS server path.
+#[derive(Debug, Default)]
+pub struct NtsServeCounters {
+    /// Authenticated replies sent.
+    pub replies: AtomicU64,
+    /// NTS NAKs sent.
+    pub naks: AtomicU64,
+    /// NTS requests dropped unanswered.
+    pub dropped: AtomicU64,
+}
+
+/// The server side's NTS state: the master keys the NTS-KE server seals
+/// cookies under.
+#[derive(Debug, Clone)]
+pub struct NtsServer {
+    /// Shared with the NTS-KE server and the rotation task.
+    pub keys: Arc<Mutex<ServerKeys>>,
+    /// What happened to NTS requests.
+    pub counters: Arc<NtsServeCounters>,
+    /// What happened to NTS-KE sessions.
+    pub ke: Arc<super::nts_ke_server::NtsKeCounters>,
+}
+
+/// Whether `buf` carries NTS fields (a unique identifier or an NTS
+/// authenticator), i.e. is meant for this path.
+pub fn is_nts_request(buf: &[u8]) -> bool {
+    exten::packet_fields(buf).is_ok_and(|fields| {
+        fields.iter().any(|f| {
+            f.field_type == field_type::UNIQUE_IDENTIFIER
+                || f.field_type == field_type::AUTHENTICATOR
+        })
+    })
+}
+
+impl Core {
+    /// The NTS answer to the mode 3 request `buf`, when it is an NTS
+    /// request and NTS is enabled: `Some(reply length)` or `Some(None)`
+    /// when it is dropped; `None` when the ordinary path should take it.
+    pub(super) fn nts_reply(
+        &mut self,
+        buf: &[u8],
+        rx: proto::NtpTimestamp,
+        peer: IpAddr,
+        out: &mut [u8],
+    ) -> Option<Option<usize>> {
+        let server = self.nts.server.clone()?;
+        if !is_nts_request(buf) {
+            return None;
+        }
+        let keys = server.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let reply = match nts::server::check_request(buf, &keys) {
+            Ok(request) => {
+                let mut header = [0u8; NTP_HEADER_LEN];
+                let n = crate::server::build_reply(
+                    buf,
+                    rx,
+                    &self.sys,
+                    ReplyAuth::None,
+                    &self.policy.keys,
+                    peer,
+                    &mut header,
+                    || self.env.wall(),
+                );
+                if n != Some(NTP_HEADER_LEN) {
+                    server.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    return Some(None);
+                }
+                server.counters.replies.fetch_add(1, Ordering::Relaxed);
+                nts::server::reply(&request, &header, &keys, &mut self.rng)
+            }
+            Err(refusal) => {
+                let uid = nts::server::unique_id(buf);
+                match uid {
+                    Some(uid) if refusal.wants_nak() => {
+                        tracing::debug!(
+                            "NTS request from {peer} refused with an NTS NAK: {refusal}"
+                        );
+                        server.counters.naks.fetch_add(1, Ordering::Relaxed);
+                        let mut header = [0u8; NTP_HEADER_LEN];
+                        header.copy_from_slice(&buf[..NTP_HEADER_LEN]);
+                        let version = (buf[0] >> 3) & 7;
+                        header[0] = (3 << 6) | (version << 3) | 4; // leap 3, mode 4
+                        header[24..32].copy_from_slice(&buf[40..48]); // origin
+                        nts::server::nak(&uid, &header)
+                    }
+                    _ => {
+                        tracing::debug!("NTS request from {peer} dropped: {refusal}");
+                        server.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        return Some(None);
+                    }
+                }
+            }
+        };
+        drop(keys);
+        let Some(dst) = out.get_mut(..reply.len()) else {
+            server.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return Some(None);
+        };
+        dst.copy_from_slice(&reply);
+        self.stats.replies += 1;
+        Some(Some(reply.len()))
+    }
+}

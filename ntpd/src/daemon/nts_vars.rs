@@ -1,0 +1,112 @@
+//! The NTS state in mode 6 system variables (`ntpq -c rv`), after the
+//! `setvar` ones: the server side's NTS-KE and NTP counters and current
+//! cookie key, and the client associations' totals. Per association,
+//! the peer status word shows an NTS association as authentication
+//! enabled and, once a reply verified, authentic (`ntpq -c as`).
+
+use std::sync::atomic::Ordering;
+
+use super::Core;
+use crate::assoc::Authenticator;
+use crate::mode6::ExtraVar;
+
+fn var(name: &str, value: impl std::fmt::Display) -> ExtraVar {
+    ExtraVar {
+        text: format!("{name}={value}"),
+        default: true,
+    }
+}
+
+impl Core {
+    /// The NTS variables, in the default `rv` list.
+    pub(super) fn nts_system_vars(&self) -> Vec<ExtraVar> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.nts.server {
+            let ke = &s.ke;
+            let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+            out.push(var("nts_ke_served", n(&ke.served)));
+            out.push(var("nts_ke_refused", n(&ke.refused)));
+            out.push(var("nts_ke_tls_failed", n(&ke.tls_failed) + n(&ke.no_alpn)));
+            out.push(var("nts_ke_aborted", n(&ke.aborted)));
+            out.push(var("nts_replies", n(&s.counters.replies)));
+            out.push(var("nts_naks", n(&s.counters.naks)));
+            out.push(var("nts_dropped", n(&s.counters.dropped)));
+            let keys = s.keys.lock().unwrap_or_else(|p| p.into_inner());
+            out.push(var("nts_cookie_key", keys.current().id));
+        }
+        let peers: Vec<_> = self
+            .assocs
+            .iter()
+            .filter_map(|r| match &r.assoc.auth {
+                Authenticator::Nts(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        if !peers.is_empty() {
+            out.push(var("nts_associations", peers.len()));
+            out.push(var(
+                "nts_cookies",
+                peers.iter().map(|p| p.cookies()).sum::<usize>(),
+            ));
+            out.push(var(
+                "nts_key_exchanges",
+                peers.iter().map(|p| p.key_exchanges).sum::<u64>(),
+            ));
+            out.push(var(
+                "nts_authentic",
+                peers.iter().map(|p| p.authentic).sum::<u64>(),
+            ));
+            out.push(var(
+                "nts_refused",
+                peers.iter().map(|p| p.refused + p.naks).sum::<u64>(),
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use nts::server_keys::{RotationPolicy, ServerKeys};
+    use rand::SeedableRng;
+
+    use super::super::control::tests::read_system_vars;
+    use super::super::nts_serve::NtsServer;
+    use super::*;
+
+    #[test]
+    fn server_counters_are_system_variables() {
+        let p = std::path::Path::new("t.conf");
+        let c = config::conf::parse_str("", p).unwrap();
+        let s =
+            super::super::settings::Settings::from_conf(&c.config, &Default::default(), p).unwrap();
+        let mut core = Core::simulated(&s, crate::auth::KeyRing::default(), -20);
+        assert!(!read_system_vars(&mut core, "").contains("nts_"));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let keys = ServerKeys::new(0, RotationPolicy::default(), &mut rng);
+        let id = keys.current().id;
+        let server = NtsServer {
+            keys: Arc::new(Mutex::new(keys)),
+            counters: Arc::default(),
+            ke: Arc::default(),
+        };
+        server.ke.served.fetch_add(3, Ordering::Relaxed);
+        server.counters.replies.fetch_add(5, Ordering::Relaxed);
+        core.nts.server = Some(server);
+        let all = read_system_vars(&mut core, "");
+        for want in [
+            "nts_ke_served=3",
+            "nts_replies=5",
+            "nts_naks=0",
+            &format!("nts_cookie_key={id}"),
+        ] {
+            assert!(all.contains(want), "{want}: {all}");
+        }
+        assert_eq!(
+            read_system_vars(&mut core, "nts_replies"),
+            "nts_replies=5\r\n"
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! What the NTS tests share: a test CA and a server certificate made with
+//! the openssl command line (for 127.0.0.1 and `nts.test`), and running a
+//! closure inside a network namespace the test made.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A CA certificate and a server certificate and key it signed.
+pub struct TestPki {
+    /// The CA certificate (PEM), the clients' trust anchor.
+    pub ca: PathBuf,
+    /// The server's certificate (PEM), for IPs 127.0.0.1 and 127.0.0.3 and DNS nts.test.
+    pub cert: PathBuf,
+    /// The server's private key (PEM).
+    pub key: PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let o = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Makes the CA and a server certificate in `dir`.
+pub fn make_pki(dir: &Path) -> TestPki {
+    make_pki_for(dir, None)
+}
+
+/// [`make_pki`], the certificate also valid for the address `extra_ip`.
+pub fn make_pki_for(dir: &Path, extra_ip: Option<&str>) -> TestPki {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=nts-test-ca",
+    ]);
+    openssl(dir, &ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=nts.test",
+    ]);
+    openssl(dir, &csr);
+    std::fs::write(
+        dir.join("server.ext"),
+        format!(
+            "subjectAltName=IP:127.0.0.1,IP:127.0.0.3,{}DNS:nts.test\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+            extra_ip.map(|ip| format!("IP:{ip},")).unwrap_or_default()
+        ),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    TestPki {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("server.pem"),
+        key: dir.join("server.key"),
+    }
+}
+
+/// Runs `f` on a thread that has entered the network namespace `name`
+/// (made by the test with `ip netns add`), and returns its result.
+pub fn in_netns<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{name}");
+    std::thread::spawn(move || {
+        let ns = std::fs::File::open(&path).unwrap();
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+/// A current-thread tokio runtime with I/O and timers.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
