@@ -117,6 +117,9 @@ impl Core {
             .next_id
             .allocate(|id| assocs.iter().any(|r| r.assoc.id == id))?;
         let precision = 2f64.powi(i32::from(self.sys.precision));
+        if address.driver_type == PPS_TYPE {
+            self.sync.add_pps_driver(id);
+        }
         let mut assoc = Association::new(id, cfg, precision, self.env.monotonic());
         assoc.set_phi(self.sync.params().phi);
         self.assocs.push(Running {

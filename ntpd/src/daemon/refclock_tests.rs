@@ -96,3 +96,27 @@ fn pulses_are_dropped_while_the_prefer_peer_is_0_4_s_off_or_more() {
     assert_ne!(reach(&core, serial), 0);
     assert_eq!(reach(&core, pps), 0);
 }
+
+#[test]
+fn the_pps_clock_is_the_system_peer_beside_the_prefer_peer() {
+    let (core, serial, pps) = run(&format!("disable ntp\n{CLOCKS}"), 0.000_5, 120);
+    assert_eq!(core.sys_peer(), Some(pps), "the PPS rule of clock_select()");
+    // `ntpq -p`: `o` for the PPS clock, `*` for the prefer peer.
+    let selection = |id: u16| (core.peer_status(id) >> 8) & 0x7;
+    assert_eq!((selection(pps), selection(serial)), (7, 6));
+    assert_eq!(core.sys.stratum, 1);
+    assert_eq!(core.sys.refid.to_bytes(), *b"PPS\0");
+    let Some(clock::system::Mitigation::Synchronized { offset, .. }) = &core.last_mitigation else {
+        panic!("not synchronised");
+    };
+    assert!(
+        (offset - 3e-6).abs() < 1e-9,
+        "the PPS offset disciplines: {offset}"
+    );
+    // Without a prefer peer the serial clock is the system peer and the
+    // PPS clock stays unused.
+    let conf = CLOCKS.replace(" prefer", "");
+    let (core, serial, pps) = run(&format!("disable ntp\n{conf}"), 0.000_5, 120);
+    assert_eq!(core.sys_peer(), Some(serial));
+    assert_ne!((core.peer_status(pps) >> 8) & 0x7, 7);
+}
