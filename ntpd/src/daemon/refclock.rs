@@ -47,6 +47,21 @@ impl RefclockSettings {
     }
 }
 
+impl RefclockSettings {
+    /// Each clock's (minpoll, maxpoll), as its association polls
+    /// ([`clock_config`]).
+    pub fn poll_bounds(&self) -> impl Iterator<Item = (i8, i8)> + '_ {
+        self.servers.iter().map(|(s, _)| {
+            let a = RefclockAddress {
+                driver_type: s.driver_type,
+                unit: s.unit,
+            };
+            let cfg = clock_config(a, s);
+            (cfg.minpoll, cfg.maxpoll)
+        })
+    }
+}
+
 /// A reference clock association inside the core.
 #[derive(Debug, Clone)]
 pub struct ClockState {
