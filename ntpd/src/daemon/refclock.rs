@@ -289,6 +289,9 @@ struct RunningClock {
     id: u16,
     driver: Box<dyn Driver>,
     serial: Option<super::refclock_serial::SerialInput>,
+    /// Polls of the association that took samples, as last told to the
+    /// driver (`Driver::samples_used`).
+    used: u64,
 }
 
 /// The drivers of the configured clocks, owned by the event loop.
@@ -341,7 +344,12 @@ impl RefclockSet {
                         info.description,
                         fudge.stratum.unwrap_or(info.stratum)
                     );
-                    clocks.push(RunningClock { id, driver, serial });
+                    clocks.push(RunningClock {
+                        id,
+                        driver,
+                        serial,
+                        used: 0,
+                    });
                 }
                 None => tracing::error!("reference clock {name}: no association ID left"),
             }
@@ -369,6 +377,11 @@ impl RefclockSet {
             let status = c.driver.status();
             if let Some(state) = core.refclocks.iter_mut().find(|s| s.id == c.id) {
                 state.status = status;
+                let used = state.polls - state.noreply;
+                if used != c.used {
+                    c.used = used;
+                    c.driver.samples_used();
+                }
             }
         }
     }
