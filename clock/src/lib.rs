@@ -23,6 +23,7 @@ pub mod huffpuff;
 pub mod kernel;
 pub mod leap;
 pub mod peer;
+pub mod pps_peer;
 pub mod reach;
 pub mod sample;
 pub mod select;

@@ -6,6 +6,7 @@
 use crate::cluster::{choose_system_peer, cluster};
 use crate::combine::combine_phi;
 use crate::constants::{MAXSTRAT, MINDISP, ORPHAN_WAIT, PHI};
+use crate::pps_peer::{pps_takes_over, prefer_survivor, split_pps, PpsRule};
 use crate::select::{select, Candidate, LeapIndicator, SelectError, SelectionParams};
 
 /// Reference ID of a local clock acting as orphan parent: 127.0.0.1, as
@@ -80,14 +81,23 @@ pub enum Mitigation {
         offset: f64,
         /// System jitter, seconds.
         jitter: f64,
-        /// Identifier (`Candidate::id`) of the system peer.
+        /// Identifier (`Candidate::id`) of the system peer: the PPS
+        /// driver when `pps_peer` says so.
         sys_peer: usize,
+        /// The system peer is a PPS driver the PPS rule chose
+        /// ([`crate::pps_peer`]; `ntpq -p` tally `o`).
+        pps_peer: bool,
+        /// Identifier of the `prefer` peer among the survivors, if one
+        /// survived (the reference's `sys_prefer`; tally `*` even while
+        /// the PPS peer is the system peer).
+        prefer_peer: Option<usize>,
         /// The system peer's own offset, seconds.  While the discipline is
         /// still measuring the frequency (the clock may drift fast) this is
         /// the better input: the combined offset mixes in peers whose last
         /// update is older.
         peer_offset: f64,
-        /// Identifiers of the survivors.
+        /// Identifiers of the survivors (never a PPS driver: those stay
+        /// out of the cluster population).
         survivors: Vec<usize>,
         /// Identifiers of the falsetickers.
         falsetickers: Vec<usize>,
@@ -120,6 +130,8 @@ pub struct SystemProcess {
     /// Orphan mode has synchronised this host (releases the leap
     /// indicator of an undisciplined clock).
     orphan_synchronised: bool,
+    /// `Candidate::id`s of the PPS drivers (see [`crate::pps_peer`]).
+    pps_ids: Vec<usize>,
 }
 
 impl SystemProcess {
@@ -140,6 +152,15 @@ impl SystemProcess {
             freq_uncertainty: PHI,
             disciplined: true,
             orphan_synchronised: false,
+            pps_ids: Vec::new(),
+        }
+    }
+
+    /// Say that the source with `Candidate::id` `id` is a PPS driver: the
+    /// PPS rule of [`crate::pps_peer`] applies to it.
+    pub fn add_pps_driver(&mut self, id: usize) {
+        if !self.pps_ids.contains(&id) {
+            self.pps_ids.push(id);
         }
     }
 
@@ -213,19 +234,53 @@ impl SystemProcess {
             Ok(s) => s,
             Err(e) => return self.no_selection(e, now),
         };
-        let clustered = cluster(&candidates, &selection.truechimers, self.params.minclock);
+        // The PPS driver survives the intersection but stays out of the
+        // cluster population and the combine algorithm.
+        let (pps, population) = split_pps(&candidates, &selection.truechimers, &self.pps_ids);
+        let clustered = cluster(&candidates, &population, self.params.minclock);
+        let survivors = &clustered.survivors;
+        let prefer = prefer_survivor(&candidates, survivors);
         let previous = self.vars.sys_peer;
-        let Some(peer_idx) = choose_system_peer(&candidates, &clustered.survivors, previous) else {
-            return self.no_selection(SelectError::NoCandidates, now);
+        let chosen = if !survivors.is_empty() && survivors.len() >= self.params.minsane {
+            choose_system_peer(&candidates, survivors, previous)
+        } else {
+            None
         };
-        let combined = combine_phi(
-            &candidates,
-            &clustered.survivors,
-            peer_idx,
-            now,
-            self.params.mindist,
-            self.params.phi,
-        );
+        // A prefer peer disciplines with its own offset; otherwise the
+        // survivors' combined offset does.
+        let chosen = chosen.map(|i| match prefer {
+            Some(p) => (p, candidates[p].offset, candidates[p].jitter),
+            None => {
+                let c = combine_phi(
+                    &candidates,
+                    survivors,
+                    i,
+                    now,
+                    self.params.mindist,
+                    self.params.phi,
+                );
+                (i, c.offset, c.jitter)
+            }
+        });
+        let pps_rule = PpsRule {
+            system_offset: chosen.map_or(self.vars.offset, |(_, o, _)| o),
+            prefer_survived: prefer.is_some(),
+            has_system_peer: chosen.is_some(),
+            minsane: self.params.minsane,
+        };
+        let (peer_idx, offset, jitter, pps_peer) = match (pps, chosen) {
+            (Some(p), _) if pps_takes_over(pps_rule) => {
+                (p, candidates[p].offset, candidates[p].jitter, true)
+            }
+            (_, Some((i, o, j))) => (i, o, j, false),
+            (_, None) => {
+                let e = SelectError::TooFewSurvivors {
+                    found: survivors.len(),
+                    required: self.params.minsane.max(1),
+                };
+                return self.no_selection(e, now);
+            }
+        };
         self.last_selectable = now;
         let peer = &candidates[peer_idx];
         // clock_update(): inherit from the system peer.
@@ -245,23 +300,21 @@ impl SystemProcess {
         self.vars.root_delay = peer.root_delay + peer.delay;
         let dispersion = peer.root_dispersion
             + peer.dispersion
-            + (peer.jitter.powi(2) + combined.jitter.powi(2)).sqrt()
+            + (peer.jitter.powi(2) + jitter.powi(2)).sqrt()
             + self.params.phi * (now - peer.time).max(0.0)
             + peer.offset.abs();
         self.vars.root_dispersion = dispersion.max(MINDISP);
-        self.vars.offset = combined.offset;
-        self.vars.jitter = combined.jitter;
+        self.vars.offset = offset;
+        self.vars.jitter = jitter;
         self.vars.sys_peer = Some(peer.id);
         Mitigation::Synchronized {
-            offset: combined.offset,
-            jitter: combined.jitter,
+            offset,
+            jitter,
             sys_peer: peer.id,
+            pps_peer,
+            prefer_peer: prefer.map(|i| candidates[i].id),
             peer_offset: peer.offset,
-            survivors: clustered
-                .survivors
-                .iter()
-                .map(|&i| candidates[i].id)
-                .collect(),
+            survivors: survivors.iter().map(|&i| candidates[i].id).collect(),
             falsetickers: selection
                 .falsetickers
                 .iter()
@@ -491,6 +544,171 @@ mod tests {
         );
         assert_eq!(a.variables().stratum, 10);
         assert_eq!(a.variables().refid, ORPHAN_REFID);
+    }
+
+    /// A PPS driver (id 9) 2 µs off with 1 µs jitter, as the PPS
+    /// driver's samples give it (stratum 0, refid "PPS").
+    fn pps(offset: f64) -> Source {
+        let mut c = cand(9, offset, 1e-6);
+        c.stratum = 0;
+        c.delay = 0.0;
+        c.dispersion = 1e-6;
+        c.root_delay = 0.0;
+        c.root_dispersion = 0.0;
+        Source {
+            candidate: c,
+            refid: u32::from_be_bytes(*b"PPS\0"),
+        }
+    }
+
+    /// An NMEA clock (id 8) with millisecond jitter, `prefer` if asked.
+    fn nmea(offset: f64, prefer: bool) -> Source {
+        let mut c = cand(8, offset, 2e-3);
+        c.stratum = 0;
+        c.delay = 0.0;
+        c.root_delay = 0.0;
+        c.root_dispersion = 0.0;
+        c.prefer = prefer;
+        Source {
+            candidate: c,
+            refid: u32::from_be_bytes(*b"GPS\0"),
+        }
+    }
+
+    fn with_pps(params: SelectionParams) -> SystemProcess {
+        let mut sp = SystemProcess::new(params, -20, None, 0.0);
+        sp.add_pps_driver(9);
+        sp
+    }
+
+    #[test]
+    fn the_pps_driver_is_the_system_peer_beside_a_prefer_peer() {
+        let mut sp = with_pps(SelectionParams::default());
+        let sources = [nmea(0.0015, true), pps(2e-6), src(1, 0.001)];
+        let m = sp.mitigate(&sources, 10.0);
+        let Mitigation::Synchronized {
+            offset,
+            jitter,
+            sys_peer,
+            pps_peer,
+            prefer_peer,
+            survivors,
+            ..
+        } = m
+        else {
+            panic!("{m:?}")
+        };
+        assert_eq!((sys_peer, pps_peer, prefer_peer), (9, true, Some(8)));
+        assert_eq!((offset, jitter), (2e-6, 1e-6), "the PPS clock's own");
+        assert!(!survivors.contains(&9), "out of the cluster population");
+        assert!(survivors.contains(&8));
+        let v = sp.variables();
+        assert_eq!((v.stratum, v.sys_peer), (1, Some(9)));
+        assert_eq!(v.refid.to_be_bytes(), *b"PPS\0");
+        assert!(v.root_dispersion < 0.0011, "{}", v.root_dispersion);
+    }
+
+    #[test]
+    fn without_a_prefer_peer_the_pps_driver_is_not_used() {
+        let mut sp = with_pps(SelectionParams::default());
+        let sources = [nmea(0.0015, false), pps(2e-6), src(1, 0.001)];
+        let Mitigation::Synchronized {
+            sys_peer,
+            pps_peer,
+            prefer_peer,
+            survivors,
+            offset,
+            ..
+        } = sp.mitigate(&sources, 10.0)
+        else {
+            panic!()
+        };
+        assert!(!pps_peer);
+        assert_ne!(sys_peer, 9);
+        assert_eq!(prefer_peer, None);
+        assert!(!survivors.contains(&9));
+        assert!(offset > 0.0009, "combined without the PPS clock: {offset}");
+        // Alone it names no second either, unless `tos minsane 0`.
+        let m = sp.mitigate(&[pps(2e-6)], 20.0);
+        assert!(matches!(m, Mitigation::Unsynchronized(_)), "{m:?}");
+        let mut sp = with_pps(SelectionParams {
+            minsane: 0,
+            ..SelectionParams::default()
+        });
+        let m = sp.mitigate(&[pps(2e-6)], 20.0);
+        assert!(
+            matches!(
+                m,
+                Mitigation::Synchronized {
+                    sys_peer: 9,
+                    pps_peer: true,
+                    ..
+                }
+            ),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn a_prefer_peer_0_4_s_off_keeps_the_pps_driver_out() {
+        let mut sp = with_pps(SelectionParams::default());
+        // Wide enough for all three to be truechimers.
+        let mut far = nmea(0.45, true);
+        far.candidate.root_dispersion = 0.5;
+        let mut other = src(1, 0.3);
+        other.candidate.root_dispersion = 0.5;
+        let Mitigation::Synchronized {
+            sys_peer,
+            pps_peer,
+            offset,
+            survivors,
+            ..
+        } = sp.mitigate(&[far, pps(2e-6), other], 10.0)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            survivors,
+            vec![8, 1],
+            "in merit order, without the PPS clock"
+        );
+        assert_eq!((sys_peer, pps_peer, offset), (8, false, 0.45));
+    }
+
+    #[test]
+    fn a_prefer_peer_disciplines_with_its_own_offset() {
+        let mut sp = SystemProcess::new(SelectionParams::default(), -20, None, 0.0);
+        let mut sources = vec![src(0, 0.001), src(1, 0.0012), src(2, 0.0009)];
+        sources[1].candidate.prefer = true;
+        let Mitigation::Synchronized {
+            offset,
+            sys_peer,
+            prefer_peer,
+            pps_peer,
+            ..
+        } = sp.mitigate(&sources, 10.0)
+        else {
+            panic!()
+        };
+        assert_eq!((sys_peer, prefer_peer, pps_peer), (1, Some(1), false));
+        assert_eq!(offset, 0.0012, "not the combined offset");
+    }
+
+    #[test]
+    fn a_falseticking_pps_driver_is_not_used() {
+        let mut sp = with_pps(SelectionParams::default());
+        let sources = [nmea(0.0015, true), pps(0.3), src(1, 0.001), src(2, 0.0012)];
+        let Mitigation::Synchronized {
+            sys_peer,
+            pps_peer,
+            falsetickers,
+            ..
+        } = sp.mitigate(&sources, 10.0)
+        else {
+            panic!()
+        };
+        assert_eq!((sys_peer, pps_peer), (8, false));
+        assert_eq!(falsetickers, vec![9]);
     }
 
     #[test]

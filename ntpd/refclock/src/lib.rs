@@ -123,6 +123,10 @@ pub trait Driver: std::fmt::Debug + Send {
     /// Octets read from the serial line, the last of them at `at` (the
     /// system clock when the read returned).
     fn receive(&mut self, _bytes: &[u8], _at: WallTime) {}
+
+    /// The association's poll has taken the driver's samples into its
+    /// clock filter (the reference's `refclock_receive()`).
+    fn samples_used(&mut self) {}
 }
 
 /// What a driver reports about its input (reference `refclockstat`).

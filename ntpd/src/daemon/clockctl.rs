@@ -334,6 +334,8 @@ mod tests {
             offset,
             jitter: 1e-6,
             sys_peer: 1,
+            pps_peer: false,
+            prefer_peer: None,
             peer_offset: offset,
             survivors: vec![1],
             falsetickers: vec![],

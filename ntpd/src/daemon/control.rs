@@ -81,7 +81,8 @@ pub fn host_mode_number(m: HostMode) -> u8 {
 }
 
 /// The selection code of association `r` in the peer status word
-/// (RFC 9327 §2.4.1): 6 system peer, 4 candidate (cluster survivor), 3
+/// (RFC 9327 §2.4.1): 7 PPS peer (and 6 for the prefer peer beside it),
+/// 6 system peer, 4 candidate (cluster survivor), 3
 /// outlier (a fit truechimer the cluster algorithm discarded), 1
 /// falseticker, 0 rejected (no sample yet, `noselect`, or unfit).
 pub fn selection_code(
@@ -100,11 +101,20 @@ pub fn selection_code(
     match mitigation {
         Some(Mitigation::Synchronized {
             sys_peer,
+            pps_peer,
+            prefer_peer,
             survivors,
             falsetickers,
             ..
         }) => {
             if *sys_peer == uid {
+                if *pps_peer {
+                    7
+                } else {
+                    6
+                }
+            } else if *pps_peer && *prefer_peer == Some(uid) {
+                // The reference keeps the prefer peer's `*` beside `o`.
                 6
             } else if survivors.contains(&uid) {
                 4

@@ -242,17 +242,25 @@ impl Core {
         flags: clockctl::LoopFlags,
     ) -> Self {
         let start = env.monotonic();
-        let (minpoll, maxpoll) =
-            s.associations
-                .iter()
-                .fold((None::<i8>, None::<i8>), |(lo, hi), (a, _)| {
-                    let mi = a.options.minpoll.map_or(6, |v| v as i8);
-                    let ma = a.options.maxpoll.map_or(10, |v| v as i8);
-                    (
-                        Some(lo.map_or(mi, |l| l.min(mi))),
-                        Some(hi.map_or(ma, |h| h.max(ma))),
-                    )
-                });
+        // The discipline's poll bounds: the associations', reference
+        // clocks included (the reference clamps the system poll to the
+        // system peer's minpoll and maxpoll).
+        let (minpoll, maxpoll) = s
+            .associations
+            .iter()
+            .map(|(a, _)| {
+                (
+                    a.options.minpoll.map_or(6, |v| v as i8),
+                    a.options.maxpoll.map_or(10, |v| v as i8),
+                )
+            })
+            .chain(s.refclocks.poll_bounds())
+            .fold((None::<i8>, None::<i8>), |(lo, hi), (mi, ma)| {
+                (
+                    Some(lo.map_or(mi, |l| l.min(mi))),
+                    Some(hi.map_or(ma, |h| h.max(ma))),
+                )
+            });
         let cfg = clockctl::discipline_config(
             &s.tinker,
             flags,

@@ -47,6 +47,21 @@ impl RefclockSettings {
     }
 }
 
+impl RefclockSettings {
+    /// Each clock's (minpoll, maxpoll), as its association polls
+    /// ([`clock_config`]).
+    pub fn poll_bounds(&self) -> impl Iterator<Item = (i8, i8)> + '_ {
+        self.servers.iter().map(|(s, _)| {
+            let a = RefclockAddress {
+                driver_type: s.driver_type,
+                unit: s.unit,
+            };
+            let cfg = clock_config(a, s);
+            (cfg.minpoll, cfg.maxpoll)
+        })
+    }
+}
+
 /// A reference clock association inside the core.
 #[derive(Debug, Clone)]
 pub struct ClockState {
@@ -117,6 +132,9 @@ impl Core {
             .next_id
             .allocate(|id| assocs.iter().any(|r| r.assoc.id == id))?;
         let precision = 2f64.powi(i32::from(self.sys.precision));
+        if address.driver_type == PPS_TYPE {
+            self.sync.add_pps_driver(id);
+        }
         let mut assoc = Association::new(id, cfg, precision, self.env.monotonic());
         assoc.set_phi(self.sync.params().phi);
         self.assocs.push(Running {
@@ -271,6 +289,9 @@ struct RunningClock {
     id: u16,
     driver: Box<dyn Driver>,
     serial: Option<super::refclock_serial::SerialInput>,
+    /// Polls of the association that took samples, as last told to the
+    /// driver (`Driver::samples_used`).
+    used: u64,
 }
 
 /// The drivers of the configured clocks, owned by the event loop.
@@ -323,7 +344,12 @@ impl RefclockSet {
                         info.description,
                         fudge.stratum.unwrap_or(info.stratum)
                     );
-                    clocks.push(RunningClock { id, driver, serial });
+                    clocks.push(RunningClock {
+                        id,
+                        driver,
+                        serial,
+                        used: 0,
+                    });
                 }
                 None => tracing::error!("reference clock {name}: no association ID left"),
             }
@@ -351,6 +377,11 @@ impl RefclockSet {
             let status = c.driver.status();
             if let Some(state) = core.refclocks.iter_mut().find(|s| s.id == c.id) {
                 state.status = status;
+                let used = state.polls - state.noreply;
+                if used != c.used {
+                    c.used = used;
+                    c.driver.samples_used();
+                }
             }
         }
     }

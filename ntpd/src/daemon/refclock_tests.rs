@@ -75,7 +75,9 @@ fn pulses_count_once_the_prefer_peer_survives() {
     assert_ne!(reach(&core, serial), 0);
     assert_ne!(reach(&core, pps), 0, "the prefer peer names the second");
     let o = offset(&core, pps).expect("PPS samples in the filter");
-    assert!((o - 3e-6).abs() < 1e-9, "PPS offset {o}");
+    // Within nanoseconds: the filter rebases its offsets when the
+    // discipline's frequency estimate changes.
+    assert!((o - 3e-6).abs() < 1e-8, "PPS offset {o}");
     // The first poll comes before any selection: that pulse is dropped.
     let (core, serial, pps) = run(&format!("disable ntp\n{CLOCKS}"), 0.000_5, 1);
     assert_eq!((reach(&core, serial), reach(&core, pps)), (1, 0));
@@ -95,4 +97,41 @@ fn pulses_are_dropped_while_the_prefer_peer_is_0_4_s_off_or_more() {
     let (core, serial, pps) = run(&format!("disable ntp\n{CLOCKS}"), 0.45, 120);
     assert_ne!(reach(&core, serial), 0);
     assert_eq!(reach(&core, pps), 0);
+}
+
+#[test]
+fn the_pps_clock_is_the_system_peer_beside_the_prefer_peer() {
+    let (core, serial, pps) = run(&format!("disable ntp\n{CLOCKS}"), 0.000_5, 120);
+    assert_eq!(core.sys_peer(), Some(pps), "the PPS rule of clock_select()");
+    // `ntpq -p`: `o` for the PPS clock, `*` for the prefer peer.
+    let selection = |id: u16| (core.peer_status(id) >> 8) & 0x7;
+    assert_eq!((selection(pps), selection(serial)), (7, 6));
+    assert_eq!(core.sys.stratum, 1);
+    assert_eq!(core.sys.refid.to_bytes(), *b"PPS\0");
+    let Some(clock::system::Mitigation::Synchronized { offset, .. }) = &core.last_mitigation else {
+        panic!("not synchronised");
+    };
+    assert!(
+        (offset - 3e-6).abs() < 1e-8,
+        "the PPS offset disciplines: {offset}"
+    );
+    // Without a prefer peer the serial clock is the system peer and the
+    // PPS clock stays unused.
+    let conf = CLOCKS.replace(" prefer", "");
+    let (core, serial, pps) = run(&format!("disable ntp\n{conf}"), 0.000_5, 120);
+    assert_eq!(core.sys_peer(), Some(serial));
+    assert_ne!((core.peer_status(pps) >> 8) & 0x7, 7);
+}
+
+#[test]
+fn the_discipline_polls_within_the_clocks_minpoll_and_maxpoll() {
+    let conf =
+        "server 127.127.20.0 minpoll 4 maxpoll 4 prefer\nserver 127.127.22.0 minpoll 4 maxpoll 4\n";
+    let (_, gps, _) = core(conf, &[refclock::nmea::INFO, refclock::pps::INFO]);
+    let c = gps.driver.discipline().config();
+    assert_eq!((c.minpoll, c.maxpoll), (4, 4));
+    // A clock's maxpoll defaults to its minpoll, as it never backs off.
+    let (_, local, _) = core("server 127.127.1.0 minpoll 5\n", &[refclock::local::INFO]);
+    let c = local.driver.discipline().config();
+    assert_eq!((c.minpoll, c.maxpoll), (5, 5));
 }

@@ -70,6 +70,12 @@ impl SyncEngine {
         (m, self.state(now, now_ntp))
     }
 
+    /// Say that the association with ID `id` is a PPS driver (the PPS
+    /// rule of `clock::pps_peer`).
+    pub fn add_pps_driver(&mut self, id: u16) {
+        self.process.add_pps_driver(usize::from(id));
+    }
+
     /// Pass on the discipline's frequency uncertainty, s/s.
     pub fn set_frequency_uncertainty(&mut self, u: f64) {
         self.process.set_frequency_uncertainty(u);
