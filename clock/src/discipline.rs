@@ -190,6 +190,13 @@ pub struct Discipline {
     /// like any residual but not integrated into the frequency, so the
     /// loop does not overshoot after the start-up.
     known_phase: f64,
+    /// How much of the known phase was slewed since the last update,
+    /// seconds: a change of the offset the loop made on purpose.
+    known_slewed: f64,
+    /// Whether the known phase was still being slewed when the last
+    /// update came (the slew outlasted a poll interval, as a 1 s phase
+    /// slewed at 500 PPM under `-x` does).
+    known_slew_outlasted: bool,
     jitter: f64,
     wander: f64,
     allow_panic: bool,
@@ -342,6 +349,8 @@ impl Discipline {
             last_offset: 0.0,
             tc: cfg.minpoll,
             known_phase: 0.0,
+            known_slewed: 0.0,
+            known_slew_outlasted: false,
             tc_counter: 0,
             jitter: cfg.precision,
             wander: 0.0,
@@ -431,6 +440,8 @@ impl Discipline {
         self.tc_counter = 0;
         self.tc = self.cfg.minpoll;
         self.known_phase = 0.0;
+        self.known_slewed = 0.0;
+        self.known_slew_outlasted = false;
         self.jitter = self.cfg.precision;
         self.freq_fit.clear();
     }
@@ -482,6 +493,9 @@ impl Discipline {
         self.allow_panic = false;
 
         let mu = now - self.last_update;
+        // A known phase left from the last update: its slew outlasts the
+        // poll interval (see the clock jitter below).
+        let slew_outlasts = self.known_phase != 0.0;
         let step = self.cfg.effective_step_threshold(offset);
         if step > 0.0 && abs > step {
             match self.state {
@@ -594,6 +608,7 @@ impl Discipline {
                 // jitter of the disciplined clock: start afresh.
                 self.last_offset = offset;
                 self.known_phase = offset;
+                self.known_slewed = 0.0;
                 offset
             }
             LoopState::Spike | LoopState::Sync => {
@@ -603,8 +618,26 @@ impl Discipline {
             }
         };
 
-        // Clock jitter: exponential average of the offset differences.
-        let diff2 = (offset - self.last_offset).powi(2);
+        // Clock jitter (RFC 5905 §A.5.5.6): exponential average of the
+        // offset differences.  The RFC's loop corrects each offset within
+        // the next poll interval, and that correction counts in the
+        // difference as it does there.  A known phase whose slew outlasts
+        // the interval is different: the offsets follow its slew, a
+        // trajectory the loop set, not noise — with -x a 1 s phase slews at
+        // 500 PPM, 32 ms per 64 s poll, and counted it made the jitter
+        // 30 ms, so every offset after the slew passed the poll gate and
+        // the poll reached 1024 s with the start-up's frequency error
+        // still in the loop.  While such a slew lasts (and at the first
+        // update after it) the difference is taken against the last offset
+        // less what was slewed of the known phase since.
+        let expected = if slew_outlasts || self.known_slew_outlasted {
+            self.last_offset - self.known_slewed
+        } else {
+            self.last_offset
+        };
+        self.known_slewed = 0.0;
+        self.known_slew_outlasted = slew_outlasts;
+        let diff2 = (offset - expected).powi(2);
         self.jitter = (self.jitter.powi(2) + (diff2 - self.jitter.powi(2)) / AVG)
             .sqrt()
             .max(self.cfg.precision);
@@ -687,6 +720,7 @@ impl Discipline {
         if self.known_phase != 0.0 {
             let k = self.known_phase.clamp(-max_slew, max_slew);
             self.known_phase -= k;
+            self.known_slewed += k;
             adj += k;
         }
         let tc = self.cfg.pll_gain * 2f64.powi(self.tc as i32);
@@ -741,6 +775,39 @@ mod tests {
             assert_eq!(d.frequency().signum(), sign, "offset {offset}");
             assert!(d.frequency().abs() > 0.0);
         }
+    }
+
+    #[test]
+    fn a_known_phase_slewed_over_many_polls_is_not_clock_jitter() {
+        // -x, no drift file, a noise-free clock 1 s behind, 64 s polls, the
+        // kernel's 500 PPM slew: the start-up phase takes 2000 s, 32 ms a
+        // poll.  When the slew is over the jitter is still the offsets'
+        // (here the precision), not the slew's 32 ms steps, and the poll
+        // is still the minimum: the slewed offsets never passed the gate.
+        let c = DisciplineConfig {
+            slew_only: true,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, None, 0.0);
+        let (mut phase, mut t, mut checked) = (-1.0, 0.0, false);
+        while t < 3000.0 {
+            let decision = d.update(-phase, t);
+            assert!(!matches!(
+                decision,
+                Decision::Step { .. } | Decision::Panic { .. }
+            ));
+            if d.state() == LoopState::Sync && phase.abs() < 1e-3 && !checked {
+                checked = true;
+                assert!(d.jitter() < 1e-4, "jitter {}", d.jitter());
+                assert_eq!(d.poll(), c.minpoll);
+            }
+            for _ in 0..64 {
+                phase += d.frequency() + d.phase_adjustment(1.0, 500e-6);
+                t += 1.0;
+            }
+        }
+        assert!(checked, "the slew did not end: phase {phase}");
+        assert!(phase.abs() < 1e-4, "{phase}");
     }
 
     #[test]
