@@ -169,7 +169,7 @@ fn initial_one_second_offset_is_slewed_with_x() {
         // jitter was 30 ms when the slew ended, the poll went to 1024 s
         // and the start-up's frequency error (0.3 PPM on seed 2) decayed
         // at that poll's time constant (seeds 1–6 were 82, 182, 29, 79,
-        // 47, 51 µs; now 9, 8, 5, 25, 34, 36).
+        // 47, 51 µs; now 9, 42, 5, 25, 34, 36).
         assert!(
             r.rms_after(15000.0) <= LAN_POLL_GATE,
             "seed {seed}: {} (bound {LAN_POLL_GATE})",
