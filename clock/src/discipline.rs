@@ -190,6 +190,13 @@ pub struct Discipline {
     /// like any residual but not integrated into the frequency, so the
     /// loop does not overshoot after the start-up.
     known_phase: f64,
+    /// How much of the known phase was slewed since the last update,
+    /// seconds: a change of the offset the loop made on purpose.
+    known_slewed: f64,
+    /// Whether the known phase was still being slewed when the last
+    /// update came (the slew outlasted a poll interval, as a 1 s phase
+    /// slewed at 500 PPM under `-x` does).
+    known_slew_outlasted: bool,
     jitter: f64,
     wander: f64,
     allow_panic: bool,
@@ -222,6 +229,11 @@ struct FreqFit {
     slewed: f64,
     /// Frequency correction in force when the fit started, s/s.
     f0: f64,
+    /// Seconds the daemon loop has run since the first point (counted by
+    /// [`Discipline::phase_adjustment`]).  A point's time is its sample's,
+    /// which can be older than the update that brings it: a source that
+    /// becomes system peer hands over the sample it took a poll ago.
+    elapsed: f64,
 }
 
 /// A weighted line fit: (weighted mean time, weighted mean value, slope,
@@ -237,6 +249,17 @@ impl FreqFit {
     fn clear(&mut self) {
         self.points.clear();
         self.slewed = 0.0;
+        self.elapsed = 0.0;
+    }
+
+    /// The time now on the points' scale: `t`, the time of the sample
+    /// being processed, or later when the loop has run longer since the
+    /// first point.
+    fn now(&self, t: f64) -> f64 {
+        match self.points.first() {
+            Some(p) => t.max(p.0 + self.elapsed),
+            None => t,
+        }
     }
 
     fn start(&mut self, f0: f64) {
@@ -244,9 +267,18 @@ impl FreqFit {
         self.f0 = f0;
     }
 
-    fn add(&mut self, t: f64, offset: f64, delay: f64) {
-        // The offset the clock would show had nothing been slewed.
-        self.points.push((t, offset + self.slewed, delay));
+    /// Add the offset of a sample taken at `t`, with the frequency
+    /// correction `freq` in force.
+    fn add(&mut self, t: f64, offset: f64, delay: f64, freq: f64) {
+        // The offset the clock would show had nothing been slewed.  The
+        // clock filter re-bases a stored offset for the phase slewed since
+        // its sample (`ClockFilter::adjust`), not for the frequency
+        // correction that ran meanwhile: that part of `slewed` came after
+        // the sample and is taken off again (RFC 5905 §A.5.5.6 measures the
+        // frequency from offsets at the times they were taken).
+        let lag = self.now(t) - t;
+        let value = offset + self.slewed - (freq - self.f0) * lag;
+        self.points.push((t, value, delay));
     }
 
     /// Time covered by the points, seconds.
@@ -313,7 +345,7 @@ impl FreqFit {
     /// start.  Less noisy than the newest sample.
     fn predict(&self, t: f64) -> Option<f64> {
         let l = self.line()?;
-        Some(l.ym + l.slope * (t - l.tm) - self.slewed)
+        Some(l.ym + l.slope * (self.now(t) - l.tm) - self.slewed)
     }
 
     /// (slope, standard error of the slope), once three points exist.
@@ -342,6 +374,8 @@ impl Discipline {
             last_offset: 0.0,
             tc: cfg.minpoll,
             known_phase: 0.0,
+            known_slewed: 0.0,
+            known_slew_outlasted: false,
             tc_counter: 0,
             jitter: cfg.precision,
             wander: 0.0,
@@ -431,6 +465,8 @@ impl Discipline {
         self.tc_counter = 0;
         self.tc = self.cfg.minpoll;
         self.known_phase = 0.0;
+        self.known_slewed = 0.0;
+        self.known_slew_outlasted = false;
         self.jitter = self.cfg.precision;
         self.freq_fit.clear();
     }
@@ -482,6 +518,9 @@ impl Discipline {
         self.allow_panic = false;
 
         let mu = now - self.last_update;
+        // A known phase left from the last update: its slew outlasts the
+        // poll interval (see the clock jitter below).
+        let slew_outlasts = self.known_phase != 0.0;
         let step = self.cfg.effective_step_threshold(offset);
         if step > 0.0 && abs > step {
             match self.state {
@@ -498,7 +537,8 @@ impl Discipline {
             let was_nset = self.state == LoopState::Nset;
             if self.state == LoopState::Freq && self.started && mu > 0.0 {
                 // The direct frequency measurement is still usable.
-                self.freq_fit.add(now, offset, self.pending_delay);
+                self.freq_fit
+                    .add(now, offset, self.pending_delay, self.freq);
                 match self.freq_fit.estimate() {
                     Some((slope, _)) => self.set_frequency(self.freq_fit.f0 + slope),
                     None => self.set_frequency(self.freq + (offset - self.residual) / mu),
@@ -507,7 +547,7 @@ impl Discipline {
             self.reset_after_step(now);
             if was_nset {
                 self.freq_fit.start(self.freq);
-                self.freq_fit.add(now, 0.0, self.pending_delay);
+                self.freq_fit.add(now, 0.0, self.pending_delay, self.freq);
             }
             self.state = if was_nset {
                 LoopState::Freq
@@ -524,7 +564,8 @@ impl Discipline {
             LoopState::Nset => {
                 // First sample: slew it out and start measuring frequency.
                 self.freq_fit.start(self.freq);
-                self.freq_fit.add(now, offset, self.pending_delay);
+                self.freq_fit
+                    .add(now, offset, self.pending_delay, self.freq);
                 self.residual = offset;
                 self.last_offset = offset;
                 self.last_update = now;
@@ -547,7 +588,8 @@ impl Discipline {
                 // would be without the slew) against time.  Leave FREQ
                 // once the estimate is good enough, at the latest after
                 // the stepout interval.
-                self.freq_fit.add(now, offset, self.pending_delay);
+                self.freq_fit
+                    .add(now, offset, self.pending_delay, self.freq);
                 let estimate = self.freq_fit.estimate();
                 // At least one minimum poll interval of data: a few
                 // closely spaced burst samples can agree by chance.
@@ -594,6 +636,7 @@ impl Discipline {
                 // jitter of the disciplined clock: start afresh.
                 self.last_offset = offset;
                 self.known_phase = offset;
+                self.known_slewed = 0.0;
                 offset
             }
             LoopState::Spike | LoopState::Sync => {
@@ -603,8 +646,26 @@ impl Discipline {
             }
         };
 
-        // Clock jitter: exponential average of the offset differences.
-        let diff2 = (offset - self.last_offset).powi(2);
+        // Clock jitter (RFC 5905 §A.5.5.6): exponential average of the
+        // offset differences.  The RFC's loop corrects each offset within
+        // the next poll interval, and that correction counts in the
+        // difference as it does there.  A known phase whose slew outlasts
+        // the interval is different: the offsets follow its slew, a
+        // trajectory the loop set, not noise — with -x a 1 s phase slews at
+        // 500 PPM, 32 ms per 64 s poll, and counted it made the jitter
+        // 30 ms, so every offset after the slew passed the poll gate and
+        // the poll reached 1024 s with the start-up's frequency error
+        // still in the loop.  While such a slew lasts (and at the first
+        // update after it) the difference is taken against the last offset
+        // less what was slewed of the known phase since.
+        let expected = if slew_outlasts || self.known_slew_outlasted {
+            self.last_offset - self.known_slewed
+        } else {
+            self.last_offset
+        };
+        self.known_slewed = 0.0;
+        self.known_slew_outlasted = slew_outlasts;
+        let diff2 = (offset - expected).powi(2);
         self.jitter = (self.jitter.powi(2) + (diff2 - self.jitter.powi(2)) / AVG)
             .sqrt()
             .max(self.cfg.precision);
@@ -687,6 +748,7 @@ impl Discipline {
         if self.known_phase != 0.0 {
             let k = self.known_phase.clamp(-max_slew, max_slew);
             self.known_phase -= k;
+            self.known_slewed += k;
             adj += k;
         }
         let tc = self.cfg.pll_gain * 2f64.powi(self.tc as i32);
@@ -694,6 +756,7 @@ impl Discipline {
         adj += ((self.residual - adj) * (dt / tc).min(1.0)).clamp(-room, room);
         self.residual -= adj;
         if self.state == LoopState::Freq {
+            self.freq_fit.elapsed += dt;
             self.freq_fit.slewed += adj + (self.freq - self.freq_fit.f0) * dt;
         }
         adj
@@ -740,6 +803,86 @@ mod tests {
             d.pll_fll(offset, 64.0);
             assert_eq!(d.frequency().signum(), sign, "offset {offset}");
             assert!(d.frequency().abs() > 0.0);
+        }
+    }
+
+    #[test]
+    fn a_known_phase_slewed_over_many_polls_is_not_clock_jitter() {
+        // -x, no drift file, a noise-free clock 1 s behind, 64 s polls, the
+        // kernel's 500 PPM slew: the start-up phase takes 2000 s, 32 ms a
+        // poll.  When the slew is over the jitter is still the offsets'
+        // (here the precision), not the slew's 32 ms steps, and the poll
+        // is still the minimum: the slewed offsets never passed the gate.
+        let c = DisciplineConfig {
+            slew_only: true,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, None, 0.0);
+        let (mut phase, mut t, mut checked) = (-1.0, 0.0, false);
+        while t < 3000.0 {
+            let decision = d.update(-phase, t);
+            assert!(!matches!(
+                decision,
+                Decision::Step { .. } | Decision::Panic { .. }
+            ));
+            if d.state() == LoopState::Sync && phase.abs() < 1e-3 && !checked {
+                checked = true;
+                assert!(d.jitter() < 1e-4, "jitter {}", d.jitter());
+                assert_eq!(d.poll(), c.minpoll);
+            }
+            for _ in 0..64 {
+                phase += d.frequency() + d.phase_adjustment(1.0, 500e-6);
+                t += 1.0;
+            }
+        }
+        assert!(checked, "the slew did not end: phase {phase}");
+        assert!(phase.abs() < 1e-4, "{phase}");
+    }
+
+    /// Start-up of a noise-free clock 50 PPM fast, 64 s polls, the fit
+    /// running its whole 1200 s window.  With `late`, every fourth update
+    /// brings the sample of a source that became system peer, taken 63 s
+    /// before: its offset re-based for the phase slewed since, as the
+    /// clock filter stores it, at its own time.  Returns the frequency.
+    fn start_with_late_samples(late: bool) -> f64 {
+        let c = DisciplineConfig {
+            freq_target: 0.0,
+            ..cfg()
+        };
+        let mut d = Discipline::new(c, None, 0.0);
+        let (mut phase, mut t, mut k) = (0.0, 0.0, 0);
+        // (time, offset then, phase slewed since) of the sample a poll ago.
+        let mut older = (0.0, 0.0, 0.0);
+        while d.state() != LoopState::Sync {
+            let (when, offset) = if late && k % 4 == 3 {
+                (older.0, older.1 - older.2)
+            } else {
+                (t, -phase)
+            };
+            d.update(offset, when);
+            for s in 0..64 {
+                if s == 1 {
+                    older = (t, -phase, 0.0);
+                }
+                let adj = d.phase_adjustment(1.0, 500e-6);
+                older.2 += adj;
+                phase += 50e-6 + d.frequency() + adj;
+                t += 1.0;
+            }
+            k += 1;
+            assert!(t < 2000.0, "the measurement did not end");
+        }
+        d.frequency()
+    }
+
+    #[test]
+    fn a_sample_handed_over_late_is_fit_at_its_own_time() {
+        // The frequency correction that ran after the sample is not in its
+        // offset (only the phase slews are): counted, each late point sat
+        // 50 PPM · 63 s = 3 ms off the line.
+        for late in [false, true] {
+            let f = start_with_late_samples(late);
+            assert!((f + 50e-6).abs() < 0.01e-6, "late {late}: {f}");
         }
     }
 

@@ -150,30 +150,32 @@ fn initial_one_second_offset_is_stepped() {
 
 #[test]
 fn initial_one_second_offset_is_slewed_with_x() {
-    let r = sim(&[
-        ("servers", "4"),
-        ("jitter", "0.0001"),
-        ("initial-offset", "1.0"),
-        ("slew-only", "true"),
-        ("duration", "30000"),
-    ]);
-    assert_eq!(r.steps, 0);
-    // Slewing 1 s at the kernel's 500 PPM takes at least 2000 s.
-    let c = r.converge_s.expect("converged");
-    assert!((2000.0..10000.0).contains(&c), "{c}");
-    // After the slew the scenario is the LAN's without the 50 PPM, and the
-    // derived bound is the LAN's: LAN_POLL_GATE, 120 µs.  The daemon does
-    // not meet it on every seed (seeds 1–6: 82, 182, 29, 79, 47, 51 µs):
-    // once the slew is over a residual frequency error of a few 0.01 PPM
-    // stays, the offsets stay within PGATE times the clock jitter, so the
-    // RFC rule lengthens the poll to 1024 s and the error decays at that
-    // poll's time constant, hours (seed 2: −100 µs at 2000 s, −295 µs at
-    // 11 000 s).  The assertion stays at the 200 µs an earlier change set.
-    assert!(
-        r.rms_after(15000.0) < 200e-6,
-        "{} (derived bound {LAN_POLL_GATE})",
-        r.rms_after(15000.0)
-    );
+    for seed in ["1", "2", "3", "4", "5", "6", "7", "8"] {
+        let r = sim(&[
+            ("servers", "4"),
+            ("jitter", "0.0001"),
+            ("initial-offset", "1.0"),
+            ("slew-only", "true"),
+            ("duration", "30000"),
+            ("seed", seed),
+        ]);
+        assert_eq!(r.steps, 0, "seed {seed}");
+        // Slewing 1 s at the kernel's 500 PPM takes at least 2000 s.
+        let c = r.converge_s.expect("converged");
+        assert!((2000.0..10000.0).contains(&c), "seed {seed}: {c}");
+        // After the slew the scenario is the LAN's without the 50 PPM, and
+        // the derived bound is the LAN's: LAN_POLL_GATE, 120 µs.  It holds
+        // because the slew is not counted as clock jitter: counted, the
+        // jitter was 30 ms when the slew ended, the poll went to 1024 s
+        // and the start-up's frequency error (0.3 PPM on seed 2) decayed
+        // at that poll's time constant (seeds 1–6 were 82, 182, 29, 79,
+        // 47, 51 µs; now 9, 42, 5, 25, 34, 36).
+        assert!(
+            r.rms_after(15000.0) <= LAN_POLL_GATE,
+            "seed {seed}: {} (bound {LAN_POLL_GATE})",
+            r.rms_after(15000.0)
+        );
+    }
 }
 
 #[test]
