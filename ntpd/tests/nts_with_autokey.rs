@@ -142,4 +142,26 @@ fn autokey_and_nts_associations_side_by_side() {
     assert!(authentic > 0, "{rv}");
     let carol_rv = ntpq(&ns, &["-c", "rv", "127.0.0.3"]);
     assert!(carol_rv.contains("nts_ke_served=1"), "{carol_rv}");
+    // Per association: the NTS one (the second) shows its NTS state, the
+    // Autokey one none of it.
+    let value = |text: &str, name: &str| -> Option<u64> {
+        text.split([',', '\n'])
+            .find_map(|kv| kv.trim().strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let nts_peer = ntpq(&ns, &["-c", "rv &2", "127.0.0.2"]);
+    assert!(nts_peer.contains("srcadr=127.0.0.3"), "{nts_peer}");
+    let cookies = value(&nts_peer, "nts_cookies").unwrap_or_else(|| panic!("{nts_peer}"));
+    assert!((1..=8).contains(&cookies), "{nts_peer}");
+    assert_eq!(value(&nts_peer, "nts_key_exchanges"), Some(1), "{nts_peer}");
+    assert!(
+        value(&nts_peer, "nts_authentic").is_some_and(|n| n > 0),
+        "{nts_peer}"
+    );
+    assert_eq!(value(&nts_peer, "nts_refused"), Some(0), "{nts_peer}");
+    let autokey_peer = ntpq(&ns, &["-c", "rv &1", "127.0.0.2"]);
+    assert!(
+        autokey_peer.contains("srcadr=127.0.0.1") && !autokey_peer.contains("nts_"),
+        "{autokey_peer}"
+    );
 }

@@ -70,8 +70,8 @@ pub use request::Ignored;
 pub use state::reported_broadcast_delay;
 pub use state::{
     AutokeyValues, CertInfo, CommandReply, ControlState, ExtraVar, InterfaceStats, KernelPps,
-    KernelVars, MruEntry, PeerCrypto, PeerVars, RestrictEntry, SystemCounter, SystemCrypto,
-    SystemVars, UNCONFIGURED_BROADCAST_DELAY,
+    KernelVars, MruEntry, NtsPeerVars, PeerCrypto, PeerVars, RestrictEntry, SystemCounter,
+    SystemCrypto, SystemVars, UNCONFIGURED_BROADCAST_DELAY,
 };
 
 use request::{screen, Items, Request, Screened};

@@ -68,6 +68,10 @@ pub enum PeerVar {
     Timestamp,
     Signature,
     Ident,
+    NtsCookies,
+    NtsKeyExchanges,
+    NtsAuthentic,
+    NtsRefused,
 }
 
 /// The table in the reference's code order (code = index + 1).
@@ -130,6 +134,11 @@ pub const PEER_VARS: &[(&str, PeerVar)] = &[
     ("timestamp", PeerVar::Timestamp),
     ("signature", PeerVar::Signature),
     ("ident", PeerVar::Ident),
+    // This daemon's own, after the reference's codes: NTS (RFC 8915).
+    ("nts_cookies", PeerVar::NtsCookies),
+    ("nts_key_exchanges", PeerVar::NtsKeyExchanges),
+    ("nts_authentic", PeerVar::NtsAuthentic),
+    ("nts_refused", PeerVar::NtsRefused),
 ];
 
 /// What `ntpq -c "rv &N"` and a READSTAT for one association get.
@@ -174,6 +183,10 @@ pub const DEFAULT_PEER_VARS: &[PeerVar] = &[
     PeerVar::Valid,
     PeerVar::InitSequence,
     PeerVar::Ident,
+    PeerVar::NtsCookies,
+    PeerVar::NtsKeyExchanges,
+    PeerVar::NtsAuthentic,
+    PeerVar::NtsRefused,
 ];
 
 /// Largest key ID that is a symmetric key (`NTP_MAXKEY`); larger ones
@@ -288,6 +301,20 @@ pub fn put(out: &mut Out, name: &str, var: PeerVar, p: &PeerVars, crypto: Option
         PeerVar::SelDisp => out.bare(name, &p.selection_dispersion.to_string()),
         PeerVar::SelBroken => out.bare(name, &p.selection_broken.to_string()),
         PeerVar::Candidate => out.bare(name, &p.candidate.to_string()),
+        PeerVar::NtsCookies
+        | PeerVar::NtsKeyExchanges
+        | PeerVar::NtsAuthentic
+        | PeerVar::NtsRefused => {
+            if let Some(n) = &p.nts {
+                let v = match var {
+                    PeerVar::NtsCookies => n.cookies as u64,
+                    PeerVar::NtsKeyExchanges => n.key_exchanges,
+                    PeerVar::NtsAuthentic => n.authentic,
+                    _ => n.refused,
+                };
+                out.bare(name, &v.to_string());
+            }
+        }
         PeerVar::CryptoFlags => {
             if let Some(c) = crypto.filter(|c| c.flags != 0) {
                 out.bare(name, &format!("0x{:x}", c.flags));
@@ -330,7 +357,9 @@ mod tests {
 
     #[test]
     fn table_matches_reference_codes() {
-        assert_eq!(PEER_VARS.len(), 58);
+        // The reference's 58, then this daemon's NTS variables.
+        assert_eq!(PEER_VARS.len(), 62);
+        assert_eq!(lookup(b"nts_cookies"), Some(58));
         assert_eq!(lookup(b"srcadr"), Some(3));
         assert_eq!(lookup(b"filtdisp"), Some(33));
         assert_eq!(lookup(b"candidate"), Some(49));

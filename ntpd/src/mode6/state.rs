@@ -372,6 +372,10 @@ pub struct PeerVars {
     pub selection_broken: u64,
     /// `candidate`: the selection code of the last clock selection.
     pub candidate: u8,
+    /// The NTS state of an NTS association (RFC 8915): `nts_cookies`,
+    /// `nts_key_exchanges`, `nts_authentic`, `nts_refused`; `None` for
+    /// any other association, which shows none of them.
+    pub nts: Option<NtsPeerVars>,
 }
 
 /// The Autokey variables of one association (brief §10.2).
@@ -388,6 +392,21 @@ pub struct PeerCrypto {
     pub ident: Option<String>,
     /// `initsequence`, `initkey`, `timestamp`: the accepted AUTO values.
     pub autokey: Option<AutokeyValues>,
+}
+
+/// The NTS state of one NTS client association, as `ntpq -c "rv &N"`
+/// shows it (names of this daemon's own; the reference has no NTS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NtsPeerVars {
+    /// `nts_cookies`: unused cookies held (at most 8, RFC 8915 §4.1.6).
+    pub cookies: usize,
+    /// `nts_key_exchanges`: NTS-KE sessions completed for it.
+    pub key_exchanges: u64,
+    /// `nts_authentic`: replies whose authenticator verified.
+    pub authentic: u64,
+    /// `nts_refused`: replies refused (authenticator, unique identifier)
+    /// and NTS NAKs received.
+    pub refused: u64,
 }
 
 /// The AUTO values of an association.

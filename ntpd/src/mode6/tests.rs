@@ -113,6 +113,7 @@ fn peer() -> PeerVars {
         selection_dispersion: 4,
         selection_broken: 5,
         candidate: 6,
+        nts: None,
     }
 }
 

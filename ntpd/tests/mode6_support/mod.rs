@@ -244,6 +244,7 @@ pub fn alice_seen_by_bob() -> PeerVars {
         selection_dispersion: 0,
         selection_broken: 0,
         candidate: 6,
+        nts: None,
     }
 }
 
