@@ -87,7 +87,10 @@ pub fn key_exchange(
         }
         let n = tls.read(&mut buf)?;
         if n == 0 {
-            return Err(ke_err("response", "connection closed before End of Message"));
+            return Err(ke_err(
+                "response",
+                "connection closed before End of Message",
+            ));
         }
         message.extend_from_slice(&buf[..n]);
     };
@@ -153,7 +156,11 @@ impl NtsSession {
             .find(|f| f.field_type == field_type::AUTHENTICATOR)
         else {
             let nak = reply.len() > 16 && reply[1] == 0 && reply[12..16] == *b"NTSN";
-            return if nak { NtsCheck::Nak } else { NtsCheck::Invalid };
+            return if nak {
+                NtsCheck::Nak
+            } else {
+                NtsCheck::Invalid
+            };
         };
         if uid.start > auth.start {
             return NtsCheck::Invalid;
@@ -225,9 +232,18 @@ mod tests {
     fn replies_are_checked_for_id_and_s2c() {
         let s = session();
         let req = s.request(&[0x23; 48], 77, 0);
-        assert_eq!(s.check(&reply(&req, &AeadKey::new([2; 32])), 77), NtsCheck::Valid);
-        assert_eq!(s.check(&reply(&req, &AeadKey::new([2; 32])), 78), NtsCheck::Invalid);
-        assert_eq!(s.check(&reply(&req, &AeadKey::new([1; 32])), 77), NtsCheck::Invalid);
+        assert_eq!(
+            s.check(&reply(&req, &AeadKey::new([2; 32])), 77),
+            NtsCheck::Valid
+        );
+        assert_eq!(
+            s.check(&reply(&req, &AeadKey::new([2; 32])), 78),
+            NtsCheck::Invalid
+        );
+        assert_eq!(
+            s.check(&reply(&req, &AeadKey::new([1; 32])), 77),
+            NtsCheck::Invalid
+        );
         let mut nak = vec![0x24; 48];
         nak[1] = 0;
         nak[12..16].copy_from_slice(b"NTSN");

@@ -139,7 +139,13 @@ fn run(o: &Options) -> Result<String, String> {
                     res = measure(&progs, &ns, &mut server, &plan);
                     if auth == Auth::Nts && res.note.is_none() && !interrupted() {
                         let cpu = (plan.loadgen_cpu, plan.sched);
-                        ke.push(ke_steps::measure_ke(&progs, &ns, &server, cpu, plan.cpu_step));
+                        ke.push(ke_steps::measure_ke(
+                            &progs,
+                            &ns,
+                            &server,
+                            cpu,
+                            plan.cpu_step,
+                        ));
                     }
                     server.stop();
                 }

@@ -49,13 +49,25 @@ pub fn make(dir: &Path) -> io::Result<TestPki> {
     let mut ca = vec!["req", "-x509"];
     ca.extend(EC_KEY);
     ca.extend([
-        "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=ntp-bench-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ntp-bench-ca",
     ]);
     openssl(dir, &ca)?;
     let mut csr = vec!["req"];
     csr.extend(EC_KEY);
     csr.extend([
-        "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
     ]);
     openssl(dir, &csr)?;
     fs::write(
@@ -65,8 +77,21 @@ pub fn make(dir: &Path) -> io::Result<TestPki> {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
         ],
     )?;
     Ok(TestPki {

@@ -458,4 +458,35 @@ mod tests {
         assert!(conf.contains("local stratum 8") && !conf.contains("ratelimit"));
         fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn nts_configs_name_the_test_pki() {
+        if Command::new("openssl").arg("version").output().is_err() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "openssl command line missing under CI"
+            );
+            eprintln!("skipped: no openssl command line");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("ntp-bench-nts-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let (args, ca) = configure(ServerKind::Ours, Auth::Nts, &dir).unwrap();
+        let conf = fs::read_to_string(&args[3]).unwrap();
+        let cert = dir.join("server.pem").display().to_string();
+        assert!(
+            conf.contains(&format!("nts enable cert {cert} key ")),
+            "{conf}"
+        );
+        assert!(conf.contains("disable ntp\n") && !conf.contains("trustedkey"));
+        assert_eq!(ca, Some(dir.join("ca.pem")));
+        assert!(dir.join("ca.pem").is_file() && dir.join("server.key").is_file());
+        let (args, ca) = configure(ServerKind::Chronyd, Auth::Nts, &dir).unwrap();
+        let conf = fs::read_to_string(args.last().unwrap()).unwrap();
+        assert!(conf.contains(&format!("ntsservercert {cert}\n")), "{conf}");
+        assert!(conf.contains("ntsprocesses 0\n") && ca.is_some());
+        assert!(configure(ServerKind::Ntpsec, Auth::Nts, &dir).is_err());
+        assert!(!serves_nts(ServerKind::Floor) && serves_nts(ServerKind::Chronyd));
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
