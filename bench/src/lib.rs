@@ -22,8 +22,10 @@
 #![deny(missing_docs)]
 
 pub mod floor;
+pub mod ke_load;
 pub mod key;
 pub mod loadgen;
+pub mod nts_session;
 pub mod poller;
 pub mod procfs;
 pub mod report;

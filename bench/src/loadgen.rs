@@ -12,6 +12,7 @@
 
 use crate::floor::SLOT_LEN;
 use crate::key::{MacCheck, MacKey};
+use crate::nts_session::{NtsCheck, NtsSession};
 use crate::poller::{PacingTimer, Poller};
 use crate::procfs;
 use crate::report::LoadReport;
@@ -43,6 +44,9 @@ pub struct LoadConfig {
     pub ports_per_addr: u32,
     /// Sign requests with this key.
     pub key: Option<MacKey>,
+    /// Send NTS requests (RFC 8915 §5.7) under this NTS-KE session's
+    /// keys and cookies instead of a MAC.
+    pub nts: Option<NtsSession>,
     /// Measure this process's CPU time over the sending window.
     pub server_pid: Option<u32>,
     /// Replies slower than this count as late, not answered.
@@ -66,6 +70,7 @@ impl LoadConfig {
             addrs: 64,
             ports_per_addr: 4,
             key: None,
+            nts: None,
             server_pid: None,
             late: Duration::from_millis(100),
             drain: Duration::from_millis(200),
@@ -106,6 +111,7 @@ struct Tally {
     tag: u64,
     burst: usize,
     key: Option<MacKey>,
+    nts: Option<NtsSession>,
     late_ns: u64,
     /// Send time of each burst, ns since start.
     burst_sent_ns: Vec<u64>,
@@ -147,6 +153,19 @@ impl Tally {
                     return;
                 }
                 MacCheck::Invalid => {
+                    r.malformed += 1;
+                    return;
+                }
+            }
+        }
+        if let Some(n) = &self.nts {
+            match n.check(dgram, s.origin) {
+                NtsCheck::Valid => {}
+                NtsCheck::Nak => {
+                    r.nak += 1;
+                    return;
+                }
+                NtsCheck::Invalid => {
                     r.malformed += 1;
                     return;
                 }
@@ -213,14 +232,22 @@ fn send_burst(
         tally.answered_bits.resize(len * 2, 0);
     }
     for i in 0..cfg.burst {
-        wire::set_transmit(template, tally.tag << 32 | (first_seq + i as u64));
+        let seq = first_seq + i as u64;
+        let xmt = tally.tag << 32 | seq;
+        wire::set_transmit(template, xmt);
         let Some(slot) = out.next_buffer() else {
             break;
         };
-        slot[..HEADER_LEN].copy_from_slice(template);
-        let len = match &cfg.key {
-            Some(k) => k.append(slot, HEADER_LEN).unwrap_or(HEADER_LEN),
-            None => HEADER_LEN,
+        let len = if let Some(n) = &cfg.nts {
+            let req = n.request(template, xmt, seq);
+            slot[..req.len()].copy_from_slice(&req);
+            req.len()
+        } else {
+            slot[..HEADER_LEN].copy_from_slice(template);
+            match &cfg.key {
+                Some(k) => k.append(slot, HEADER_LEN).unwrap_or(HEADER_LEN),
+                None => HEADER_LEN,
+            }
         };
         out.commit(len, None, None);
     }
@@ -266,6 +293,7 @@ pub fn run(cfg: &LoadConfig) -> io::Result<LoadReport> {
         tag,
         burst: cfg.burst,
         key: cfg.key.clone(),
+        nts: cfg.nts.clone(),
         late_ns: cfg.late.as_nanos() as u64,
         burst_sent_ns: Vec::with_capacity((planned / cfg.burst as f64) as usize + 16),
         answered_bits: vec![0; (planned as usize + cfg.burst) / 64 + 2],

@@ -7,15 +7,15 @@
 #![deny(missing_docs)]
 
 use ntp_bench::runner::netns::{catch_signals, interrupted, Netns};
-use ntp_bench::runner::servers::{Auth, Programs, RunningServer, Sched, ServerKind};
+use ntp_bench::runner::servers::{self, Auth, Programs, RunningServer, Sched, ServerKind};
 use ntp_bench::runner::steps::{measure, ServerResult, StepPlan};
-use ntp_bench::runner::table;
+use ntp_bench::runner::{ke_steps, table};
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
 const USAGE: &str = "usage: ntp-server-bench [--quick] [--servers floor,ours,chronyd,ntpsec]
-       [--auth none,md5,sha1] [--step-secs S] [--no-rt] [--out FILE]   (must run as root)
+       [--auth none,md5,sha1,nts] [--step-secs S] [--no-rt] [--out FILE]   (must run as root)
   --no-rt: run servers and generator at nice -10 instead of SCHED_FIFO 10";
 
 struct Options {
@@ -114,7 +114,8 @@ fn run(o: &Options) -> Result<String, String> {
     let mut order: Vec<(ServerKind, Auth, bool)> = Vec::new();
     for &auth in &o.auths {
         for &kind in &o.servers {
-            if kind != ServerKind::Floor || auth == Auth::None {
+            let nts_ok = auth != Auth::Nts || servers::serves_nts(kind);
+            if (kind != ServerKind::Floor || auth == Auth::None) && nts_ok {
                 order.push((kind, auth, false));
             }
         }
@@ -123,6 +124,7 @@ fn run(o: &Options) -> Result<String, String> {
         order.push((ServerKind::Floor, Auth::None, true));
     }
     let mut results: Vec<ServerResult> = Vec::new();
+    let mut ke: Vec<ke_steps::KeResult> = Vec::new();
     for (kind, auth, repeat) in order {
         if interrupted() {
             break;
@@ -135,6 +137,16 @@ fn run(o: &Options) -> Result<String, String> {
             match RunningServer::start(kind, auth, program, &ns, &dir, (0, plan.sched)) {
                 Ok(mut server) => {
                     res = measure(&progs, &ns, &mut server, &plan);
+                    if auth == Auth::Nts && res.note.is_none() && !interrupted() {
+                        let cpu = (plan.loadgen_cpu, plan.sched);
+                        ke.push(ke_steps::measure_ke(
+                            &progs,
+                            &ns,
+                            &server,
+                            cpu,
+                            plan.cpu_step,
+                        ));
+                    }
                     server.stop();
                 }
                 Err(e) => res.note = Some(format!("cannot start: {e}")),
@@ -179,6 +191,11 @@ fn run(o: &Options) -> Result<String, String> {
             }),
     );
     text.push_str(&table::render(&results));
+    text.push_str(&table::nts_ratio(&results));
+    if !ke.is_empty() {
+        text.push_str("\nNTS-KE handshakes, server on CPU 0, `ntp-ke-load` on CPU 1:\n\n");
+        text.push_str(&ke_steps::render(&ke));
+    }
     text.push_str("\nRaw steps:\n\n```\n");
     text.push_str(&table::raw(&results));
     text.push_str("```\n");

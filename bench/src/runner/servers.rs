@@ -5,6 +5,7 @@
 //! CAP_SYS_TIME.
 
 use super::netns::Netns;
+use super::pki;
 use crate::key::{to_hex, MacAlgo, MacKey};
 use std::fmt;
 use std::fs;
@@ -59,11 +60,15 @@ pub enum Auth {
     Md5,
     /// Requests with a SHA-1 MAC under key 1.
     Sha1,
+    /// NTS (RFC 8915): one NTS-KE session with the server on
+    /// 127.0.0.1:4460, then requests with its cookies, authenticated
+    /// under C2S, replies checked under S2C (ours and chronyd only).
+    Nts,
 }
 
 impl Auth {
     /// Every mode, in the order the runner measures them.
-    pub const ALL: [Auth; 3] = [Auth::None, Auth::Md5, Auth::Sha1];
+    pub const ALL: [Auth; 4] = [Auth::None, Auth::Md5, Auth::Sha1, Auth::Nts];
 
     /// The name used on the command line and in the table.
     pub fn name(self) -> &'static str {
@@ -71,10 +76,11 @@ impl Auth {
             Auth::None => "none",
             Auth::Md5 => "md5",
             Auth::Sha1 => "sha1",
+            Auth::Nts => "nts",
         }
     }
 
-    /// The mode of an `--auth` name (`none`, `md5`, `sha1`).
+    /// The mode of an `--auth` name (`none`, `md5`, `sha1`, `nts`).
     pub fn from_name(s: &str) -> Option<Auth> {
         Self::ALL.into_iter().find(|a| a.name() == s)
     }
@@ -84,7 +90,7 @@ impl Auth {
     /// format reads for keys longer than 20 characters).
     pub fn key(self) -> Option<MacKey> {
         let algo = match self {
-            Auth::None => return None,
+            Auth::None | Auth::Nts => return None,
             Auth::Md5 => MacAlgo::Md5,
             Auth::Sha1 => MacAlgo::Sha1,
         };
@@ -145,6 +151,8 @@ pub struct Programs {
     pub loadgen: PathBuf,
     /// `ntp-echo-floor`, next to the runner.
     pub floor: PathBuf,
+    /// `ntp-ke-load` (NTS-KE handshakes), next to the runner.
+    pub ke_load: PathBuf,
     /// This project's `ntpd`, if built next to the runner.
     pub ours: Option<PathBuf>,
     /// chrony's `chronyd`, if installed.
@@ -181,6 +189,7 @@ impl Programs {
         Ok(Programs {
             loadgen: dir.join("ntp-loadgen"),
             floor: dir.join("ntp-echo-floor"),
+            ke_load: dir.join("ntp-ke-load"),
             ours: existing(dir.join("ntpd")),
             chronyd,
             ntpsec,
@@ -217,9 +226,45 @@ fn chrony_keys(key: &MacKey) -> String {
 /// limiting (ntpsec ignores `notrap` and `nopeer`).
 const RESTRICT: &str = "restrict default kod nomodify notrap nopeer\nrestrict 127.0.0.1\n";
 
+/// Whether the bench configures `kind` as an NTS server.
+pub fn serves_nts(kind: ServerKind) -> bool {
+    matches!(kind, ServerKind::Ours | ServerKind::Chronyd)
+}
+
+/// The NTS server configuration of `kind` (ours: `nts enable` with
+/// certificate, key and cookie-key file; chronyd: `ntsserverkey`,
+/// `ntsservercert`, NTS-KE in its main process), with a fresh test PKI.
+fn nts_conf(kind: ServerKind, dir: &Path) -> io::Result<(String, PathBuf)> {
+    let pki = pki::make(dir)?;
+    let (cert, key, d) = (pki.cert.display(), pki.key.display(), dir.display());
+    let conf = match kind {
+        ServerKind::Ours => format!("nts enable cert {cert} key {key} cookie {d}/nts-keys\n"),
+        ServerKind::Chronyd => {
+            let dump = dir.join("ntsdump");
+            fs::create_dir_all(&dump)?;
+            format!(
+                "ntsserverkey {key}\nntsservercert {cert}\nntsdumpdir {}\nntsprocesses 0\n",
+                dump.display()
+            )
+        }
+        _ => {
+            return Err(io::Error::other(format!(
+                "NTS is not configured for {} in this bench",
+                kind.name()
+            )))
+        }
+    };
+    Ok((conf, pki.ca))
+}
+
 /// Writes the configuration of `kind` for `auth` into `dir` and returns
-/// the program's arguments (after the program name).
-fn configure(kind: ServerKind, auth: Auth, dir: &Path) -> io::Result<Vec<String>> {
+/// the program's arguments (after the program name) and, for NTS, the
+/// CA certificate its clients trust.
+fn configure(
+    kind: ServerKind,
+    auth: Auth,
+    dir: &Path,
+) -> io::Result<(Vec<String>, Option<PathBuf>)> {
     let d = dir.display();
     let key = auth.key();
     let write = |name: &str, text: &str| -> io::Result<String> {
@@ -227,7 +272,14 @@ fn configure(kind: ServerKind, auth: Auth, dir: &Path) -> io::Result<Vec<String>
         fs::write(&p, text)?;
         Ok(p.display().to_string())
     };
-    Ok(match kind {
+    let (nts, ca) = match auth {
+        Auth::Nts => {
+            let (conf, ca) = nts_conf(kind, dir)?;
+            (conf, Some(ca))
+        }
+        _ => (String::new(), None),
+    };
+    let args = match kind {
         ServerKind::Floor => vec!["--listen".into(), "127.0.0.1:123".into()],
         ServerKind::Ours | ServerKind::Ntpsec => {
             let name = kind.name();
@@ -246,6 +298,7 @@ fn configure(kind: ServerKind, auth: Auth, dir: &Path) -> io::Result<Vec<String>
                 let keys = write("ntp.keys", &ntp_keys(k))?;
                 conf.push_str(&format!("keys {keys}\ntrustedkey {}\n", k.id));
             }
+            conf.push_str(&nts);
             let conf = write(&format!("{name}.conf"), &conf)?;
             vec!["-n".into(), "-x".into(), "-c".into(), conf]
         }
@@ -258,6 +311,7 @@ fn configure(kind: ServerKind, auth: Auth, dir: &Path) -> io::Result<Vec<String>
                 let keys = write("chrony.keys", &chrony_keys(k))?;
                 conf.push_str(&format!("keyfile {keys}\n"));
             }
+            conf.push_str(&nts);
             let conf = write("chrony.conf", &conf)?;
             vec![
                 "-d".into(),
@@ -268,7 +322,8 @@ fn configure(kind: ServerKind, auth: Auth, dir: &Path) -> io::Result<Vec<String>
                 conf,
             ]
         }
-    })
+    };
+    Ok((args, ca))
 }
 
 /// A server started by the runner; stopped (by its PID) on drop.
@@ -277,6 +332,8 @@ pub struct RunningServer {
     pub kind: ServerKind,
     /// The authentication it was configured for (key 1 in its keys file).
     pub auth: Auth,
+    /// With NTS, the CA certificate the load generator trusts.
+    pub nts_ca: Option<PathBuf>,
     child: Child,
     log: PathBuf,
 }
@@ -293,7 +350,7 @@ impl RunningServer {
         dir: &Path,
         (cpu, sched): (u32, Sched),
     ) -> io::Result<RunningServer> {
-        let args = configure(kind, auth, dir)?;
+        let (args, nts_ca) = configure(kind, auth, dir)?;
         let cpu = cpu.to_string();
         let sched = sched.argv();
         let program = program.display().to_string();
@@ -322,6 +379,7 @@ impl RunningServer {
         Ok(RunningServer {
             kind,
             auth,
+            nts_ca,
             child,
             log,
         })
@@ -384,7 +442,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ntp-bench-conf-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         for kind in [ServerKind::Ours, ServerKind::Ntpsec] {
-            let args = configure(kind, Auth::Md5, &dir).unwrap();
+            let (args, _) = configure(kind, Auth::Md5, &dir).unwrap();
             assert_eq!(&args[..3], ["-n", "-x", "-c"]);
             let conf = fs::read_to_string(&args[3]).unwrap();
             assert!(conf.contains("disable ntp\n") && conf.contains("trustedkey 1\n"));
@@ -394,10 +452,41 @@ mod tests {
                 "{conf}"
             );
         }
-        let args = configure(ServerKind::Chronyd, Auth::None, &dir).unwrap();
+        let (args, _) = configure(ServerKind::Chronyd, Auth::None, &dir).unwrap();
         assert!(args.contains(&"-x".to_string()));
         let conf = fs::read_to_string(args.last().unwrap()).unwrap();
         assert!(conf.contains("local stratum 8") && !conf.contains("ratelimit"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn nts_configs_name_the_test_pki() {
+        if Command::new("openssl").arg("version").output().is_err() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "openssl command line missing under CI"
+            );
+            eprintln!("skipped: no openssl command line");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("ntp-bench-nts-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let (args, ca) = configure(ServerKind::Ours, Auth::Nts, &dir).unwrap();
+        let conf = fs::read_to_string(&args[3]).unwrap();
+        let cert = dir.join("server.pem").display().to_string();
+        assert!(
+            conf.contains(&format!("nts enable cert {cert} key ")),
+            "{conf}"
+        );
+        assert!(conf.contains("disable ntp\n") && !conf.contains("trustedkey"));
+        assert_eq!(ca, Some(dir.join("ca.pem")));
+        assert!(dir.join("ca.pem").is_file() && dir.join("server.key").is_file());
+        let (args, ca) = configure(ServerKind::Chronyd, Auth::Nts, &dir).unwrap();
+        let conf = fs::read_to_string(args.last().unwrap()).unwrap();
+        assert!(conf.contains(&format!("ntsservercert {cert}\n")), "{conf}");
+        assert!(conf.contains("ntsprocesses 0\n") && ca.is_some());
+        assert!(configure(ServerKind::Ntpsec, Auth::Nts, &dir).is_err());
+        assert!(!serves_nts(ServerKind::Floor) && serves_nts(ServerKind::Chronyd));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -154,9 +154,18 @@ pub fn run_loadgen(
     LoadReport::parse_line(line)
 }
 
-/// Load generator arguments for `auth` (key 1 with the run's secret).
-fn auth_args(auth: Auth) -> Vec<String> {
-    match auth.key() {
+/// Load generator arguments for the server's authentication: key 1 with
+/// the run's secret, or NTS-KE with 127.0.0.1:4460 trusting the run's CA.
+fn auth_args(server: &RunningServer) -> Vec<String> {
+    if let (Auth::Nts, Some(ca)) = (server.auth, &server.nts_ca) {
+        return vec![
+            "--nts-ke".into(),
+            "127.0.0.1:4460".into(),
+            "--nts-ca".into(),
+            ca.display().to_string(),
+        ];
+    }
+    match server.auth.key() {
         None => Vec::new(),
         Some(k) => vec![
             "--key".into(),
@@ -189,7 +198,7 @@ pub fn wait_synchronised(
     ]
     .map(String::from)
     .to_vec();
-    args.extend(auth_args(server.auth));
+    args.extend(auth_args(server));
     let mut last = String::from("no probe yet");
     while t0.elapsed() < within {
         if interrupted() {
@@ -284,7 +293,7 @@ pub fn measure(
             "--server-pid".into(),
             pid.to_string(),
         ];
-        args.extend(auth_args(server.auth));
+        args.extend(auth_args(server));
         // At the CPU comparison rate the step runs `cpu_repeats` times and
         // the run with the median CPU per reply is kept. A step under 99 %
         // is run once more and the better kept (a pass, or else the higher

@@ -22,6 +22,32 @@ pub fn floor_us_per_reply(results: &[ServerResult]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
+/// CPU µs per reply at [`CPU_RATE`] of `kind` with `auth`, if measured.
+fn us_per_reply(results: &[ServerResult], kind: ServerKind, auth: Auth) -> Option<f64> {
+    results
+        .iter()
+        .find(|r| r.kind == kind && r.auth == auth && !r.repeat)
+        .and_then(|r| r.at(CPU_RATE)?.server_cpu_us_per_reply)
+}
+
+/// The NTS summary line (RFC 8915 replies): ours over the floor (the
+/// goal is at most 1.3×) and ours over chronyd, when both were measured.
+pub fn nts_ratio(results: &[ServerResult]) -> String {
+    let Some(ours) = us_per_reply(results, ServerKind::Ours, Auth::Nts) else {
+        return String::new();
+    };
+    let floor = floor_us_per_reply(results)
+        .filter(|&f| f > 0.0)
+        .map_or_else(|| "–".into(), |f| format!("{:.2}×", ours / f));
+    let chronyd = us_per_reply(results, ServerKind::Chronyd, Auth::Nts)
+        .filter(|&c| c > 0.0)
+        .map_or_else(|| "–".into(), |c| format!("{:.2}×", ours / c));
+    format!(
+        "\nNTS replies at 50k/s: ours {ours:.2} µs/reply = {floor} the floor (goal ≤ 1.3×), \
+         {chronyd} chronyd's.\n"
+    )
+}
+
 /// The row label: the server's name, marked when measured again.
 fn label(r: &ServerResult) -> String {
     if r.repeat {
