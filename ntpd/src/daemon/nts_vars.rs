@@ -89,6 +89,7 @@ mod tests {
             keys: Arc::new(Mutex::new(keys)),
             counters: Arc::default(),
             ke: Arc::default(),
+            cookie_file: "nts-keys".into(),
         };
         server.ke.served.fetch_add(3, Ordering::Relaxed);
         server.counters.replies.fetch_add(5, Ordering::Relaxed);
