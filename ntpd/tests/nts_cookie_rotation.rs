@@ -1,0 +1,209 @@
+//! Cookies across a server key rotation (RFC 8915 §6), daemon to daemon,
+//! in a network namespace the test creates: alice (127.0.0.1) is our NTS
+//! server with `nts cookie FILE`, bob (127.0.0.3) our client with
+//! `server 127.0.0.1 nts`. The operator's rotation is a new key set
+//! written into the cookie file and SIGHUP (ntpd(8), NTS COOKIE KEYS):
+//!
+//! 1. a new key is added, the old one kept: `rv` shows the new key id, the
+//!    cookies bob got before the rotation are still accepted (no NTS NAK,
+//!    no second NTS-KE) and the association stays authentic;
+//! 2. the old key is left out (as once it is older than the window): bob's
+//!    next old cookie is answered with an NTS NAK, counted on both sides,
+//!    bob runs NTS-KE again and is authentic under the newest key.
+//!
+//! Every daemon runs with `disable ntp` and without CAP_SYS_TIME. Needs
+//! root, `ip netns` and the openssl command line.
+
+mod interop_support;
+mod nts_support;
+mod prerequisite;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use interop_support::{ntpq_binary, rv_vars};
+use nts_support::make_pki;
+use prerequisite::{require, Need};
+use support::{start_ntpd, Daemon, Netns, Scratch};
+
+const OPENSSL: Need = Need::Program {
+    name: "openssl",
+    package: "openssl",
+};
+
+fn daemon(ns: &Netns, scratch: &Scratch, name: &str, addr: &str, conf: &str) -> Daemon {
+    let path = scratch.file(&format!("{name}.conf"), conf);
+    start_ntpd(
+        Some(ns),
+        &path,
+        &["-I", addr],
+        None,
+        &scratch.path(&format!("{name}.log")),
+    )
+}
+
+/// The numeric system variable `name` of `ntpq -c rv` at `host`, if shown.
+fn rv(ns: &Netns, host: &str, name: &str) -> Option<u64> {
+    let out = ns.output(&["timeout", "10", ntpq_binary(), "-c", "rv", host]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    rv_vars(&text)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .and_then(|(_, v)| v.trim().parse().ok())
+}
+
+/// Whether bob's one association is reachable and authentic (`ntpq -c as`:
+/// `yes yes ok`).
+fn authentic(ns: &Netns) -> bool {
+    let out = ns.output(&[
+        "timeout",
+        "10",
+        ntpq_binary(),
+        "-n",
+        "-c",
+        "as",
+        "127.0.0.3",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .filter(|r: &Vec<&str>| r.len() >= 6)
+        .collect();
+    rows.len() == 1 && rows[0][3..6] == ["yes", "yes", "ok"]
+}
+
+/// Waits up to `secs` for `ok`, failing with `what` and bob's and alice's logs.
+fn wait(secs: u64, what: &str, logs: &[&Daemon], mut ok: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !ok() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(secs),
+            "{what} within {secs} s\nlogs:\n{}",
+            logs.iter()
+                .map(|d| d.log_text())
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// A fresh key line `ntskey ID NOW HEX`, from the system's random source.
+fn key_line(id: u64) -> String {
+    let mut k = [0u8; 32];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").unwrap(), &mut k).unwrap();
+    let hex: String = k.iter().map(|b| format!("{b:02x}")).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("ntskey {id} {now} {hex}")
+}
+
+/// The `ntskey` lines of the file at `path`.
+fn key_lines(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("ntskey "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Writes `lines` as the key file at `path` as an operator would
+/// (a temporary file renamed over it), then SIGHUP to `d`.
+fn install_keys(path: &std::path::Path, lines: &[String], d: &Daemon) {
+    let tmp = path.with_extension("new");
+    std::fs::write(&tmp, lines.join("\n") + "\n").unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(d.pid()),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .unwrap();
+}
+
+#[test]
+fn cookies_survive_a_key_rotation_and_an_expired_key_is_refused() {
+    require!(Need::Root, Need::IpNetns, OPENSSL);
+    let ns = Netns::new("ntsrot");
+    ns.run(&["ip", "addr", "add", "127.0.0.3/8", "dev", "lo"]);
+    let scratch = Scratch::new("ntsrot");
+    let pki = make_pki(&scratch.0);
+    let cookie_file = scratch.path("nts-keys");
+    let alice = daemon(
+        &ns,
+        &scratch,
+        "alice",
+        "127.0.0.1",
+        &format!(
+            "disable ntp\ntos orphan 5 orphanwait 1\nnts enable cert {} key {} cookie {}\n",
+            pki.cert.display(),
+            pki.key.display(),
+            cookie_file.display()
+        ),
+    );
+    let bob = daemon(
+        &ns,
+        &scratch,
+        "bob",
+        "127.0.0.3",
+        &format!(
+            "disable ntp\ntos orphan 10 orphanwait 1\n\
+             server 127.0.0.1 nts minpoll 3 maxpoll 3 iburst\nnts ca {}\n",
+            pki.ca.display()
+        ),
+    );
+    let logs = [&alice, &bob];
+    let a = "127.0.0.1";
+    let b = "127.0.0.3";
+    wait(60, "bob authentic over NTS", &logs, || {
+        authentic(&ns) && rv(&ns, b, "nts_authentic").unwrap_or(0) > 0
+    });
+    let first = rv(&ns, a, "nts_cookie_key").expect("alice shows nts_cookie_key");
+    assert_eq!(rv(&ns, a, "nts_cookie_keys"), Some(1));
+    assert_eq!(rv(&ns, b, "nts_key_exchanges"), Some(1));
+
+    // 1. A new key; the old one stays accepted.
+    let mut lines = key_lines(&cookie_file);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    lines.push(key_line(first + 1));
+    install_keys(&cookie_file, &lines, &alice);
+    wait(10, "alice on the new key", &logs, || {
+        rv(&ns, a, "nts_cookie_key") == Some(first + 1)
+    });
+    assert_eq!(rv(&ns, a, "nts_cookie_keys"), Some(2));
+    let before = rv(&ns, b, "nts_authentic").unwrap();
+    wait(
+        40,
+        "two more authentic replies to old cookies",
+        &logs,
+        || rv(&ns, b, "nts_authentic").unwrap_or(0) >= before + 2,
+    );
+    assert_eq!(rv(&ns, a, "nts_naks"), Some(0), "old cookies refused");
+    assert_eq!(rv(&ns, b, "nts_key_exchanges"), Some(1), "bob re-keyed");
+    assert!(authentic(&ns), "bob no longer authentic");
+
+    // 2. The pre-rotation key left out, as once out of the window: bob
+    // still holds cookies under it (8 at NTS-KE, one replaced a poll).
+    let newer = vec![lines[1].clone(), key_line(first + 2)];
+    install_keys(&cookie_file, &newer, &alice);
+    wait(10, "alice on the newest key", &logs, || {
+        rv(&ns, a, "nts_cookie_key") == Some(first + 2)
+    });
+    assert_eq!(rv(&ns, a, "nts_cookie_keys"), Some(2));
+    wait(40, "an NTS NAK for the expired cookie", &logs, || {
+        rv(&ns, a, "nts_naks").unwrap_or(0) >= 1
+    });
+    wait(40, "bob re-keyed after the NAK", &logs, || {
+        rv(&ns, b, "nts_key_exchanges") == Some(2)
+    });
+    assert!(rv(&ns, b, "nts_refused").unwrap_or(0) >= 1);
+    let after = rv(&ns, b, "nts_authentic").unwrap();
+    wait(40, "bob authentic under the newest key", &logs, || {
+        rv(&ns, b, "nts_authentic").unwrap_or(0) >= after + 2 && authentic(&ns)
+    });
+    assert_eq!(rv(&ns, a, "nts_ke_served"), Some(2));
+}
