@@ -11,8 +11,13 @@
 //!    next old cookie is answered with an NTS NAK, counted on both sides,
 //!    bob runs NTS-KE again and is authentic under the newest key.
 //!
-//! Every daemon runs with `disable ntp` and without CAP_SYS_TIME. Needs
-//! root, `ip netns` and the openssl command line.
+//! The same rotation with chronyd 4.3 as the NTS client (`-x`): no new
+//! NTS-KE while the old key is kept, a NAK and a new NTS-KE once it is
+//! left out, chronyd reaching alice throughout (`chronyc sources`).
+//!
+//! Every daemon runs with `disable ntp` (chronyd with `-x`) and without
+//! CAP_SYS_TIME. Needs root, `ip netns`, the openssl command line and, for
+//! the second test, chronyd and chronyc.
 
 mod interop_support;
 mod nts_support;
@@ -29,6 +34,11 @@ use support::{start_ntpd, Daemon, Netns, Scratch};
 const OPENSSL: Need = Need::Program {
     name: "openssl",
     package: "openssl",
+};
+
+const CHRONYC: Need = Need::Program {
+    name: "chronyc",
+    package: "chrony",
 };
 
 fn daemon(ns: &Netns, scratch: &Scratch, name: &str, addr: &str, conf: &str) -> Daemon {
@@ -206,4 +216,134 @@ fn cookies_survive_a_key_rotation_and_an_expired_key_is_refused() {
         rv(&ns, b, "nts_authentic").unwrap_or(0) >= after + 2 && authentic(&ns)
     });
     assert_eq!(rv(&ns, a, "nts_ke_served"), Some(2));
+}
+
+/// chronyd as NTS client, stopped when dropped.
+struct Chronyd(std::process::Child);
+
+impl Drop for Chronyd {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(3) {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// chronyd's reach register for its one source (`chronyc -c sources`).
+fn chrony_reach(ns: &Netns, sock: &str) -> Option<u32> {
+    let out = ns.output(&[
+        "timeout", "10", "chronyc", "-n", "-c", "-h", sock, "sources",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let row: Vec<&str> = text.lines().next()?.split(',').collect();
+    u32::from_str_radix(row.get(5)?, 8).ok()
+}
+
+/// The same rotation with chronyd 4.3 as the NTS client (`server
+/// 127.0.0.1 nts`, poll 4 s): no new NTS-KE while the old key is kept,
+/// an NTS NAK and a new NTS-KE once it is left out, and chronyd keeps
+/// reaching alice throughout.
+#[test]
+fn chronyd_keeps_its_cookies_across_a_rotation() {
+    require!(
+        Need::Root,
+        Need::IpNetns,
+        OPENSSL,
+        prerequisite::CHRONYD,
+        CHRONYC
+    );
+    let ns = Netns::new("ntsrotc");
+    ns.run(&["ip", "addr", "add", "127.0.0.3/8", "dev", "lo"]);
+    let scratch = Scratch::new("ntsrotc");
+    let pki = make_pki(&scratch.0);
+    let cookie_file = scratch.path("nts-keys");
+    let alice = daemon(
+        &ns,
+        &scratch,
+        "alice",
+        "127.0.0.1",
+        &format!(
+            "disable ntp\ntos orphan 5 orphanwait 1\nnts enable cert {} key {} cookie {}\n",
+            pki.cert.display(),
+            pki.key.display(),
+            cookie_file.display()
+        ),
+    );
+    // chronyd wants its socket directory closed to others.
+    let run = scratch.path("chrony");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let sock = run.join("chronyd.sock").display().to_string();
+    let conf = scratch.file(
+        "chrony.conf",
+        &format!(
+            "server 127.0.0.1 nts iburst minpoll 2 maxpoll 2\nntstrustedcerts {}\n\
+             ntsdumpdir {}\ncmdport 0\nbindcmdaddress {sock}\npidfile {}\n",
+            pki.ca.display(),
+            run.display(),
+            run.join("chronyd.pid").display()
+        ),
+    );
+    let mut argv: Vec<String> = support::WITHOUT_SYS_TIME.map(String::from).to_vec();
+    argv.extend(["chronyd", "-d", "-x", "-u", "root", "-f"].map(String::from));
+    argv.push(conf.display().to_string());
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let chrony_log = std::fs::File::create(scratch.path("chronyd.log")).unwrap();
+    let _chronyd = Chronyd(
+        ns.command(&refs)
+            .stdout(std::process::Stdio::null())
+            .stderr(chrony_log)
+            .spawn()
+            .unwrap(),
+    );
+    let a = "127.0.0.1";
+    let logs = [&alice];
+    wait(60, "chronyd reaching alice over NTS", &logs, || {
+        chrony_reach(&ns, &sock).unwrap_or(0) != 0 && rv(&ns, a, "nts_replies").unwrap_or(0) >= 2
+    });
+    assert_eq!(rv(&ns, a, "nts_ke_served"), Some(1));
+    let first = rv(&ns, a, "nts_cookie_key").unwrap();
+
+    let mut lines = key_lines(&cookie_file);
+    lines.push(key_line(first + 1));
+    install_keys(&cookie_file, &lines, &alice);
+    wait(10, "alice on the new key", &logs, || {
+        rv(&ns, a, "nts_cookie_key") == Some(first + 1)
+    });
+    let replies = rv(&ns, a, "nts_replies").unwrap();
+    wait(30, "two replies to chronyd's old cookies", &logs, || {
+        rv(&ns, a, "nts_replies").unwrap_or(0) >= replies + 2
+    });
+    assert_eq!(rv(&ns, a, "nts_naks"), Some(0));
+    assert_eq!(rv(&ns, a, "nts_ke_served"), Some(1), "chronyd re-keyed");
+    let reach = chrony_reach(&ns, &sock).unwrap_or(0);
+    assert!(reach & 0b11 == 0b11, "chronyd reach {reach:o}");
+
+    install_keys(
+        &cookie_file,
+        &[lines[1].clone(), key_line(first + 2)],
+        &alice,
+    );
+    wait(30, "an NTS NAK to chronyd", &logs, || {
+        rv(&ns, a, "nts_naks").unwrap_or(0) >= 1
+    });
+    wait(30, "chronyd's new NTS-KE", &logs, || {
+        rv(&ns, a, "nts_ke_served") == Some(2)
+    });
+    let replies = rv(&ns, a, "nts_replies").unwrap();
+    wait(30, "chronyd polling with its new cookies", &logs, || {
+        rv(&ns, a, "nts_replies").unwrap_or(0) >= replies + 2
+    });
+    let reach = chrony_reach(&ns, &sock).unwrap_or(0);
+    assert!(reach & 1 == 1, "chronyd reach {reach:o}");
 }
