@@ -41,12 +41,14 @@ const CHRONYC: Need = Need::Program {
     package: "chrony",
 };
 
+/// Our daemon `name` on `addr`, under the system call filter (`-F 1`):
+/// the SIGHUP reload must work there too.
 fn daemon(ns: &Netns, scratch: &Scratch, name: &str, addr: &str, conf: &str) -> Daemon {
     let path = scratch.file(&format!("{name}.conf"), conf);
     start_ntpd(
         Some(ns),
         &path,
-        &["-I", addr],
+        &["-I", addr, "-F", "1"],
         None,
         &scratch.path(&format!("{name}.log")),
     )
