@@ -47,16 +47,31 @@ pub fn page() -> Page {
         "The packaged ntpd.service starts ntpd -n -u ntp:ntp -F 1 with Type=notify: the daemon \
          sends READY=1 on NOTIFY_SOCKET once its sockets are bound and its keys loaded, a STATUS= \
          line whenever the synchronisation state, stratum or Autokey state changes, WATCHDOG=1 \
-         while WatchdogSec= is set, and STOPPING=1 when SIGTERM ends it. SIGHUP is logged and \
-         ignored. With -u the daemon keeps only CAP_SYS_TIME and sets no_new_privs; with -F 1 any \
+         while WatchdogSec= is set, and STOPPING=1 when SIGTERM ends it. SIGHUP reloads the \
+         Autokey keys and certificates (keysdir) and the NTS cookie key file (see NTS COOKIE \
+         KEYS). With -u the daemon keeps only CAP_SYS_TIME and sets no_new_privs; with -F 1 any \
          system call outside the ones it uses ends it (-F -1 logs them instead). ntp-wait.service \
          reaches time-sync.target once the clock is synchronised.",
+    );
+    b.section("NTS COOKIE KEYS").para(
+        "With nts enable the cookies handed out by NTS-KE (RFC 8915 section 6) are sealed under \
+         master keys kept in the nts cookie file (default /var/lib/ntp/nts-keys, mode 0600), one \
+         line each: ntskey ID CREATED-UNIX-SECONDS KEY-HEX, key ids increasing by one, the \
+         newest last. ntpd makes a new key daily, keeps each old key accepted for 7 days after \
+         it was replaced, and rewrites the file after each rotation. SIGHUP reads the file \
+         again: to rotate by hand, or from a key store shared by several servers, write the new \
+         set into the file (atomically, by rename) and send SIGHUP; new cookies are sealed \
+         under its newest key from then on (ntpq -c rv shows nts_cookie_key), cookies under the \
+         older keys it lists stay accepted, and a cookie under a key it leaves out is answered \
+         with an NTS NAK (nts_naks), after which the client runs NTS-KE again. A file that does \
+         not read or parse is logged and the keys in use are kept.",
     );
     b.section("METRICS").para(
         "With --metrics ADDR:PORT, or metrics_listen ADDR:PORT in ntp.conf(5) (the option wins), \
          ntpd serves the values ntpq(1) shows as Prometheus text (OpenMetrics 1.0) at \
          http://ADDR:PORT/metrics: the system variables of rv, per association the columns of \
-         ntpq -p with the Autokey flags, and the packet, restriction and Autokey budget counters. \
+         ntpq -p with the Autokey flags and NTS cookies and replies, the NTS server counters and \
+         cookie key, and the packet, restriction and Autokey budget counters. \
          It is off by default. The address is an IP literal with a port ([::1]:9123 for IPv6), \
          bound at start-up before privileges are dropped; a bad one stops the daemon with a \
          message naming it. Only GET and HEAD of /metrics are answered (other paths 404); at \

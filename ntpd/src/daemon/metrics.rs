@@ -14,11 +14,12 @@
 //! only ever reads the latest one, so a scraper never holds anything the
 //! event loop waits for.
 //!
-//! NTS (RFC 8915) plugs in here: the `nts` branch adds its per-host state
-//! (NTS-KE server, cookie keys) as a field of [`SystemMetrics`] and its
-//! per-association state (cookies held, NAKs) as a field of
-//! [`AssociationMetrics`], filled in [`Core::metrics_snapshot`] and
-//! rendered in `metrics_render` beside the Autokey metrics.
+//! NTS (RFC 8915) sits beside Autokey: the server side (NTS-KE sessions,
+//! NTS replies and NAKs, the current cookie key) is
+//! [`SystemMetrics::nts_server`] and a `server X nts` association's state
+//! (cookies held, key exchanges, replies) is [`AssociationMetrics::nts`],
+//! both taken by `metrics_nts` from the counters `ntpq -c rv` shows and
+//! rendered by `metrics_render_nts`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,9 +27,13 @@ use std::sync::Arc;
 use proto::control::PeerSelection;
 use tokio::sync::watch;
 
+pub use self::nts::{AssociationNts, NtsServerMetrics};
 use super::control::control_view;
 use super::Core;
 use crate::mode6::{format_refid, ControlState, PeerVars, SystemCounter};
+
+#[path = "metrics_nts.rs"]
+pub mod nts;
 
 /// Everything one scrape shows.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -80,6 +85,9 @@ pub struct SystemMetrics {
     /// The host's Autokey status word (`rv 0 flags`), when `crypto` is
     /// configured.
     pub autokey_flags: Option<u32>,
+    /// The NTS server side, with `nts enable` (the `nts_ke_*`, `nts_replies`,
+    /// `nts_naks`, `nts_dropped` and `nts_cookie_*` variables of `rv`).
+    pub nts_server: Option<NtsServerMetrics>,
 }
 
 /// One association (RFC 5905 §9.1; `ntpq -c "rv ASSOCID"` names).
@@ -138,6 +146,8 @@ pub struct AssociationMetrics {
     pub kiss_received: u64,
     /// Autokey (RFC 5906), when the association uses it.
     pub autokey: Option<AssociationAutokey>,
+    /// NTS (RFC 8915), when the association is `server X nts`.
+    pub nts: Option<AssociationNts>,
 }
 
 /// The Autokey state of one association (`ntpq -c "rv ASSOCID flags"`).
@@ -233,7 +243,8 @@ impl Core {
     pub fn metrics_snapshot(&mut self) -> MetricsSnapshot {
         let now = self.env.monotonic();
         let now_ntp = self.env.wall();
-        let kods: Vec<(u16, u64, Option<AssociationAutokey>)> = self
+        type Auth = (u16, u64, Option<AssociationAutokey>, Option<AssociationNts>);
+        let kods: Vec<Auth> = self
             .assocs
             .iter()
             .map(|r| {
@@ -241,10 +252,12 @@ impl Core {
                     flags: e.flags(),
                     proventic: e.is_proventic(),
                 });
-                (r.assoc.id, r.assoc.stats.kods, autokey)
+                let nts = nts::association_metrics(&r.assoc.auth);
+                (r.assoc.id, r.assoc.stats.kods, autokey, nts)
             })
             .collect();
         let budget = self.hardening.autokey.stats;
+        let nts_server = self.nts.server.as_ref().map(nts::server_metrics);
         let view = control_view!(self, now, now_ntp);
         let counter = |c: SystemCounter| view.counter(c).unwrap_or(0);
         let v = view.system();
@@ -265,10 +278,11 @@ impl Core {
             clock_jitter: v.clock_jitter,
             clock_wander: v.clock_wander,
             autokey_flags: view.system_crypto().map(|c| c.flags),
+            nts_server,
         };
         let associations = kods
             .iter()
-            .filter_map(|&(id, kiss_received, autokey)| {
+            .filter_map(|&(id, kiss_received, autokey, nts)| {
                 let p = view.peer(id)?;
                 Some(AssociationMetrics {
                     association_id: id,
@@ -297,6 +311,7 @@ impl Core {
                     old_packets: p.old_packets,
                     kiss_received,
                     autokey,
+                    nts,
                 })
             })
             .collect();

@@ -117,7 +117,9 @@ fn counter(value: u64) -> Counter {
 pub fn render(s: &MetricsSnapshot) -> String {
     let mut r = Registry::with_prefix(PREFIX);
     system(&mut r, s);
+    nts::server(&mut r, s.system.nts_server.as_ref());
     associations(&mut r, &s.associations);
+    nts::associations(&mut r, &s.associations);
     packets(&mut r, s);
     let mut out = String::new();
     // Writing to a String cannot fail.
@@ -434,6 +436,9 @@ fn packets(r: &mut Registry, s: &MetricsSnapshot) {
         counter(h.autokey_private_key_ops),
     );
 }
+
+#[path = "metrics_render_nts.rs"]
+mod nts;
 
 #[cfg(test)]
 #[path = "metrics_render_tests.rs"]

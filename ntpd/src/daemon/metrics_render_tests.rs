@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::daemon::metrics::{
-    AssociationAutokey, HardeningCounters, PacketCounters, SystemMetrics,
+    AssociationAutokey, AssociationNts, HardeningCounters, NtsServerMetrics, PacketCounters,
+    SystemMetrics,
 };
 use proto::control::PeerSelection;
 
@@ -48,6 +49,7 @@ fn association(id: u16, ip: &str, selection: PeerSelection) -> AssociationMetric
         old_packets: 3,
         kiss_received: 4,
         autokey: None,
+        nts: None,
     }
 }
 
@@ -79,6 +81,7 @@ fn snapshot() -> MetricsSnapshot {
             clock_jitter: 0.000_25,
             clock_wander: 0.5e-6,
             autokey_flags: Some(0x80021),
+            nts_server: None,
         },
         associations: vec![
             association(3, "192.0.2.1", PeerSelection::SysPeer),
@@ -305,5 +308,70 @@ fn a_fresh_core_snapshot_matches_its_mode6_view() {
             )
         ),
         Some(0.0)
+    );
+}
+
+#[test]
+fn nts_server_and_association_series_appear_only_with_nts() {
+    let plain = render(&snapshot());
+    assert!(!plain.contains("ntpd_nts_"), "{plain}");
+    assert!(!plain.contains("ntpd_peer_nts_"), "{plain}");
+    let mut s = snapshot();
+    s.system.nts_server = Some(NtsServerMetrics {
+        ke_served: 5,
+        ke_refused: 1,
+        ke_tls_failed: 2,
+        ke_aborted: 3,
+        replies: 40,
+        naks: 4,
+        dropped: 6,
+        cookie_key_id: 77,
+        cookie_key_age: 120,
+        cookie_keys: 2,
+    });
+    s.associations[1].nts = Some(AssociationNts {
+        cookies: 8,
+        key_exchanges: 1,
+        authentic: 30,
+        refused: 3,
+        naks: 1,
+    });
+    let text = render(&s);
+    let peer = "{associd=\"7\",remote=\"192.0.2.2\",type=\"u\"}";
+    for (series, want) in [
+        (
+            "ntpd_nts_ke_sessions_total{outcome=\"served\"}".to_string(),
+            5.0,
+        ),
+        (
+            "ntpd_nts_ke_sessions_total{outcome=\"refused\"}".into(),
+            1.0,
+        ),
+        (
+            "ntpd_nts_ke_sessions_total{outcome=\"tls_failed\"}".into(),
+            2.0,
+        ),
+        (
+            "ntpd_nts_ke_sessions_total{outcome=\"aborted\"}".into(),
+            3.0,
+        ),
+        ("ntpd_nts_replies_total".into(), 40.0),
+        ("ntpd_nts_naks_total".into(), 4.0),
+        ("ntpd_nts_dropped_total".into(), 6.0),
+        ("ntpd_nts_cookie_key_id".into(), 77.0),
+        ("ntpd_nts_cookie_key_age_seconds".into(), 120.0),
+        ("ntpd_nts_cookie_keys".into(), 2.0),
+        (format!("ntpd_peer_nts_cookies{peer}"), 8.0),
+        (format!("ntpd_peer_nts_key_exchanges_total{peer}"), 1.0),
+        (format!("ntpd_peer_nts_authentic_total{peer}"), 30.0),
+        (format!("ntpd_peer_nts_refused_total{peer}"), 3.0),
+        (format!("ntpd_peer_nts_naks_total{peer}"), 1.0),
+    ] {
+        assert_eq!(sample(&text, &series), Some(want), "{series} in\n{text}");
+    }
+    // The association without NTS has no NTS series.
+    assert!(
+        !text.contains("ntpd_peer_nts_cookies{associd=\"3\""),
+        "{text}"
     );
 }

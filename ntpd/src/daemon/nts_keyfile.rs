@@ -3,6 +3,13 @@
 //! rotation. The file is replaced atomically (a temporary file in the same
 //! directory, mode 0600, synced, then renamed over the old one) so a crash
 //! never leaves a half-written key file.
+//!
+//! SIGHUP reads the file again ([`reload`]): an operator who rotates keys
+//! by hand (or from a central key store) writes the new set into it, and
+//! new cookies are sealed under its newest key from then on while cookies
+//! under the older keys it keeps stay accepted; a key left out of the file
+//! is refused (RFC 8915 §6). A file that does not read or parse changes
+//! nothing.
 
 use std::fs;
 use std::io::Write;
@@ -73,6 +80,52 @@ pub fn load_or_create(
     Ok(keys)
 }
 
+/// What a SIGHUP reload of the key file did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reloaded {
+    /// The file holds the keys already in use.
+    Unchanged,
+    /// The file's keys replaced those in use.
+    Replaced {
+        /// The key new cookies are sealed under now.
+        current: u32,
+        /// Keys whose cookies are accepted.
+        accepted: usize,
+    },
+}
+
+/// Reads the key file at `path` again and, when it differs, puts its keys
+/// in place of those in `keys` (after the rotation due at `now`, written
+/// back when it changed anything). On an error `keys` is left as it was.
+pub fn reload(
+    path: &Path,
+    keys: &std::sync::Mutex<ServerKeys>,
+    now: u64,
+    rng: &mut impl rand::Rng,
+) -> Result<Reloaded, KeyFileIoError> {
+    let text = fs::read_to_string(path).map_err(|e| KeyFileIoError::Read {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut held = keys.lock().unwrap_or_else(|p| p.into_inner());
+    let mut fresh =
+        ServerKeys::parse(&text, held.policy()).map_err(|source| KeyFileIoError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if fresh.rotate(now, rng) {
+        save(path, &fresh)?;
+    }
+    if fresh == *held {
+        return Ok(Reloaded::Unchanged);
+    }
+    *held = fresh;
+    Ok(Reloaded::Replaced {
+        current: held.current().id,
+        accepted: held.keys().len(),
+    })
+}
+
 /// Replaces the file at `path` with `keys`, atomically.
 pub fn save(path: &Path, keys: &ServerKeys) -> Result<(), KeyFileIoError> {
     let err = |e: std::io::Error| KeyFileIoError::Write {
@@ -118,7 +171,30 @@ mod tests {
         assert_eq!(rotated.keys().len(), 2);
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(ServerKeys::parse(&text, policy).unwrap(), rotated);
+        // SIGHUP: the file as it is, then a set written by the operator.
+        let held = std::sync::Mutex::new(rotated.clone());
+        let now = 100 + 86_400 + 5;
+        assert_eq!(
+            reload(&path, &held, now, &mut rng).unwrap(),
+            Reloaded::Unchanged
+        );
+        let mut next = rotated.clone();
+        next.rotate(100 + 2 * 86_400, &mut rng);
+        save(&path, &next).unwrap();
+        assert_eq!(
+            reload(&path, &held, now, &mut rng).unwrap(),
+            Reloaded::Replaced {
+                current: next.current().id,
+                accepted: 3
+            }
+        );
+        assert_eq!(*held.lock().unwrap(), next);
         fs::write(&path, "garbage\n").unwrap();
+        assert!(matches!(
+            reload(&path, &held, now, &mut rng),
+            Err(KeyFileIoError::Parse { .. })
+        ));
+        assert_eq!(*held.lock().unwrap(), next, "a bad file changes nothing");
         assert!(matches!(
             load_or_create(&path, 0, policy, &mut rng),
             Err(KeyFileIoError::Parse { .. })

@@ -36,6 +36,8 @@ pub struct NtsServer {
     pub counters: Arc<NtsServeCounters>,
     /// What happened to NTS-KE sessions.
     pub ke: Arc<super::nts_ke_server::NtsKeCounters>,
+    /// `nts cookie FILE`, where the keys are kept (read again on SIGHUP).
+    pub cookie_file: std::path::PathBuf,
 }
 
 /// Whether `buf` carries NTS fields (a unique identifier or an NTS
@@ -50,6 +52,36 @@ pub fn is_nts_request(buf: &[u8]) -> bool {
 }
 
 impl Core {
+    /// SIGHUP: the cookie key file read again (`nts_keyfile::reload`);
+    /// nothing without `nts enable`.
+    pub(super) fn nts_reload_cookie_keys(&self) {
+        let Some(server) = &self.nts.server else {
+            return;
+        };
+        let path = &server.cookie_file;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Key material from the system's source, as at start-up.
+        let Ok(mut rng) = super::nts_ke_io::fresh_rng() else {
+            tracing::warn!("SIGHUP: NTS cookie keys not reloaded: no randomness");
+            return;
+        };
+        match super::nts_keyfile::reload(path, &server.keys, now, &mut rng) {
+            Ok(super::nts_keyfile::Reloaded::Unchanged) => {
+                tracing::info!("SIGHUP: NTS cookie keys in {} unchanged", path.display());
+            }
+            Ok(super::nts_keyfile::Reloaded::Replaced { current, accepted }) => {
+                tracing::info!(
+                    "SIGHUP: NTS cookie keys reloaded from {}: new cookies under key {current}, \
+                     cookies under {accepted} key(s) accepted",
+                    path.display()
+                );
+            }
+            Err(e) => tracing::warn!("SIGHUP: {e}; the NTS cookie keys in use are kept"),
+        }
+    }
+
     /// The NTS answer to the mode 3 request `buf`, when it is an NTS
     /// request and NTS is enabled: `Some(reply length)` or `Some(None)`
     /// when it is dropped; `None` when the ordinary path should take it.

@@ -116,6 +116,7 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
         keys,
         counters: Arc::new(NtsServeCounters::default()),
         ke: ke_counters,
+        cookie_file: s.cookie.clone(),
     }))
 }
 

@@ -1,13 +1,13 @@
 //! The NTS state in mode 6 system variables (`ntpq -c rv`), after the
 //! `setvar` ones: the server side's NTS-KE and NTP counters and current
-//! cookie key, and the client associations' totals. Per association,
+//! cookie key (its id, age in seconds, and how many keys are accepted),
+//! and the client associations' totals; the values come from
+//! `metrics_nts`, which the Prometheus endpoint shares. Per association,
 //! the peer status word shows an NTS association as authentication
 //! enabled and, once a reply verified, authentic (`ntpq -c as`).
 
-use std::sync::atomic::Ordering;
-
+use super::metrics::nts::{association_metrics, server_metrics};
 use super::Core;
-use crate::assoc::Authenticator;
 use crate::mode6::ExtraVar;
 
 fn var(name: &str, value: impl std::fmt::Display) -> ExtraVar {
@@ -22,31 +22,28 @@ impl Core {
     pub(super) fn nts_system_vars(&self) -> Vec<ExtraVar> {
         let mut out = Vec::new();
         if let Some(s) = &self.nts.server {
-            let ke = &s.ke;
-            let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-            out.push(var("nts_ke_served", n(&ke.served)));
-            out.push(var("nts_ke_refused", n(&ke.refused)));
-            out.push(var("nts_ke_tls_failed", n(&ke.tls_failed) + n(&ke.no_alpn)));
-            out.push(var("nts_ke_aborted", n(&ke.aborted)));
-            out.push(var("nts_replies", n(&s.counters.replies)));
-            out.push(var("nts_naks", n(&s.counters.naks)));
-            out.push(var("nts_dropped", n(&s.counters.dropped)));
-            let keys = s.keys.lock().unwrap_or_else(|p| p.into_inner());
-            out.push(var("nts_cookie_key", keys.current().id));
+            let m = server_metrics(s);
+            out.push(var("nts_ke_served", m.ke_served));
+            out.push(var("nts_ke_refused", m.ke_refused));
+            out.push(var("nts_ke_tls_failed", m.ke_tls_failed));
+            out.push(var("nts_ke_aborted", m.ke_aborted));
+            out.push(var("nts_replies", m.replies));
+            out.push(var("nts_naks", m.naks));
+            out.push(var("nts_dropped", m.dropped));
+            out.push(var("nts_cookie_key", m.cookie_key_id));
+            out.push(var("nts_cookie_key_age", m.cookie_key_age));
+            out.push(var("nts_cookie_keys", m.cookie_keys));
         }
         let peers: Vec<_> = self
             .assocs
             .iter()
-            .filter_map(|r| match &r.assoc.auth {
-                Authenticator::Nts(p) => Some(p),
-                _ => None,
-            })
+            .filter_map(|r| association_metrics(&r.assoc.auth))
             .collect();
         if !peers.is_empty() {
             out.push(var("nts_associations", peers.len()));
             out.push(var(
                 "nts_cookies",
-                peers.iter().map(|p| p.cookies()).sum::<usize>(),
+                peers.iter().map(|p| p.cookies).sum::<u64>(),
             ));
             out.push(var(
                 "nts_key_exchanges",
@@ -58,7 +55,7 @@ impl Core {
             ));
             out.push(var(
                 "nts_refused",
-                peers.iter().map(|p| p.refused + p.naks).sum::<u64>(),
+                peers.iter().map(|p| p.refused).sum::<u64>(),
             ));
         }
         out
@@ -71,6 +68,7 @@ mod tests {
 
     use nts::server_keys::{RotationPolicy, ServerKeys};
     use rand::SeedableRng;
+    use std::sync::atomic::Ordering;
 
     use super::super::control::tests::read_system_vars;
     use super::super::nts_serve::NtsServer;
@@ -91,6 +89,7 @@ mod tests {
             keys: Arc::new(Mutex::new(keys)),
             counters: Arc::default(),
             ke: Arc::default(),
+            cookie_file: "nts-keys".into(),
         };
         server.ke.served.fetch_add(3, Ordering::Relaxed);
         server.counters.replies.fetch_add(5, Ordering::Relaxed);
@@ -100,6 +99,7 @@ mod tests {
             "nts_ke_served=3",
             "nts_replies=5",
             "nts_naks=0",
+            "nts_cookie_keys=1",
             &format!("nts_cookie_key={id}"),
         ] {
             assert!(all.contains(want), "{want}: {all}");

@@ -247,8 +247,11 @@ fn serve(opts: &Options, run: Run, waiter: &mut process::SyncWaiter) -> Result<(
     })?;
     // Signals are caught now: without -w the waiting parent exits.
     waiter.notify_ready();
-    let (on_hup, mut keys_tick) = keys_hooks;
-    ev.on_hangup(on_hup);
+    let (mut on_hup, mut keys_tick) = keys_hooks;
+    ev.on_hangup(move |c| {
+        on_hup(c);
+        c.nts_reload_cookie_keys(); // `nts cookie` file, read again
+    });
     ev.on_tick(move |c| {
         keys_tick(c);
         if c.sys.leap != proto::LeapIndicator::Unsynchronized {
