@@ -72,6 +72,7 @@ fn peer(id: u16) -> PeerVars {
         selection_dispersion: 6,
         selection_broken: 7,
         candidate: 8,
+        nts: None,
     }
 }
 
