@@ -125,7 +125,10 @@ impl Pps {
             self.last = previous;
             return None;
         }
-        if (i64::from(at.nanos) - i64::from(pat.nanos)).abs() > RANGE_GATE {
+        // The pulses' distance within the second, taken round the second
+        // boundary (x.999 999 and y.000 001 are 2 µs apart).
+        let d = (i64::from(at.nanos) - i64::from(pat.nanos)).rem_euclid(1_000_000_000);
+        if d.min(1_000_000_000 - d) > RANGE_GATE {
             self.status.baddata += 1;
             return None;
         }

@@ -224,12 +224,13 @@ impl Core {
             };
             r.assoc.set_frequency_uncertainty(self.sync.params().phi);
             let sent = r.assoc.stats.sent;
-            let had_samples = !c.pending.0.is_empty();
             if c.address.driver_type == PPS_TYPE && !pps_open {
                 // The reference's `atom_poll()`: pulses are dropped while
                 // no prefer peer names the second.
                 c.pending.0.clear();
             }
+            // After the gate: a poll whose pulses were dropped is no reply.
+            let had_samples = !c.pending.0.is_empty();
             let update = r
                 .assoc
                 .refclock_poll(&mut c.pending, c.identity, precision, now, wall);
@@ -272,14 +273,19 @@ impl Core {
     /// The offset of a `prefer` peer among the last mitigation's
     /// survivors (the reference's `sys_prefer`), if there is one.
     fn prefer_offset(&self) -> Option<f64> {
-        let Some(clock::system::Mitigation::Synchronized { survivors, .. }) = &self.last_mitigation
+        let Some(clock::system::Mitigation::Synchronized {
+            prefer_peer: Some(id),
+            ..
+        }) = &self.last_mitigation
         else {
             return None;
         };
+        // The one selection chose (the last in merit order, as the
+        // reference's `sys_prefer`), not the first configured.
         self.assocs
             .iter()
-            .filter(|r| r.assoc.cfg.prefer && survivors.contains(&usize::from(r.assoc.id)))
-            .find_map(|r| r.assoc.peer.filter().output().map(|o| o.offset))
+            .find(|r| usize::from(r.assoc.id) == *id)
+            .and_then(|r| r.assoc.peer.filter().output().map(|o| o.offset))
     }
 }
 

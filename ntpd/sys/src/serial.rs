@@ -8,6 +8,7 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::sys::termios::{self, BaudRate, ControlFlags, SetArg};
 
 /// Why a serial line could not be set up.
@@ -49,11 +50,17 @@ fn rate(baud: u32) -> Option<BaudRate> {
 }
 
 /// Open `path` for reading at `baud` bits per second, raw 8N1.
+///
+/// The device is opened non-blocking, as the reference's
+/// `refclock_open()` does: on a serial port whose `CLOCAL` is still off,
+/// a blocking `open(2)` waits for carrier (DCD), which a GPS receiver may
+/// never raise. Once `CLOCAL` is set the descriptor is made blocking
+/// again for the reader thread.
 pub fn open_serial(path: &Path, baud: u32) -> Result<File, SerialError> {
     let speed = rate(baud).ok_or(SerialError::Speed(baud))?;
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOCTTY)
+        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
         .open(path)
         .map_err(|source| SerialError::Open {
             path: path.to_path_buf(),
@@ -69,6 +76,7 @@ pub fn open_serial(path: &Path, baud: u32) -> Result<File, SerialError> {
     t.control_flags |= ControlFlags::CLOCAL | ControlFlags::CREAD;
     termios::cfsetspeed(&mut t, speed).map_err(termios_err)?;
     termios::tcsetattr(file.as_fd(), SetArg::TCSANOW, &t).map_err(termios_err)?;
+    fcntl(file.as_fd(), FcntlArg::F_SETFL(OFlag::empty())).map_err(termios_err)?;
     Ok(file)
 }
 

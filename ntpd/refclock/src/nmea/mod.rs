@@ -187,7 +187,11 @@ impl Nmea {
             return;
         }
         let second = unix_second(&s, at);
-        if self.last_second.is_some_and(|l| second <= l) {
+        // One sample a second: a second sentence of the same second (RMC
+        // and GGA both selected) is not another sample. A second before
+        // the last is taken as it comes: one sentence with a wrong date
+        // must not lock out every later one.
+        if self.last_second == Some(second) {
             return;
         }
         self.last_second = Some(second);

@@ -67,6 +67,22 @@ fn the_first_sentence_of_a_second_makes_its_sample() {
 }
 
 #[test]
+fn a_sentence_with_a_wrong_date_does_not_lock_out_the_next() {
+    let mut d = Nmea::new(0, 0, &Fudge::default());
+    // A valid, checksummed RMC dated 2099 (a receiver's cold-start glitch).
+    let future = with_cs("GPRMC,083743.00,A,4807.038,N,01131.000,E,000.0,000.0,071299,,,A");
+    d.receive(&future, at(T, 100));
+    assert!(d.poll(at(T, 500)).is_some());
+    // The next second's sentence, correctly dated, is a sample again.
+    d.receive(&rmc("083744.00", 'A'), at(T + 1, 100));
+    let s = d
+        .poll(at(T + 1, 500))
+        .expect("the sentence after the glitch");
+    assert!((s.offset + 0.1).abs() < 1e-9, "{s:?}");
+    assert_eq!(d.status().codes, 2);
+}
+
+#[test]
 fn mode_bits_select_the_sentence() {
     let mut d = Nmea::new(0, 2, &Fudge::default());
     d.receive(&rmc("083743.00", 'A'), at(T, 100));

@@ -104,6 +104,23 @@ fn a_pulse_outside_the_range_gate_is_refused() {
 }
 
 #[test]
+fn pulses_either_side_of_the_second_are_within_the_gate() {
+    // Once PPS disciplines the clock its pulses sit on the second: 1 µs
+    // before one second and 1 µs after the next are 2 µs apart.
+    let (s, mut p) = driver(Fudge::default());
+    let now = at(T0, 0);
+    s.set(assert_pulse(1, at(T0, 999_999_000)));
+    p.poll(now);
+    s.set(assert_pulse(2, at(T0 + 2, 1_000)));
+    let sample = p.poll(now).expect("the pulse after the boundary");
+    assert!((sample.offset + 1e-6).abs() < 1e-12, "{sample:?}");
+    assert_eq!(p.status().baddata, 0);
+    s.set(assert_pulse(3, at(T0 + 3, 999_998_000)));
+    assert!(p.poll(now).is_some(), "and back before the boundary");
+    assert_eq!(p.status().baddata, 0);
+}
+
+#[test]
 fn flag2_uses_the_clear_edge() {
     let (s, mut p) = driver(Fudge {
         flags: [None, Some(true), None, None],
