@@ -77,6 +77,37 @@ fn a_client_selects_its_server_and_measures_its_own_clock_error() {
     assert!(net.delivered > 20);
 }
 
+/// `nts` asked for where no NTS-KE client serves the address (a `pool`
+/// or `peer` line; NTS runs on `server` lines): the association is not
+/// mobilised, never run as unauthenticated NTP.
+#[test]
+fn nts_without_an_nts_ke_client_never_falls_back_to_plain_ntp() {
+    let mut net = SimNetwork::new(DELAY, SIM_EPOCH_NTP_SECONDS);
+    net.add_host(
+        "server",
+        ip(SERVER),
+        "tos orphan 5 orphanwait 1\n",
+        keys(),
+        0.0,
+    )
+    .unwrap();
+    let conf = format!("peer {SERVER} nts minpoll 4 maxpoll 4\npool {SERVER} nts iburst\n");
+    net.add_host("client", ip(CLIENT), &conf, keys(), 0.0)
+        .unwrap();
+    net.run(40);
+    let client = net.host("client");
+    assert!(
+        client.core.assocs.is_empty(),
+        "no association runs without NTS: {:?}",
+        client
+            .core
+            .assocs
+            .iter()
+            .map(|r| r.assoc.remote())
+            .collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn symmetric_peers_with_a_key_reach_each_other() {
     let mut net = SimNetwork::new(DELAY, SIM_EPOCH_NTP_SECONDS);

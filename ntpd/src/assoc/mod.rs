@@ -143,6 +143,10 @@ pub struct AssocConfig {
     pub autokey: bool,
     /// `ident GROUP`: the Autokey group (identity parameters).
     pub ident: Option<String>,
+    /// `nts`: packets are authenticated with NTS (RFC 8915); without an
+    /// NTS-KE client for the address the association is not mobilised
+    /// (never a silent fall-back to unauthenticated time).
+    pub nts: bool,
 }
 
 impl AssocConfig {
@@ -168,6 +172,7 @@ impl AssocConfig {
             truechimer: false,
             autokey: false,
             ident: None,
+            nts: false,
         }
     }
 }

@@ -23,8 +23,14 @@ impl Core {
         cfg: &AssocConfig,
         local: Option<IpAddr>,
     ) -> Result<Authenticator, String> {
-        if let Some(nts) = self.nts_authenticator(cfg) {
-            return Ok(nts);
+        if cfg.nts {
+            return self.nts_authenticator(cfg).ok_or_else(|| {
+                format!(
+                    "{}: `nts` runs only on `server` lines, with an NTS-KE client for this \
+                     address (its name resolved to it at start-up); association not mobilised",
+                    cfg.remote
+                )
+            });
         }
         if !cfg.autokey {
             return Ok(Authenticator::for_key(cfg.key));

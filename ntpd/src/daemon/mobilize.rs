@@ -120,6 +120,7 @@ pub fn mobilize(
                 truechimer: o.truechimer,
                 autokey: o.autokey,
                 ident: o.ident.clone(),
+                nts: o.nts,
             });
         }
     }

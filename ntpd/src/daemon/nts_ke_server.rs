@@ -156,14 +156,18 @@ impl NtsKeServer {
             let (tcp, peer) = match listener.accept().await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!("NTS-KE accept failed: {e}");
+                    crate::limited!(WARN, "NTS-KE accept failed: {e}");
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                     continue;
                 }
             };
             if self.active.load(Ordering::Relaxed) >= MAX_CONCURRENT_SESSIONS {
                 NtsKeCounters::bump(&self.counters.aborted);
-                tracing::info!("NTS-KE connection from {peer} dropped: {MAX_CONCURRENT_SESSIONS} sessions already open");
+                // Anyone can open connections: the line is rate-limited.
+                crate::limited!(
+                    INFO,
+                    "NTS-KE connection from {peer} dropped: {MAX_CONCURRENT_SESSIONS} sessions already open"
+                );
                 continue;
             }
             self.active.fetch_add(1, Ordering::Relaxed);
@@ -171,7 +175,7 @@ impl NtsKeServer {
             tokio::spawn(async move {
                 match me.session(tcp).await {
                     Ok(()) => tracing::debug!("NTS-KE: cookies sent to {peer}"),
-                    Err(e) => tracing::info!("NTS-KE session from {peer}: {e}"),
+                    Err(e) => crate::limited!(INFO, "NTS-KE session from {peer}: {e}"),
                 }
                 me.active.fetch_sub(1, Ordering::Relaxed);
             });

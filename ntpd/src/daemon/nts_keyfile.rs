@@ -135,17 +135,29 @@ pub fn save(path: &Path, keys: &ServerKeys) -> Result<(), KeyFileIoError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
+    // A new file of our own, mode 0600 from its creation: a stale
+    // temporary file (or a link planted there) never receives the keys.
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+        _ => {}
+    }
     let mut f = fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&tmp)
         .map_err(err)?;
     f.write_all(keys.to_file_text().as_bytes()).map_err(err)?;
     f.sync_all().map_err(err)?;
     drop(f);
-    fs::rename(&tmp, path).map_err(err)
+    fs::rename(&tmp, path).map_err(err)?;
+    // The rename itself is durable once the directory is synced.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
