@@ -20,24 +20,8 @@ use std::time::{Duration, Instant};
 
 use interop_support::{ntpq_binary, rv_vars};
 use nts_support::{in_netns, make_pki};
-use prerequisite::{require, Need};
-use support::{start_ntpd, Daemon, Netns, Scratch};
-
-const OPENSSL: Need = Need::Program {
-    name: "openssl",
-    package: "openssl",
-};
-
-fn daemon(ns: &Netns, scratch: &Scratch, name: &str, addr: &str, conf: &str) -> Daemon {
-    let path = scratch.file(&format!("{name}.conf"), conf);
-    start_ntpd(
-        Some(ns),
-        &path,
-        &["-I", addr],
-        None,
-        &scratch.path(&format!("{name}.log")),
-    )
-}
+use prerequisite::{require, Need, OPENSSL};
+use support::{start_named, Netns, Scratch};
 
 /// `GET /metrics` from `addr` inside `ns`; the body of a 200 answer.
 fn scrape(ns: &Netns, addr: &'static str) -> String {
@@ -160,7 +144,7 @@ fn nts_server_and_association_metrics_match_ntpq_rv() {
             scratch.path(keys).display()
         )
     };
-    let alice = daemon(
+    let alice = start_named(
         &ns,
         &scratch,
         "alice",
@@ -169,8 +153,9 @@ fn nts_server_and_association_metrics_match_ntpq_rv() {
             "disable ntp\ntos orphan 5 orphanwait 1\nmetrics_listen 127.0.0.1:9123\n{}",
             nts(4460, "alice-keys")
         ),
+        &[],
     );
-    let bob = daemon(
+    let bob = start_named(
         &ns,
         &scratch,
         "bob",
@@ -181,6 +166,7 @@ fn nts_server_and_association_metrics_match_ntpq_rv() {
             nts(4461, "bob-keys"),
             pki.ca.display()
         ),
+        &[],
     );
     let t0 = Instant::now();
     loop {

@@ -12,13 +12,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use nts_support::make_pki;
-use prerequisite::{require, Need};
+use prerequisite::{require, OPENSSL};
 use support::{free_port, start_ntpd, Scratch};
-
-const OPENSSL: Need = Need::Program {
-    name: "openssl",
-    package: "openssl",
-};
 
 /// Runs the daemon with `nts_line` and returns its exit status and log.
 fn refused(scratch: &Scratch, tag: &str, nts_line: &str) -> (Option<i32>, String) {

@@ -28,31 +28,12 @@ use std::time::{Duration, Instant};
 
 use interop_support::{ntpq_binary, rv_vars};
 use nts_support::make_pki;
-use prerequisite::{require, Need};
-use support::{start_ntpd, Daemon, Netns, Scratch};
+use prerequisite::{require, Need, CHRONYC, OPENSSL};
+use support::{start_named, Daemon, Netns, Scratch};
 
-const OPENSSL: Need = Need::Program {
-    name: "openssl",
-    package: "openssl",
-};
-
-const CHRONYC: Need = Need::Program {
-    name: "chronyc",
-    package: "chrony",
-};
-
-/// Our daemon `name` on `addr`, under the system call filter (`-F 1`):
-/// the SIGHUP reload must work there too.
-fn daemon(ns: &Netns, scratch: &Scratch, name: &str, addr: &str, conf: &str) -> Daemon {
-    let path = scratch.file(&format!("{name}.conf"), conf);
-    start_ntpd(
-        Some(ns),
-        &path,
-        &["-I", addr, "-F", "1"],
-        None,
-        &scratch.path(&format!("{name}.log")),
-    )
-}
+/// Our daemons run under the system call filter (`-F 1`): the SIGHUP
+/// reload must work there too.
+const FILTER: &[&str] = &["-F", "1"];
 
 /// The numeric system variable `name` of `ntpq -c rv` at `host`, if shown.
 fn rv(ns: &Netns, host: &str, name: &str) -> Option<u64> {
@@ -145,7 +126,7 @@ fn cookies_survive_a_key_rotation_and_an_expired_key_is_refused() {
     let scratch = Scratch::new("ntsrot");
     let pki = make_pki(&scratch.0);
     let cookie_file = scratch.path("nts-keys");
-    let alice = daemon(
+    let alice = start_named(
         &ns,
         &scratch,
         "alice",
@@ -156,8 +137,9 @@ fn cookies_survive_a_key_rotation_and_an_expired_key_is_refused() {
             pki.key.display(),
             cookie_file.display()
         ),
+        FILTER,
     );
-    let bob = daemon(
+    let bob = start_named(
         &ns,
         &scratch,
         "bob",
@@ -167,6 +149,7 @@ fn cookies_survive_a_key_rotation_and_an_expired_key_is_refused() {
              server 127.0.0.1 nts minpoll 3 maxpoll 3 iburst\nnts ca {}\n",
             pki.ca.display()
         ),
+        FILTER,
     );
     let logs = [&alice, &bob];
     let a = "127.0.0.1";
@@ -269,7 +252,7 @@ fn chronyd_keeps_its_cookies_across_a_rotation() {
     let scratch = Scratch::new("ntsrotc");
     let pki = make_pki(&scratch.0);
     let cookie_file = scratch.path("nts-keys");
-    let alice = daemon(
+    let alice = start_named(
         &ns,
         &scratch,
         "alice",
@@ -280,6 +263,7 @@ fn chronyd_keeps_its_cookies_across_a_rotation() {
             pki.key.display(),
             cookie_file.display()
         ),
+        FILTER,
     );
     // chronyd wants its socket directory closed to others.
     let run = scratch.path("chrony");

@@ -24,14 +24,9 @@ use std::time::{Duration, Instant};
 use ntpd::daemon::nts_ke_client;
 use nts::client::{NtsClient, ReplyError};
 use nts_support::{in_netns, make_pki, runtime};
-use prerequisite::{require, Need, CHRONYD};
+use prerequisite::{require, Need, CHRONYD, OPENSSL};
 use rand::SeedableRng;
 use support::{start_ntpd, Daemon, Netns, Scratch, WITHOUT_SYS_TIME};
-
-const OPENSSL: Need = Need::Program {
-    name: "openssl",
-    package: "openssl",
-};
 
 struct Chronyd {
     child: std::process::Child,

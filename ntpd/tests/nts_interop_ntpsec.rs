@@ -18,12 +18,7 @@ use std::time::Duration;
 
 use interop_support::*;
 use nts_support::make_pki_for;
-use prerequisite::{require, Need};
-
-const OPENSSL: Need = Need::Program {
-    name: "openssl",
-    package: "openssl",
-};
+use prerequisite::{require, Need, OPENSSL};
 
 /// ntpsec's ntpd in `ns` with `body`: no clock discipline, queries
 /// allowed, logs and statistics in the lab's directory.

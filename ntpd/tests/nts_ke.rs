@@ -21,15 +21,10 @@ use nts::record::{self, ErrorCode, Record};
 use nts::server_keys::{RotationPolicy, ServerKeys};
 use nts_support::{make_pki, runtime, TestPki};
 use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode, SslVersion};
-use prerequisite::{require, Need};
+use prerequisite::{require, OPENSSL};
 use rand::SeedableRng;
 use support::Scratch;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const OPENSSL: Need = Need::Program {
-    name: "openssl",
-    package: "openssl",
-};
 
 struct Lab {
     _scratch: Scratch,

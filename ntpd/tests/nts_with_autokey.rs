@@ -19,13 +19,8 @@ use std::time::{Duration, Instant};
 
 use ntpq_binary::ntpq_binary;
 use nts_support::make_pki;
-use prerequisite::{require, Need};
-use support::{start_ntpd, Daemon, Netns, Scratch};
-
-const OPENSSL: Need = Need::Program {
-    name: "openssl",
-    package: "openssl",
-};
+use prerequisite::{require, Need, OPENSSL};
+use support::{start_named, Netns, Scratch};
 
 fn run_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/autokey-ref/runs/iff")
@@ -47,17 +42,6 @@ fn ntpq(ns: &Netns, args: &[&str]) -> String {
     String::from_utf8_lossy(&ns.output(&argv).stdout).into_owned()
 }
 
-fn daemon(ns: &Netns, scratch: &Scratch, name: &str, addr: &str, conf: &str) -> Daemon {
-    let path = scratch.file(&format!("{name}.conf"), conf);
-    start_ntpd(
-        Some(ns),
-        &path,
-        &["-I", addr],
-        None,
-        &scratch.path(&format!("{name}.log")),
-    )
-}
-
 #[test]
 fn autokey_and_nts_associations_side_by_side() {
     require!(Need::Root, Need::IpNetns, OPENSSL);
@@ -68,7 +52,7 @@ fn autokey_and_nts_associations_side_by_side() {
     let scratch = Scratch::new("ntsak");
     let pki = make_pki(&scratch.0);
     let keys = |host: &str| run_dir().join(host).join("keys");
-    let _alice = daemon(
+    let _alice = start_named(
         &ns,
         &scratch,
         "alice",
@@ -78,8 +62,9 @@ fn autokey_and_nts_associations_side_by_side() {
             keys("alice").display(),
             conf_lines("alice", "crypto").join("\n")
         ),
+        &[],
     );
-    let _carol = daemon(
+    let _carol = start_named(
         &ns,
         &scratch,
         "carol",
@@ -90,11 +75,12 @@ fn autokey_and_nts_associations_side_by_side() {
             pki.key.display(),
             scratch.path("nts-keys").display()
         ),
+        &[],
     );
     let autokey_server = conf_lines("bob", "server")
         .join("\n")
         .replace("10.0.0.1", "127.0.0.1");
-    let bob = daemon(
+    let bob = start_named(
         &ns,
         &scratch,
         "bob",
@@ -106,6 +92,7 @@ fn autokey_and_nts_associations_side_by_side() {
             keys("bob").display(),
             conf_lines("bob", "crypto").join("\n")
         ),
+        &[],
     );
     let t0 = Instant::now();
     loop {

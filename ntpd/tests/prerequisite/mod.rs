@@ -44,6 +44,16 @@ pub const CHRONYD: Need = Need::Program {
     name: "chronyd",
     package: "chrony",
 };
+/// chrony's control client.
+pub const CHRONYC: Need = Need::Program {
+    name: "chronyc",
+    package: "chrony",
+};
+/// The OpenSSL command line (the NTS tests' certificate authority).
+pub const OPENSSL: Need = Need::Program {
+    name: "openssl",
+    package: "openssl",
+};
 /// ntpsec's SNTP client.
 pub const NTPDIG: Need = Need::Program {
     name: "ntpdig",

@@ -132,6 +132,27 @@ pub struct Daemon {
     pub log: PathBuf,
 }
 
+/// Our daemon `name` on `addr` in `ns`: `conf` written to `<name>.conf`
+/// in `scratch`, its log in `<name>.log` there, `flags` after `-I addr`.
+pub fn start_named(
+    ns: &Netns,
+    scratch: &Scratch,
+    name: &str,
+    addr: &str,
+    conf: &str,
+    flags: &[&str],
+) -> Daemon {
+    let path = scratch.file(&format!("{name}.conf"), conf);
+    let argv: Vec<&str> = ["-I", addr].iter().chain(flags).copied().collect();
+    start_ntpd(
+        Some(ns),
+        &path,
+        &argv,
+        None,
+        &scratch.path(&format!("{name}.log")),
+    )
+}
+
 /// Start `ntpd -n -c CONF extra...` with CAP_SYS_TIME removed from the
 /// bounding set when we are root, inside `ns` if given, with the test
 /// port override if `port` is given. Its stderr goes to `log`.
