@@ -19,7 +19,7 @@ use super::clockctl::{ClockDriver, DynClock};
 use super::sync::SyncEngine;
 use super::{Core, DaemonStats, Running};
 use crate::access::{Access, RestrictFlags};
-use crate::assoc::{Authenticator, HostMode};
+use crate::assoc::HostMode;
 use crate::mode6::{
     AutokeyValues, CertInfo, ControlState, ExtraVar, KernelVars, MruEntry, NtsPeerVars, PeerCrypto,
     PeerVars, RequestContext, Response, Restrictions, SystemCounter, SystemCrypto, SystemVars,
@@ -502,15 +502,12 @@ impl ControlState for ControlView<'_> {
             selection_dispersion: 0,
             selection_broken: 0,
             candidate: selection_code(r, self.mitigation, self.sync.params(), self.now),
-            nts: match &a.auth {
-                Authenticator::Nts(p) => Some(NtsPeerVars {
-                    cookies: p.cookies(),
-                    key_exchanges: p.key_exchanges,
-                    authentic: p.authentic,
-                    refused: p.refused + p.naks,
-                }),
-                _ => None,
-            },
+            nts: super::metrics::nts::association_metrics(&a.auth).map(|m| NtsPeerVars {
+                cookies: m.cookies,
+                key_exchanges: m.key_exchanges,
+                authentic: m.authentic,
+                refused: m.refused,
+            }),
         })
     }
 

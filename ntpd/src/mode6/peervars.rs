@@ -307,7 +307,7 @@ pub fn put(out: &mut Out, name: &str, var: PeerVar, p: &PeerVars, crypto: Option
         | PeerVar::NtsRefused => {
             if let Some(n) = &p.nts {
                 let v = match var {
-                    PeerVar::NtsCookies => n.cookies as u64,
+                    PeerVar::NtsCookies => n.cookies,
                     PeerVar::NtsKeyExchanges => n.key_exchanges,
                     PeerVar::NtsAuthentic => n.authentic,
                     _ => n.refused,

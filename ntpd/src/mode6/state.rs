@@ -399,7 +399,7 @@ pub struct PeerCrypto {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NtsPeerVars {
     /// `nts_cookies`: unused cookies held (at most 8, RFC 8915 §4.1.6).
-    pub cookies: usize,
+    pub cookies: u64,
     /// `nts_key_exchanges`: NTS-KE sessions completed for it.
     pub key_exchanges: u64,
     /// `nts_authentic`: replies whose authenticator verified.
