@@ -52,16 +52,9 @@ fn flags_of(lab: &Lab, who: Daemon, ns: &str, remote: &str) -> Option<u32> {
                 "127.0.0.1",
             ],
         );
-        let src = rv_value(&rv, "srcadr")?;
-        if src != remote {
-            return None;
-        }
-        let hex: String = rv_value(&rv, "flags")?
-            .trim_start_matches("0x")
-            .chars()
-            .take_while(char::is_ascii_hexdigit)
-            .collect();
-        u32::from_str_radix(&hex, 16).ok()
+        (rv_value(&rv, "srcadr")? == remote)
+            .then(|| flags_value(&rv))
+            .flatten()
     })
 }
 

@@ -107,18 +107,7 @@ pub fn wait_leap_values(lab: &mut Lab, who: Daemon, ns: &str) {
         &["-c", "rv 0 flags", "127.0.0.1"],
         Duration::from_secs(30),
         "alice's leap values (TAI in her status word)",
-        |out| {
-            rv_value(out, "flags")
-                .and_then(|v| {
-                    let hex: String = v
-                        .trim_start_matches("0x")
-                        .chars()
-                        .take_while(char::is_ascii_hexdigit)
-                        .collect();
-                    u32::from_str_radix(&hex, 16).ok()
-                })
-                .is_some_and(|f| f & 0x02 != 0)
-        },
+        |out| flags_value(out).is_some_and(|f| f & 0x02 != 0),
     );
 }
 
@@ -162,10 +151,14 @@ pub fn assoc_flags(lab: &Lab, who: Daemon, ns: &str) -> Option<u32> {
         ns,
         &["-c", &format!("rv {assid} flags"), "127.0.0.1"],
     );
-    // Our ntpq adds the flags in words after the number when `flags` is
-    // asked alone (`flags=0x87f23 (autokey enabled, …)`); the number leads.
-    let v = rv_value(&out, "flags")?;
-    let hex: String = v
+    flags_value(&out)
+}
+
+/// The number of `flags=0x…` in an `rv` listing. Our ntpq adds the flags
+/// in words after the number when `flags` is asked alone (`flags=0x87f23
+/// (autokey enabled, …)`); the number leads.
+pub fn flags_value(text: &str) -> Option<u32> {
+    let hex: String = rv_value(text, "flags")?
         .trim_start_matches("0x")
         .chars()
         .take_while(char::is_ascii_hexdigit)
