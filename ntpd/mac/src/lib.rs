@@ -14,7 +14,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use cmac::{Cmac, KeyInit, Mac as _};
+use cmac::digest::KeyInit;
+use cmac::{Cmac, Mac as _};
 use config::keys::KeyType;
 use md5::{Digest, Md5};
 use sha1::Sha1;
