@@ -42,18 +42,27 @@ pub enum CookieError {
 
 /// Makes a cookie holding `keys` under the current master key.
 pub fn seal(server: &ServerKeys, keys: &SessionKeys, rng: &mut impl rand::Rng) -> Vec<u8> {
+    let mut out = [0; COOKIE_LEN];
+    seal_into(server, keys, rng, &mut out);
+    out.to_vec()
+}
+
+/// [`seal`] into `out` without allocating (the server's reply path).
+pub fn seal_into(
+    server: &ServerKeys,
+    keys: &SessionKeys,
+    rng: &mut impl rand::Rng,
+    out: &mut [u8; COOKIE_LEN],
+) {
     let master = server.current();
-    let id = master.id.to_be_bytes();
-    let mut nonce = [0; NONCE_LEN];
-    rng.fill_bytes(&mut nonce);
-    let mut plain = [0; 2 * KEY_LEN];
+    let (id, rest) = out.split_at_mut(ID_LEN);
+    id.copy_from_slice(&master.id.to_be_bytes());
+    let (nonce, rest) = rest.split_at_mut(NONCE_LEN);
+    rng.fill_bytes(nonce);
+    let (tag, plain) = rest.split_at_mut(TAG_LEN);
     plain[..KEY_LEN].copy_from_slice(keys.c2s.as_bytes());
     plain[KEY_LEN..].copy_from_slice(keys.s2c.as_bytes());
-    let mut out = Vec::with_capacity(COOKIE_LEN);
-    out.extend_from_slice(&id);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&aead::seal(&master.key, &nonce, &id, &plain));
-    out
+    tag.copy_from_slice(&aead::seal_in_place(&master.key, nonce, id, plain));
 }
 
 /// Gets the session keys back from a cookie (body of an NTS Cookie field,
@@ -65,10 +74,15 @@ pub fn open(server: &ServerKeys, cookie: &[u8]) -> Result<SessionKeys, CookieErr
         return Err(CookieError::Length { len });
     }
     let (id, rest) = body.split_at(ID_LEN);
-    let (nonce, sealed) = rest.split_at(NONCE_LEN);
+    let (nonce, rest) = rest.split_at(NONCE_LEN);
+    let (tag, sealed) = rest.split_at(TAG_LEN);
     let key_id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
     let master = server.find(key_id)?;
-    let plain = aead::open(&master.key, nonce, id, sealed)
+    let mut tag_octets = [0; TAG_LEN];
+    tag_octets.copy_from_slice(tag);
+    let mut plain = [0; 2 * KEY_LEN];
+    plain.copy_from_slice(sealed);
+    aead::open_in_place(&master.key, nonce, id, &tag_octets, &mut plain)
         .map_err(|_| CookieError::Forged { id: key_id })?;
     let mut c2s = [0; KEY_LEN];
     let mut s2c = [0; KEY_LEN];

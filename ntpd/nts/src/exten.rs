@@ -105,24 +105,47 @@ fn word(buf: &[u8], at: usize) -> Option<usize> {
 /// Splits `buf[start..]` into extension fields that end exactly at the end
 /// of `buf`.
 pub fn parse_fields(buf: &[u8], start: usize) -> Result<Vec<FieldRef<'_>>, FieldError> {
-    let mut fields = Vec::new();
-    let mut at = start;
-    while at < buf.len() {
+    fields(buf, start).collect()
+}
+
+/// The fields of `buf[start..]` one by one, without collecting them; after
+/// the first error it yields nothing more. [`parse_fields`] is this,
+/// collected.
+pub fn fields(buf: &[u8], start: usize) -> Fields<'_> {
+    Fields { buf, at: start }
+}
+
+/// The iterator [`fields`] returns.
+#[derive(Clone, Debug)]
+pub struct Fields<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<FieldRef<'a>, FieldError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (buf, at) = (self.buf, self.at);
+        if at >= buf.len() {
+            return None;
+        }
+        // Whatever happens next, this field is the last one looked at.
+        self.at = buf.len();
         let left = buf.len() - at;
         let (Some(field_type), Some(len)) = (word(buf, at), word(buf, at + 2)) else {
-            return Err(FieldError::Trailing { offset: at, left });
+            return Some(Err(FieldError::Trailing { offset: at, left }));
         };
         if len < 4 || len % 4 != 0 || len > left {
-            return Err(FieldError::BadLength { offset: at, len });
+            return Some(Err(FieldError::BadLength { offset: at, len }));
         }
-        fields.push(FieldRef {
+        self.at = at + len;
+        Some(Ok(FieldRef {
             field_type: field_type as u16,
             body: &buf[at + 4..at + len],
             start: at,
-        });
-        at += len;
+        }))
     }
-    Ok(fields)
 }
 
 /// The fields of an NTP packet (after its 48-octet header).

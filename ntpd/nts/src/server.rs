@@ -10,9 +10,9 @@
 
 use thiserror::Error;
 
-use crate::aead::{self, AeadError, NONCE_LEN};
+use crate::aead::{self, AeadError, NONCE_LEN, TAG_LEN};
 use crate::client::MAX_COOKIES;
-use crate::cookie::{self, CookieError};
+use crate::cookie::{self, CookieError, COOKIE_LEN};
 use crate::exten::{self, field_type, FieldError, NTP_HEADER_LEN};
 use crate::keys::SessionKeys;
 use crate::server_keys::ServerKeys;
@@ -99,37 +99,39 @@ pub fn check_request(packet: &[u8], keys: &ServerKeys) -> Result<NtsRequest, Req
         return Err(RequestRefusal::Unauthenticated);
     }
     let signed = &fields[..auth_at];
-    let uids: Vec<_> = signed
-        .iter()
-        .filter(|f| f.field_type == field_type::UNIQUE_IDENTIFIER)
-        .collect();
-    let [uid] = uids[..] else {
+    let of_type = |t: u16| signed.iter().filter(move |f| f.field_type == t);
+    let mut uids = of_type(field_type::UNIQUE_IDENTIFIER);
+    let (Some(uid), None) = (uids.next(), uids.next()) else {
         return Err(RequestRefusal::UniqueId);
     };
     if uid.body.len() < MIN_UNIQUE_ID_LEN {
         return Err(RequestRefusal::UniqueId);
     }
-    let cookies: Vec<_> = signed
-        .iter()
-        .filter(|f| f.field_type == field_type::COOKIE)
-        .collect();
-    let [cookie_field] = cookies[..] else {
+    let mut cookies = of_type(field_type::COOKIE);
+    let (Some(cookie_field), None) = (cookies.next(), cookies.next()) else {
         return Err(RequestRefusal::CookieCount {
-            count: cookies.len(),
+            count: of_type(field_type::COOKIE).count(),
         });
     };
     let session = cookie::open(keys, cookie_field.body)?;
     let auth = &fields[auth_at];
     let a = exten::parse_authenticator(auth.body)?;
-    aead::open(&session.c2s, a.nonce, &packet[..auth.start], a.ciphertext)?;
+    let signed_octets = &packet[..auth.start];
+    let (tag, encrypted) = a.ciphertext.split_at(TAG_LEN);
+    if encrypted.is_empty() {
+        // The usual request: the tag alone, checked without a copy.
+        let mut tag_octets = [0; TAG_LEN];
+        tag_octets.copy_from_slice(tag);
+        aead::open_in_place(&session.c2s, a.nonce, signed_octets, &tag_octets, &mut [])?;
+    } else {
+        // Encrypted fields this server has no use for; they must still
+        // authenticate.
+        aead::open(&session.c2s, a.nonce, signed_octets, a.ciphertext)?;
+    }
     // §5.5: a placeholder shorter than the cookie would let the reply grow
     // past the request (amplification); such placeholders get nothing.
-    let placeholders = signed
-        .iter()
-        .filter(|f| {
-            f.field_type == field_type::COOKIE_PLACEHOLDER
-                && f.body.len() >= cookie_field.body.len()
-        })
+    let placeholders = of_type(field_type::COOKIE_PLACEHOLDER)
+        .filter(|f| f.body.len() >= cookie_field.body.len())
         .count();
     Ok(NtsRequest {
         unique_id: uid.body.to_vec(),
@@ -138,29 +140,62 @@ pub fn check_request(packet: &[u8], keys: &ServerKeys) -> Result<NtsRequest, Req
     })
 }
 
+/// Octets of one NTS Cookie field made here.
+const COOKIE_FIELD_LEN: usize = 4 + COOKIE_LEN;
+
 /// Appends to `header` (the NTP reply the server built) the unique
 /// identifier and an authenticator under S2C carrying fresh cookies.
+///
+/// The packet is built in one buffer of its final size: the cookies are
+/// sealed where they lie in the plaintext, and the plaintext is then
+/// encrypted where it lies in the authenticator (§5.6 layout: nonce
+/// length, ciphertext length, nonce, synthetic IV, ciphertext).
 pub fn reply(
     request: &NtsRequest,
     header: &[u8; NTP_HEADER_LEN],
     keys: &ServerKeys,
     rng: &mut impl rand::Rng,
 ) -> Vec<u8> {
-    let mut packet = header.to_vec();
+    let plain_len = request.cookies_wanted * COOKIE_FIELD_LEN;
+    let ciphertext_len = TAG_LEN + plain_len;
+    let auth_len = 4 + 4 + NONCE_LEN + ciphertext_len;
+    let mut packet =
+        Vec::with_capacity(NTP_HEADER_LEN + 4 + request.unique_id.len() + 3 + auth_len);
+    packet.extend_from_slice(header);
     exten::push_field(
         &mut packet,
         field_type::UNIQUE_IDENTIFIER,
         &request.unique_id,
     );
-    let mut plain = Vec::new();
-    for _ in 0..request.cookies_wanted {
-        let c = cookie::seal(keys, &request.keys, rng);
-        exten::push_field(&mut plain, field_type::COOKIE, &c);
+    let auth_start = packet.len();
+    for word in [
+        field_type::AUTHENTICATOR,
+        auth_len as u16,
+        NONCE_LEN as u16,
+        ciphertext_len as u16,
+    ] {
+        packet.extend_from_slice(&word.to_be_bytes());
     }
     let mut nonce = [0; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
-    let sealed = aead::seal(&request.keys.s2c, &nonce, &packet, &plain);
-    exten::push_authenticator(&mut packet, &nonce, &sealed);
+    packet.extend_from_slice(&nonce);
+    let tag_at = packet.len();
+    packet.resize(tag_at + ciphertext_len, 0);
+    let (signed, sealed) = packet.split_at_mut(tag_at);
+    let (tag, plain) = sealed.split_at_mut(TAG_LEN);
+    for field in plain.chunks_exact_mut(COOKIE_FIELD_LEN) {
+        let (head, body) = field.split_at_mut(4);
+        head[..2].copy_from_slice(&field_type::COOKIE.to_be_bytes());
+        head[2..].copy_from_slice(&(COOKIE_FIELD_LEN as u16).to_be_bytes());
+        let body: &mut [u8; COOKIE_LEN] = body.try_into().expect("a cookie's room");
+        cookie::seal_into(keys, &request.keys, rng, body);
+    }
+    tag.copy_from_slice(&aead::seal_in_place(
+        &request.keys.s2c,
+        &nonce,
+        &signed[..auth_start],
+        plain,
+    ));
     packet
 }
 
