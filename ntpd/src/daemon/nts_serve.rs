@@ -43,12 +43,16 @@ pub struct NtsServer {
 /// Whether `buf` carries NTS fields (a unique identifier or an NTS
 /// authenticator), i.e. is meant for this path.
 pub fn is_nts_request(buf: &[u8]) -> bool {
-    exten::packet_fields(buf).is_ok_and(|fields| {
-        fields.iter().any(|f| {
-            f.field_type == field_type::UNIQUE_IDENTIFIER
-                || f.field_type == field_type::AUTHENTICATOR
-        })
-    })
+    // Walked without collecting: every mode 3 request passes here.
+    buf.len() >= NTP_HEADER_LEN
+        && exten::fields(buf, NTP_HEADER_LEN)
+            .try_fold(false, |nts, f| {
+                f.map(|f| {
+                    nts || f.field_type == field_type::UNIQUE_IDENTIFIER
+                        || f.field_type == field_type::AUTHENTICATOR
+                })
+            })
+            .unwrap_or(false)
 }
 
 impl Core {
@@ -96,24 +100,24 @@ impl Core {
         if !is_nts_request(buf) {
             return None;
         }
+        let mut header = [0u8; NTP_HEADER_LEN];
+        let built = crate::server::build_reply(
+            buf,
+            rx,
+            &self.sys,
+            ReplyAuth::None,
+            &self.policy.keys,
+            peer,
+            &mut header,
+            || self.env.wall(),
+        );
+        if built != Some(NTP_HEADER_LEN) {
+            server.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return Some(None);
+        }
         let keys = server.keys.lock().unwrap_or_else(|p| p.into_inner());
         let reply = match nts::server::check_request(buf, &keys) {
             Ok(request) => {
-                let mut header = [0u8; NTP_HEADER_LEN];
-                let n = crate::server::build_reply(
-                    buf,
-                    rx,
-                    &self.sys,
-                    ReplyAuth::None,
-                    &self.policy.keys,
-                    peer,
-                    &mut header,
-                    || self.env.wall(),
-                );
-                if n != Some(NTP_HEADER_LEN) {
-                    server.counters.dropped.fetch_add(1, Ordering::Relaxed);
-                    return Some(None);
-                }
                 server.counters.replies.fetch_add(1, Ordering::Relaxed);
                 nts::server::reply(&request, &header, &keys, &mut self.rng)
             }
@@ -125,11 +129,10 @@ impl Core {
                             "NTS request from {peer} refused with an NTS NAK: {refusal}"
                         );
                         server.counters.naks.fetch_add(1, Ordering::Relaxed);
-                        let mut header = [0u8; NTP_HEADER_LEN];
-                        header.copy_from_slice(&buf[..NTP_HEADER_LEN]);
-                        let version = (buf[0] >> 3) & 7;
-                        header[0] = (3 << 6) | (version << 3) | 4; // leap 3, mode 4
-                        header[24..32].copy_from_slice(&buf[40..48]); // origin
+                        // The server's own reply header (its timestamps,
+                        // the request's transmit time as origin), made a
+                        // kiss-o'-death: leap 3, stratum 0, NTSN (§5.7).
+                        header[0] = (3 << 6) | (header[0] & 0x3f);
                         nts::server::nak(&uid, &header)
                     }
                     _ => {
