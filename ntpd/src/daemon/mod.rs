@@ -41,6 +41,7 @@ pub mod nts_ke_client;
 pub mod nts_ke_io;
 pub mod nts_ke_server;
 pub mod nts_ke_worker;
+pub mod nts_ke_destination;
 pub mod nts_keyfile;
 pub mod nts_peer;
 pub mod nts_serve;

@@ -61,6 +61,10 @@ pub struct NtsPeer {
     pub naks: u64,
     /// The operator was told the cookies are too long for placeholders.
     warned_long_cookies: bool,
+    /// The NTP server address and port the last NTS-KE named (§4.1.7,
+    /// §4.1.8); `None` for the association's own.
+    ntp_ip: Option<IpAddr>,
+    ntp_port: Option<u16>,
 }
 
 impl std::fmt::Debug for NtsPeer {
@@ -87,6 +91,8 @@ impl NtsPeer {
             refused: 0,
             naks: 0,
             warned_long_cookies: false,
+            ntp_ip: None,
+            ntp_port: None,
         };
         p.start_exchange();
         p
@@ -134,6 +140,11 @@ impl NtsPeer {
                     );
                 }
                 self.state = State::Ready(Box::new(client));
+                self.take_destination(
+                    outcome.ntp_server.as_deref(),
+                    outcome.ntp_ip,
+                    outcome.ntp_port,
+                );
                 Ok(())
             }
             Err(e) => {
@@ -144,6 +155,33 @@ impl NtsPeer {
                 })
             }
         }
+    }
+
+    /// Keeps the NTP server and port an NTS-KE named, telling the operator
+    /// when they change (so once, unless the server changes its mind).
+    fn take_destination(&mut self, name: Option<&str>, ip: Option<IpAddr>, port: Option<u16>) {
+        if (ip, port) == (self.ntp_ip, self.ntp_port) {
+            return;
+        }
+        self.ntp_ip = ip;
+        self.ntp_port = port;
+        let server = match (name, ip) {
+            (Some(n), Some(ip)) if n != ip.to_string() => format!("{n} ({ip})"),
+            (_, Some(ip)) => ip.to_string(),
+            (_, None) => "its own address".to_owned(),
+        };
+        let port = port.map_or("the configured port".to_owned(), |p| format!("port {p}"));
+        tracing::info!(
+            "NTS-KE with {} ({}) names NTP server {server}, {port}; NTP requests go there",
+            self.ke_addr,
+            self.name
+        );
+    }
+
+    /// Where the NTP requests go: `default` (the association's address
+    /// and port) unless NTS-KE named another server or port.
+    pub fn ntp_destination(&self, default: SocketAddr) -> SocketAddr {
+        super::nts_ke_destination::choose(default, self.ntp_ip, self.ntp_port)
     }
 
     /// Appends the NTS fields to the request header in `out[..48]`; the
@@ -252,6 +290,8 @@ mod tests {
             refused: 0,
             naks: 0,
             warned_long_cookies: false,
+            ntp_ip: None,
+            ntp_port: None,
         }
     }
 
