@@ -6,6 +6,9 @@
 //! from there must make the association reachable and authentic.
 //! The NTS-KE server is the crate's own, on a thread inside the namespace;
 //! the NTP side is a small responder built from `nts::server`.
+//! A second run has the responder send a forged NTS NAK (§5.7: it is not
+//! authenticated) before each genuine reply: the association must stay
+//! authentic on its first NTS-KE session, counting the NAKs.
 //! Needs root, `ip netns` and the openssl command line.
 
 mod interop_support;
@@ -36,6 +39,10 @@ struct Seen {
     authentic: AtomicU64,
     /// Datagrams that did not.
     refused: AtomicU64,
+    /// NTS-KE sessions served.
+    key_exchanges: AtomicU64,
+    /// Send an NTS NAK before each genuine reply.
+    forge_nak: AtomicBool,
     stop: AtomicBool,
 }
 
@@ -98,6 +105,13 @@ fn start_servers(ns: &str, cert: std::path::PathBuf, key: std::path::PathBuf, se
                 match checked {
                     Ok(reply) => {
                         ntp_seen.authentic.fetch_add(1, Ordering::SeqCst);
+                        if ntp_seen.forge_nak.load(Ordering::SeqCst) {
+                            let uid = nts::server::unique_id(req).unwrap();
+                            let mut h = reply_header(req);
+                            h[1] = 0;
+                            h[12..16].copy_from_slice(b"NTSN");
+                            udp.send_to(&nts::server::nak(&uid, &h), from).unwrap();
+                        }
                         udp.send_to(&reply, from).unwrap();
                     }
                     Err(_) => {
@@ -114,9 +128,12 @@ fn start_servers(ns: &str, cert: std::path::PathBuf, key: std::path::PathBuf, se
                 .await
                 .unwrap();
             ready.send(()).unwrap();
+            let counters = server.counters();
             let run = tokio::spawn(server.run(listener));
             while !seen.stop.load(Ordering::SeqCst) {
                 tokio::time::sleep(Duration::from_millis(200)).await;
+                let served = counters.served.load(Ordering::SeqCst);
+                seen.key_exchanges.store(served, Ordering::SeqCst);
             }
             run.abort();
         });
@@ -160,13 +177,13 @@ fn wait(secs: u64, what: &str, d: &Daemon, mut ok: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn ntp_requests_go_to_the_port_nts_ke_names() {
-    require!(Need::Root, Need::IpNetns, OPENSSL);
-    let ns = Netns::new("ntsdest");
-    let scratch = Scratch::new("ntsdest");
+/// The lab: namespace, scratch directory, servers and our daemon.
+fn lab(tag: &str, forge_nak: bool) -> (Netns, Scratch, Arc<Seen>, Daemon) {
+    let ns = Netns::new(tag);
+    let scratch = Scratch::new(tag);
     let pki = make_pki(&scratch.0);
     let seen = Arc::new(Seen::default());
+    seen.forge_nak.store(forge_nak, Ordering::SeqCst);
     start_servers(&ns.0, pki.cert.clone(), pki.key.clone(), Arc::clone(&seen));
     let d = start_named(
         &ns,
@@ -179,6 +196,13 @@ fn ntp_requests_go_to_the_port_nts_ke_names() {
         ),
         &["-d", "-F", "1"],
     );
+    (ns, scratch, seen, d)
+}
+
+#[test]
+fn ntp_requests_go_to_the_port_nts_ke_names() {
+    require!(Need::Root, Need::IpNetns, OPENSSL);
+    let (ns, _scratch, seen, d) = lab("ntsdest", false);
     wait(40, "NTS requests at the named port", &d, || {
         seen.authentic.load(Ordering::SeqCst) >= 2
     });
@@ -202,5 +226,34 @@ fn ntp_requests_go_to_the_port_nts_ke_names() {
         1,
         "logged once:\n{log}"
     );
+    seen.stop.store(true, Ordering::SeqCst);
+}
+
+#[test]
+fn forged_nts_naks_do_not_end_the_session() {
+    require!(Need::Root, Need::IpNetns, OPENSSL);
+    let (ns, _scratch, seen, d) = lab("ntsnak", true);
+    wait(
+        60,
+        "four NTS requests answered after forged NAKs",
+        &d,
+        || seen.authentic.load(Ordering::SeqCst) >= 4,
+    );
+    wait(40, "the association reachable and authentic", &d, || {
+        authentic(&ns)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        seen.key_exchanges.load(Ordering::SeqCst),
+        1,
+        "no NTS-KE after the forged NAKs:\n{}",
+        d.log_text()
+    );
+    let log = d.log_text();
+    assert!(
+        log.contains("NTS NAK (not authenticated)"),
+        "NAKs logged:\n{log}"
+    );
+    assert!(!log.contains("since its NTS NAK"), "no re-key:\n{log}");
     seen.stop.store(true, Ordering::SeqCst);
 }
