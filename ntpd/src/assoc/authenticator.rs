@@ -188,6 +188,15 @@ impl Authenticator {
         }
     }
 
+    /// Where the association's NTP requests go: `default` (its address),
+    /// or for NTS the server and port NTS-KE named (RFC 8915 §4.1.7).
+    pub fn ntp_destination(&self, default: std::net::SocketAddr) -> std::net::SocketAddr {
+        match self {
+            Authenticator::Nts(p) => p.ntp_destination(default),
+            _ => default,
+        }
+    }
+
     /// The Autokey broadcaster, if any.
     pub fn autokey_broadcaster(&self) -> Option<&BroadcastServer> {
         match self {

@@ -848,9 +848,16 @@ impl Association {
         self.cfg.remote
     }
 
-    /// Whether `addr` is this association's remote address.
+    /// Where requests go: the remote address, or for NTS the NTP server
+    /// NTS-KE named (RFC 8915 §4.1.7, §4.1.8).
+    pub fn send_addr(&self) -> SocketAddr {
+        self.auth.ntp_destination(self.cfg.remote)
+    }
+
+    /// Whether `addr` is this association's remote address (or the NTP
+    /// server NTS-KE named, which answers its requests).
     pub fn is_remote(&self, addr: IpAddr) -> bool {
-        self.cfg.remote.ip() == addr
+        self.cfg.remote.ip() == addr || self.send_addr().ip() == addr
     }
 }
 

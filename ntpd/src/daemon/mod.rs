@@ -38,6 +38,7 @@ pub mod mobilize;
 pub mod network;
 pub mod notify;
 pub mod nts_ke_client;
+pub mod nts_ke_destination;
 pub mod nts_ke_io;
 pub mod nts_ke_server;
 pub mod nts_ke_worker;

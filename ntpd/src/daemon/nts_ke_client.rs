@@ -2,9 +2,11 @@
 //! port 4460 (or the configured one) with ALPN `ntske/1`, the server's
 //! certificate checked against the system's trust store or the `nts ca`
 //! file or directory, and the host name (or address) the association was
-//! configured with.
+//! configured with. The response's Server and Port Negotiation records
+//! (§4.1.7, §4.1.8) become the association's NTP destination
+//! ([`KeOutcome::ntp_ip`], [`KeOutcome::ntp_port`]).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 
@@ -16,6 +18,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
+use super::nts_ke_destination::{self, DestinationError};
 use super::nts_ke_io::{self, ReadError, ALPN_NTSKE, ALPN_NTSKE_WIRE, NTS_KE_TIMEOUT};
 
 /// What one NTS-KE session gave the association.
@@ -25,9 +28,12 @@ pub struct KeOutcome {
     pub keys: SessionKeys,
     /// The cookies, in the order received.
     pub cookies: Vec<Vec<u8>>,
-    /// The NTP server to poll, if the server named one.
+    /// The NTP server to poll, if the server named one (§4.1.7).
     pub ntp_server: Option<String>,
-    /// The NTP port, if the server named one.
+    /// Its address: the literal, or the name resolved (an address of the
+    /// NTS-KE server's family).
+    pub ntp_ip: Option<IpAddr>,
+    /// The NTP port, if the server named one (§4.1.8).
     pub ntp_port: Option<u16>,
 }
 
@@ -88,6 +94,14 @@ pub enum KeClientError {
         addr: SocketAddr,
         /// What is wrong with it.
         source: KeResponseError,
+    },
+    /// The NTP server the response names cannot be used.
+    #[error("NTS-KE response from {addr} unusable: {source}")]
+    Destination {
+        /// The server.
+        addr: SocketAddr,
+        /// Why the named NTP server cannot be used.
+        source: DestinationError,
     },
     /// The session took longer than the timeout.
     #[error("NTS-KE session with {addr} timed out")]
@@ -175,10 +189,13 @@ async fn exchange(
     })
     .map_err(|e| tls_err(&e))?;
     let _ = tls.shutdown().await;
+    let ntp_ip = nts_ke_destination::resolve(response.server.as_deref(), addr.ip())
+        .map_err(|source| KeClientError::Destination { addr, source })?;
     Ok(KeOutcome {
         keys,
         cookies: response.cookies,
         ntp_server: response.server,
+        ntp_ip,
         ntp_port: response.port,
     })
 }

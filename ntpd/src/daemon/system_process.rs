@@ -232,7 +232,7 @@ impl Core {
             {
                 Ok(Some(n)) => self.out.actions.push(Action::Send(Outgoing {
                     socket,
-                    dst: r.assoc.remote(),
+                    dst: r.assoc.send_addr(),
                     bytes: buf[..n].to_vec(),
                     ttl: r.assoc.manycast_ttl(),
                     association: Some(r.assoc.id),
