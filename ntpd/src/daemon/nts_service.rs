@@ -147,16 +147,20 @@ fn service_thread(
     });
 }
 
+/// The daily rotation (RFC 8915 §6): the keys change under their mutex,
+/// the file is written after it is released, so a slow disk never holds up
+/// the NTS replies that take the mutex.
 fn rotate(keys: &Mutex<ServerKeys>, cookie_file: &std::path::Path) {
     let Ok(mut rng) = nts_ke_io::fresh_rng() else {
         tracing::warn!("NTS cookie keys not rotated: no randomness");
         return;
     };
-    let mut k = keys.lock().unwrap_or_else(|p| p.into_inner());
-    if k.rotate(unix_now(), &mut rng) {
-        tracing::info!("NTS cookie keys rotated: new key {}", k.current().id);
-        if let Err(e) = nts_keyfile::save(cookie_file, &k) {
-            tracing::warn!("{e}; the new key is used but lost at restart");
+    match nts_keyfile::rotate(cookie_file, keys, unix_now(), &mut rng) {
+        Ok(None) => {}
+        Ok(Some(current)) => tracing::info!("NTS cookie keys rotated: new key {current}"),
+        Err(e) => {
+            let current = keys.lock().unwrap_or_else(|p| p.into_inner()).current().id;
+            tracing::warn!("NTS cookie keys rotated to key {current}, but {e}; the new key is used but lost at restart");
         }
     }
 }
