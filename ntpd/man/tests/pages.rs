@@ -37,7 +37,7 @@ fn ntpd_page_has_every_option_of_the_parser() {
         "the metrics endpoint"
     );
     assert!(
-        text.contains(".SH NTS-KE LIMITS")
+        text.contains(".SH \"NTS-KE LIMITS\"")
             && text.contains("at most 4 from one source")
             && text.contains("nts_ke_source_limited"),
         "the NTS-KE session limits"
