@@ -60,6 +60,12 @@ pub enum KeyFileIoError {
     },
 }
 
+/// The store of the key file at `path`: its directory opened now, or the
+/// store opened by an earlier call for the same path.
+pub fn store(path: &Path) -> Result<std::sync::Arc<CookieStore>, KeyFileIoError> {
+    store::for_path(path)
+}
+
 /// Reads the keys at `path`, or makes a first key when the file does not
 /// exist (and writes it). Keys due for rotation at `now` are rotated and
 /// the file rewritten. The file's directory is opened here and kept for
@@ -90,8 +96,8 @@ pub enum Reloaded {
 /// Reads the key file at `path` again and, when it differs, puts its keys
 /// in place of those in `keys` (after the rotation due at `now`, written
 /// back when it changed anything). On an error `keys` is left as it was.
-/// Ordered with [`rotate`] by the file's [`CookieStore`]; `keys` is not
-/// held while the file is read or written.
+/// Ordered with the daily rotation ([`CookieStore::rotate`]) by the
+/// file's store; `keys` is not held while the file is read or written.
 pub fn reload(
     path: &Path,
     keys: &Mutex<ServerKeys>,
@@ -99,18 +105,6 @@ pub fn reload(
     rng: &mut impl rand::Rng,
 ) -> Result<Reloaded, KeyFileIoError> {
     store::for_path(path)?.reload(keys, now, rng)
-}
-
-/// The rotation due at `now` of `keys`, written to the file at `path`
-/// after `keys` is released; the new current key id when one was made or
-/// an old key dropped. On a write error the rotated keys stay in use.
-pub fn rotate(
-    path: &Path,
-    keys: &Mutex<ServerKeys>,
-    now: u64,
-    rng: &mut impl rand::Rng,
-) -> Result<Option<u32>, KeyFileIoError> {
-    store::for_path(path)?.rotate(keys, now, rng)
 }
 
 /// Replaces the file at `path` with `keys`, atomically.
