@@ -97,13 +97,14 @@ fn within(what: &str, value: f64, before: &[(String, f64)], after: &[(String, f6
 }
 
 /// The server-side series against `rv` (served, refused, TLS failures and
-/// aborted sessions, replies, NAKs, drops, cookie key id, age and count).
+/// aborted sessions, connections over the per-source limit, replies, NAKs, drops, cookie key id, age and count).
 fn check_server(text: &str, before: &[(String, f64)], after: &[(String, f64)]) {
     for (outcome, var) in [
         ("served", "nts_ke_served"),
         ("refused", "nts_ke_refused"),
         ("tls_failed", "nts_ke_tls_failed"),
         ("aborted", "nts_ke_aborted"),
+        ("source_limited", "nts_ke_source_limited"),
     ] {
         let label = format!("outcome=\"{outcome}\"");
         let v = sample(text, "ntpd_nts_ke_sessions_total", &[&label]);

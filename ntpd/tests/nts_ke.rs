@@ -3,14 +3,16 @@
 //! both sides exported agree (a cookie opens to the client's keys and an
 //! NTS-protected NTP exchange round-trips), and each bad session is
 //! refused and counted: untrusted CA, wrong name, no ALPN, another ALPN,
-//! TLS 1.2, malformed, oversized and unknown-critical requests.
+//! TLS 1.2, malformed, oversized and unknown-critical requests; one
+//! source address gets at most four sessions at once, closed at accept
+//! beyond that, while another loopback address is still served.
 //! Needs the openssl command line.
 
 mod nts_support;
 mod prerequisite;
 mod support;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -65,6 +67,16 @@ async fn raw_tls(
     alpn: Option<&[u8]>,
     max_tls12: bool,
 ) -> Result<tokio_openssl::SslStream<tokio::net::TcpStream>, String> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    raw_tls_on(tcp, alpn, max_tls12).await
+}
+
+/// [`raw_tls`] over a connection already made.
+async fn raw_tls_on(
+    tcp: tokio::net::TcpStream,
+    alpn: Option<&[u8]>,
+    max_tls12: bool,
+) -> Result<tokio_openssl::SslStream<tokio::net::TcpStream>, String> {
     let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
     b.set_verify(SslVerifyMode::NONE);
     if let Some(a) = alpn {
@@ -79,7 +91,6 @@ async fn raw_tls(
         .unwrap()
         .into_ssl("127.0.0.1")
         .unwrap();
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut s = tokio_openssl::SslStream::new(ssl, tcp).unwrap();
     match Pin::new(&mut s).connect().await {
         Ok(()) => Ok(s),
@@ -251,5 +262,75 @@ fn server_answers_bad_requests_with_error_records() {
             .await
             .unwrap();
         assert_eq!(got.cookies.len(), 8);
+    });
+}
+
+/// A TCP connection to `addr` from the loopback address `src`.
+async fn tcp_from(src: &str, addr: SocketAddr) -> tokio::net::TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(SocketAddr::new(src.parse::<IpAddr>().unwrap(), 0))
+        .unwrap();
+    sock.connect(addr).await.unwrap()
+}
+
+/// Whether the server closed `tcp` (end of stream or reset) within `secs`.
+async fn closed_by_server(tcp: &mut tokio::net::TcpStream, secs: u64) -> bool {
+    let mut b = [0u8; 1];
+    let wait = std::time::Duration::from_secs(secs);
+    matches!(
+        tokio::time::timeout(wait, tcp.read(&mut b)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+#[test]
+fn one_source_gets_at_most_four_sessions_and_another_is_still_served() {
+    require!(OPENSSL);
+    runtime().block_on(async {
+        let lab = lab("nts-ke-source").await;
+        let cap = nts_ke_server::MAX_SESSIONS_PER_SOURCE;
+        assert_eq!(cap, 4);
+        // Idle connections from 127.0.0.1: each holds a session slot
+        // while the server waits for its ClientHello.
+        let mut held = Vec::new();
+        for _ in 0..cap {
+            held.push(tcp_from("127.0.0.1", lab.addr).await);
+        }
+        // Two more from the same address: closed at accept, unanswered.
+        for _ in 0..2 {
+            let mut extra = tcp_from("127.0.0.1", lab.addr).await;
+            assert!(
+                closed_by_server(&mut extra, 5).await,
+                "a connection over the per-source cap was kept open"
+            );
+        }
+        let c = lab.server.counters();
+        assert_eq!(c.source_limited.load(Ordering::Relaxed), 2);
+        for h in &mut held {
+            assert!(!closed_by_server(h, 0).await, "a held session was closed");
+        }
+        // 127.0.0.2 is another source: a whole NTS-KE session with cookies.
+        let tcp = tcp_from("127.0.0.2", lab.addr).await;
+        let mut s = raw_tls_on(tcp, Some(b"\x07ntske/1"), false).await.unwrap();
+        s.write_all(&nts::negotiation::client_request())
+            .await
+            .unwrap();
+        let reply = record::decode_message(&read_all(&mut s).await).unwrap();
+        let cookies = reply
+            .iter()
+            .filter(|r| matches!(r, Record::NewCookie(_)))
+            .count();
+        assert_eq!(cookies, 8, "{reply:?}");
+        settle(&lab.server, 1).await;
+        assert_eq!(c.served.load(Ordering::Relaxed), 1);
+        // The held connections go away: their slots come back.
+        drop(held);
+        settle(&lab.server, 1 + cap as u64).await;
+        let conn = nts_ke_client::connector(Some(&lab.pki.ca)).unwrap();
+        let got = nts_ke_client::key_exchange(&conn, lab.addr, "127.0.0.1")
+            .await
+            .unwrap();
+        assert_eq!(got.cookies.len(), 8);
+        assert_eq!(c.source_limited.load(Ordering::Relaxed), 2);
     });
 }

@@ -53,13 +53,23 @@ pub fn page() -> Page {
          system call outside the ones it uses ends it (-F -1 logs them instead). ntp-wait.service \
          reaches time-sync.target once the clock is synchronised.",
     );
+    b.section("NTS-KE LIMITS").para(
+        "With nts enable ntpd serves NTS-KE (RFC 8915 section 4) on TCP port 4460 (nts port): \
+         TLS 1.3 with ALPN ntske/1, one request and one response per connection, each session \
+         cut off after 10 s. At most 64 sessions run at once, and at most 4 from one source \
+         address (for IPv6, one /64; an IPv4 client on a dual-stack socket counts as its IPv4 \
+         address). A connection over either limit is closed as soon as it is accepted, before \
+         any TLS: over the per-source limit it is counted in nts_ke_source_limited, over the \
+         total in nts_ke_aborted (ntpq -c rv, and ntpd_nts_ke_sessions_total in the metrics).",
+    );
     b.section("NTS COOKIE KEYS").para(
         "With nts enable the cookies handed out by NTS-KE (RFC 8915 section 6) are sealed under \
          master keys kept in the nts cookie file (default /var/lib/ntp/nts-keys, mode 0600), one \
          line each: ntskey ID CREATED-UNIX-SECONDS KEY-HEX, key ids increasing by one, the \
          newest last. ntpd makes a new key daily, keeps each old key accepted for 7 days after \
-         it was replaced, and rewrites the file after each rotation. SIGHUP reads the file \
-         again: to rotate by hand, or from a key store shared by several servers, write the new \
+         it was replaced, and rewrites the file after each rotation, through the file's \
+         directory opened at start-up, so that with -i the file may lie outside the jail. \
+         SIGHUP reads the file again: to rotate by hand, or from a key store shared by several servers, write the new \
          set into the file (atomically, by rename) and send SIGHUP; new cookies are sealed \
          under its newest key from then on (ntpq -c rv shows nts_cookie_key), cookies under the \
          older keys it lists stay accepted, and a cookie under a key it leaves out is answered \

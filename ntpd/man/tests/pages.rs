@@ -36,6 +36,12 @@ fn ntpd_page_has_every_option_of_the_parser() {
         text.contains(".SH METRICS") && text.contains("metrics_listen ADDR:PORT"),
         "the metrics endpoint"
     );
+    assert!(
+        text.contains(".SH \"NTS-KE LIMITS\"")
+            && text.contains("at most 4 from one source")
+            && text.contains("nts_ke_source_limited"),
+        "the NTS-KE session limits"
+    );
 }
 
 #[test]

@@ -22,6 +22,10 @@ pub struct NtsServerMetrics {
     /// Sessions cut off by the timeout, closed early or broken
     /// (`nts_ke_aborted`).
     pub ke_aborted: u64,
+    /// Connections closed at accept because their source address (or IPv6
+    /// /64) had as many NTS-KE sessions running as one source may
+    /// (`nts_ke_source_limited`).
+    pub ke_source_limited: u64,
     /// NTS-authenticated replies sent (`nts_replies`, RFC 8915 §5.7).
     pub replies: u64,
     /// NTS NAKs sent (`nts_naks`, kiss code NTSN, RFC 8915 §5.7).
@@ -69,6 +73,7 @@ pub fn server_metrics(s: &NtsServer) -> NtsServerMetrics {
         ke_refused: n(&s.ke.refused),
         ke_tls_failed: n(&s.ke.tls_failed) + n(&s.ke.no_alpn),
         ke_aborted: n(&s.ke.aborted),
+        ke_source_limited: n(&s.ke.source_limited),
         replies: n(&s.counters.replies),
         naks: n(&s.counters.naks),
         dropped: n(&s.counters.dropped),

@@ -15,7 +15,7 @@ use crate::daemon::metrics::{AssociationMetrics, AssociationNts, NtsServerMetric
 /// The labels of the NTS-KE session outcomes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct SessionLabels {
-    /// `served`, `refused`, `tls_failed` or `aborted`.
+    /// `served`, `refused`, `tls_failed`, `aborted` or `source_limited`.
     outcome: String,
 }
 
@@ -30,6 +30,7 @@ pub(super) fn server(r: &mut Registry, m: Option<&NtsServerMetrics>) {
         ("refused", m.ke_refused),
         ("tls_failed", m.ke_tls_failed),
         ("aborted", m.ke_aborted),
+        ("source_limited", m.ke_source_limited),
     ] {
         sessions
             .get_or_create(&SessionLabels {
@@ -39,7 +40,7 @@ pub(super) fn server(r: &mut Registry, m: Option<&NtsServerMetrics>) {
     }
     r.register(
         "nts_ke_sessions",
-        "NTS-KE sessions by outcome (rv nts_ke_served, nts_ke_refused, nts_ke_tls_failed, nts_ke_aborted)",
+        "NTS-KE sessions by outcome (rv nts_ke_served, nts_ke_refused, nts_ke_tls_failed, nts_ke_aborted, nts_ke_source_limited)",
         sessions,
     );
     r.register(

@@ -322,6 +322,7 @@ fn nts_server_and_association_series_appear_only_with_nts() {
         ke_refused: 1,
         ke_tls_failed: 2,
         ke_aborted: 3,
+        ke_source_limited: 9,
         replies: 40,
         naks: 4,
         dropped: 6,
@@ -354,6 +355,10 @@ fn nts_server_and_association_series_appear_only_with_nts() {
         (
             "ntpd_nts_ke_sessions_total{outcome=\"aborted\"}".into(),
             3.0,
+        ),
+        (
+            "ntpd_nts_ke_sessions_total{outcome=\"source_limited\"}".into(),
+            9.0,
         ),
         ("ntpd_nts_replies_total".into(), 40.0),
         ("ntpd_nts_naks_total".into(), 4.0),

@@ -24,9 +24,11 @@ use tokio_openssl::SslStream;
 
 use super::nts_ke_io::{self, ReadError, ALPN_NTSKE, ALPN_NTSKE_WIRE, NTS_KE_TIMEOUT};
 
-/// Most NTS-KE sessions served at once; more connections wait in the
-/// listen queue.
-pub const MAX_CONCURRENT_SESSIONS: u64 = 64;
+mod limits;
+
+pub use limits::{
+    SessionSlots, SlotRefusal, Source, MAX_CONCURRENT_SESSIONS, MAX_SESSIONS_PER_SOURCE,
+};
 
 /// Why the server could not be set up.
 #[derive(Debug, Error)]
@@ -54,8 +56,14 @@ pub struct NtsKeCounters {
     pub no_alpn: AtomicU64,
     /// Failed handshakes (wrong ALPN, TLS below 1.3, not TLS at all).
     pub tls_failed: AtomicU64,
-    /// Sessions cut off by the timeout, or closed early, or broken.
+    /// Sessions cut off by the timeout, or closed early, or broken, and
+    /// connections closed at accept with [`MAX_CONCURRENT_SESSIONS`]
+    /// sessions running.
     pub aborted: AtomicU64,
+    /// Connections closed at accept, before TLS, because their source
+    /// (address, or IPv6 /64) had [`MAX_SESSIONS_PER_SOURCE`] sessions
+    /// running.
+    pub source_limited: AtomicU64,
 }
 
 impl NtsKeCounters {
@@ -122,7 +130,7 @@ pub struct NtsKeServer {
     ntp_server: Option<String>,
     ntp_port: Option<u16>,
     counters: Arc<NtsKeCounters>,
-    active: AtomicU64,
+    slots: Arc<SessionSlots>,
 }
 
 impl NtsKeServer {
@@ -141,7 +149,7 @@ impl NtsKeServer {
             ntp_server,
             ntp_port,
             counters: Arc::default(),
-            active: AtomicU64::new(0),
+            slots: Arc::default(),
         }
     }
 
@@ -161,24 +169,44 @@ impl NtsKeServer {
                     continue;
                 }
             };
-            if self.active.load(Ordering::Relaxed) >= MAX_CONCURRENT_SESSIONS {
-                NtsKeCounters::bump(&self.counters.aborted);
-                // Anyone can open connections: the line is rate-limited.
-                crate::limited!(
-                    INFO,
-                    "NTS-KE connection from {peer} dropped: {MAX_CONCURRENT_SESSIONS} sessions already open"
-                );
-                continue;
-            }
-            self.active.fetch_add(1, Ordering::Relaxed);
+            // Refused before TLS: a refusal costs no handshake.
+            let slot = match self.slots.take(peer.ip()) {
+                Ok(slot) => slot,
+                Err(refusal) => {
+                    self.refuse(peer, refusal);
+                    continue;
+                }
+            };
             let me = Arc::clone(&self);
             tokio::spawn(async move {
                 match me.session(tcp).await {
                     Ok(()) => tracing::debug!("NTS-KE: cookies sent to {peer}"),
                     Err(e) => crate::limited!(INFO, "NTS-KE session from {peer}: {e}"),
                 }
-                me.active.fetch_sub(1, Ordering::Relaxed);
+                drop(slot);
             });
+        }
+    }
+
+    /// Counts and logs a connection closed at accept (by dropping it).
+    fn refuse(&self, peer: std::net::SocketAddr, refusal: SlotRefusal) {
+        // Anyone can open connections: the lines are rate-limited.
+        match refusal {
+            SlotRefusal::AllBusy => {
+                NtsKeCounters::bump(&self.counters.aborted);
+                crate::limited!(
+                    INFO,
+                    "NTS-KE connection from {peer} closed: {MAX_CONCURRENT_SESSIONS} sessions already running"
+                );
+            }
+            SlotRefusal::SourceBusy => {
+                NtsKeCounters::bump(&self.counters.source_limited);
+                crate::limited!(
+                    INFO,
+                    "NTS-KE connection from {peer} closed: {MAX_SESSIONS_PER_SOURCE} sessions from its \
+                     address (or IPv6 /64) already running"
+                );
+            }
         }
     }
 

@@ -11,17 +11,29 @@
 //! is refused (RFC 8915 §6). A file that does not read or parse changes
 //! nothing.
 
-use std::fs;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use nts::server_keys::{KeyFileError, RotationPolicy, ServerKeys};
 use thiserror::Error;
 
+mod cookie_dir;
+mod store;
+
+pub use cookie_dir::CookieDir;
+pub use store::{CookieStore, KeySink};
+
 /// Why the key file could not be used.
 #[derive(Debug, Error)]
 pub enum KeyFileIoError {
+    /// The file's directory could not be opened.
+    #[error("cannot open the directory of NTS cookie key file {path}: {reason}")]
+    Directory {
+        /// The file.
+        path: PathBuf,
+        /// The system's reason.
+        reason: String,
+    },
     /// Reading failed (other than the file being absent).
     #[error("cannot read NTS cookie key file {path}: {reason}")]
     Read {
@@ -48,36 +60,23 @@ pub enum KeyFileIoError {
     },
 }
 
+/// The store of the key file at `path`: its directory opened now, or the
+/// store opened by an earlier call for the same path.
+pub fn store(path: &Path) -> Result<std::sync::Arc<CookieStore>, KeyFileIoError> {
+    store::for_path(path)
+}
+
 /// Reads the keys at `path`, or makes a first key when the file does not
 /// exist (and writes it). Keys due for rotation at `now` are rotated and
-/// the file rewritten.
+/// the file rewritten. The file's directory is opened here and kept for
+/// later writes, so call it before any chroot.
 pub fn load_or_create(
     path: &Path,
     now: u64,
     policy: RotationPolicy,
     rng: &mut impl rand::Rng,
 ) -> Result<ServerKeys, KeyFileIoError> {
-    let mut keys = match fs::read_to_string(path) {
-        Ok(text) => ServerKeys::parse(&text, policy).map_err(|source| KeyFileIoError::Parse {
-            path: path.to_path_buf(),
-            source,
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let keys = ServerKeys::new(now, policy, rng);
-            save(path, &keys)?;
-            keys
-        }
-        Err(e) => {
-            return Err(KeyFileIoError::Read {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })
-        }
-    };
-    if keys.rotate(now, rng) {
-        save(path, &keys)?;
-    }
-    Ok(keys)
+    store::for_path(path)?.load_or_create(now, policy, rng)
 }
 
 /// What a SIGHUP reload of the key file did.
@@ -97,73 +96,27 @@ pub enum Reloaded {
 /// Reads the key file at `path` again and, when it differs, puts its keys
 /// in place of those in `keys` (after the rotation due at `now`, written
 /// back when it changed anything). On an error `keys` is left as it was.
+/// Ordered with the daily rotation ([`CookieStore::rotate`]) by the
+/// file's store; `keys` is not held while the file is read or written.
 pub fn reload(
     path: &Path,
-    keys: &std::sync::Mutex<ServerKeys>,
+    keys: &Mutex<ServerKeys>,
     now: u64,
     rng: &mut impl rand::Rng,
 ) -> Result<Reloaded, KeyFileIoError> {
-    let text = fs::read_to_string(path).map_err(|e| KeyFileIoError::Read {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let mut held = keys.lock().unwrap_or_else(|p| p.into_inner());
-    let mut fresh =
-        ServerKeys::parse(&text, held.policy()).map_err(|source| KeyFileIoError::Parse {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    if fresh.rotate(now, rng) {
-        save(path, &fresh)?;
-    }
-    if fresh == *held {
-        return Ok(Reloaded::Unchanged);
-    }
-    *held = fresh;
-    Ok(Reloaded::Replaced {
-        current: held.current().id,
-        accepted: held.keys().len(),
-    })
+    store::for_path(path)?.reload(keys, now, rng)
 }
 
 /// Replaces the file at `path` with `keys`, atomically.
 pub fn save(path: &Path, keys: &ServerKeys) -> Result<(), KeyFileIoError> {
-    let err = |e: std::io::Error| KeyFileIoError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    // A new file of our own, mode 0600 from its creation: a stale
-    // temporary file (or a link planted there) never receives the keys.
-    match fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
-        _ => {}
-    }
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err)?;
-    f.write_all(keys.to_file_text().as_bytes()).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(err)?;
-    // The rename itself is durable once the directory is synced.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(err)?;
-    }
-    Ok(())
+    store::for_path(path)?.save(keys)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

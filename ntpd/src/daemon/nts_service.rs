@@ -9,7 +9,6 @@
 //! timestamps of the NTP receive path.
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use thiserror::Error;
 
 use super::nts_ke_io;
 use super::nts_ke_server::{self, NtsKeServer, NtsKeSetupError};
-use super::nts_keyfile::{self, KeyFileIoError};
+use super::nts_keyfile::{self, CookieStore, KeyFileIoError};
 use super::nts_serve::{NtsServeCounters, NtsServer};
 use super::nts_settings::NtsSettings;
 
@@ -86,13 +85,14 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
     let acceptor = nts_ke_server::acceptor(cert, key)?;
     let mut rng = nts_ke_io::fresh_rng().map_err(|e| NtsStartError::Start(e.to_string()))?;
     let policy = RotationPolicy::default();
-    let keys = nts_keyfile::load_or_create(&s.cookie, unix_now(), policy, &mut rng)?;
+    // The file's directory is opened here, before any chroot (`-i`).
+    let store = nts_keyfile::store(&s.cookie)?;
+    let keys = store.load_or_create(unix_now(), policy, &mut rng)?;
     let keys = Arc::new(Mutex::new(keys));
     let listener = bind(s.port)?;
     let ke = Arc::new(NtsKeServer::new(acceptor, Arc::clone(&keys), None, None));
     let ke_counters = ke.counters();
     let rotating = Arc::clone(&keys);
-    let cookie_file = s.cookie.clone();
     let port = s.port;
     // Built here, not on the thread: `-F` forbids making epoll instances
     // once it is installed.
@@ -104,7 +104,7 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
     let (ready, started) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("nts-ke".into())
-        .spawn(move || service_thread(runtime, ke, listener, rotating, cookie_file, ready))
+        .spawn(move || service_thread(runtime, ke, listener, rotating, store, ready))
         .map_err(|e| NtsStartError::Start(e.to_string()))?;
     // The thread's own start-up calls (robust list, name, affinity) must be
     // over before `-F` installs the filter.
@@ -125,7 +125,7 @@ fn service_thread(
     ke: Arc<NtsKeServer>,
     listener: std::net::TcpListener,
     keys: Arc<Mutex<ServerKeys>>,
-    cookie_file: PathBuf,
+    store: Arc<CookieStore>,
     ready: std::sync::mpsc::Sender<()>,
 ) {
     runtime.block_on(async move {
@@ -142,21 +142,25 @@ fn service_thread(
         let mut tick = tokio::time::interval(ROTATION_CHECK);
         loop {
             tick.tick().await;
-            rotate(&keys, &cookie_file);
+            rotate(&keys, &store);
         }
     });
 }
 
-fn rotate(keys: &Mutex<ServerKeys>, cookie_file: &std::path::Path) {
+/// The daily rotation (RFC 8915 §6): the keys change under their mutex,
+/// the file is written after it is released, so a slow disk never holds up
+/// the NTS replies that take the mutex.
+fn rotate(keys: &Mutex<ServerKeys>, store: &CookieStore) {
     let Ok(mut rng) = nts_ke_io::fresh_rng() else {
         tracing::warn!("NTS cookie keys not rotated: no randomness");
         return;
     };
-    let mut k = keys.lock().unwrap_or_else(|p| p.into_inner());
-    if k.rotate(unix_now(), &mut rng) {
-        tracing::info!("NTS cookie keys rotated: new key {}", k.current().id);
-        if let Err(e) = nts_keyfile::save(cookie_file, &k) {
-            tracing::warn!("{e}; the new key is used but lost at restart");
+    match store.rotate(keys, unix_now(), &mut rng) {
+        Ok(None) => {}
+        Ok(Some(current)) => tracing::info!("NTS cookie keys rotated: new key {current}"),
+        Err(e) => {
+            let current = keys.lock().unwrap_or_else(|p| p.into_inner()).current().id;
+            tracing::warn!("NTS cookie keys rotated to key {current}, but {e}; the new key is used but lost at restart");
         }
     }
 }

@@ -27,6 +27,7 @@ impl Core {
             out.push(var("nts_ke_refused", m.ke_refused));
             out.push(var("nts_ke_tls_failed", m.ke_tls_failed));
             out.push(var("nts_ke_aborted", m.ke_aborted));
+            out.push(var("nts_ke_source_limited", m.ke_source_limited));
             out.push(var("nts_replies", m.replies));
             out.push(var("nts_naks", m.naks));
             out.push(var("nts_dropped", m.dropped));
@@ -92,11 +93,13 @@ mod tests {
             cookie_file: "nts-keys".into(),
         };
         server.ke.served.fetch_add(3, Ordering::Relaxed);
+        server.ke.source_limited.fetch_add(2, Ordering::Relaxed);
         server.counters.replies.fetch_add(5, Ordering::Relaxed);
         core.nts.server = Some(server);
         let all = read_system_vars(&mut core, "");
         for want in [
             "nts_ke_served=3",
+            "nts_ke_source_limited=2",
             "nts_replies=5",
             "nts_naks=0",
             "nts_cookie_keys=1",
