@@ -854,10 +854,26 @@ impl Association {
         self.auth.ntp_destination(self.cfg.remote)
     }
 
-    /// Whether `addr` is this association's remote address (or the NTP
-    /// server NTS-KE named, which answers its requests).
+    /// Whether `addr` is this association's configured remote address:
+    /// what mobilisation (manycast "already known", `ippeerlimit`) counts.
     pub fn is_remote(&self, addr: IpAddr) -> bool {
-        self.cfg.remote.ip() == addr || self.send_addr().ip() == addr
+        self.cfg.remote.ip() == addr
+    }
+
+    /// Whether packets from `addr` may be this association's: its remote
+    /// address, or the NTP server NTS-KE named (RFC 8915 §4.1.7), which
+    /// answers its requests.
+    pub fn receives_from(&self, addr: IpAddr) -> bool {
+        self.is_remote(addr) || self.send_addr().ip() == addr
+    }
+
+    /// Whether `h` answers this association's latest request: its origin
+    /// timestamp is our last transmit timestamp (RFC 5905 §8). The
+    /// receive path uses it to pick among associations that share an
+    /// address, so that an NTS-KE server naming another association's NTP
+    /// server cannot take that association's replies.
+    pub fn awaits(&self, h: &proto::Header) -> bool {
+        !self.wire.xmt.is_zero() && h.origin_timestamp == self.wire.xmt
     }
 }
 

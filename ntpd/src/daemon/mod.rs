@@ -551,3 +551,5 @@ mod tests {
 
 #[cfg(test)]
 mod manycast_tests;
+#[cfg(test)]
+mod shared_address_tests;

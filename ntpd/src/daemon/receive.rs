@@ -133,7 +133,7 @@ impl Core {
                     let known = self
                         .assocs
                         .iter()
-                        .any(|a| a.assoc.is_remote(peer) && a.assoc.cfg.mode.accepts(mode));
+                        .any(|a| a.assoc.receives_from(peer) && a.assoc.cfg.mode.accepts(mode));
                     if mode == Mode::Server && !known {
                         if let Some(parent) = self
                             .assocs
@@ -156,7 +156,7 @@ impl Core {
                     let known = self
                         .assocs
                         .iter()
-                        .any(|a| a.assoc.is_remote(peer) && a.assoc.cfg.mode.accepts(mode));
+                        .any(|a| a.assoc.receives_from(peer) && a.assoc.cfg.mode.accepts(mode));
                     let mobilized = if known {
                         Ephemeral::Mobilized
                     } else {
@@ -378,11 +378,17 @@ impl Core {
     ) -> bool {
         let precision = 2f64.powi(i32::from(self.sys.precision));
         let freq_uncertainty = self.frequency_uncertainty();
-        let Some(r) = self
+        let header = arrival.packet.header();
+        let candidate =
+            |r: &&Running| r.assoc.receives_from(peer) && r.assoc.cfg.mode.accepts(mode);
+        // Of the associations that share the sender's address, the one
+        // whose request this answers; otherwise the first.
+        let at = self
             .assocs
-            .iter_mut()
-            .find(|r| r.assoc.is_remote(peer) && r.assoc.cfg.mode.accepts(mode))
-        else {
+            .iter()
+            .position(|r| candidate(&r) && r.assoc.awaits(header))
+            .or_else(|| self.assocs.iter().position(|r| candidate(&r)));
+        let Some(r) = at.map(|i| &mut self.assocs[i]) else {
             self.stats.unprocessed += 1;
             return false;
         };
