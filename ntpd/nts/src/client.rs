@@ -18,8 +18,9 @@
 //! (§5.7: "wait until the next poll for a valid NTS-protected response
 //! and if none is received, initiate a fresh NTS-KE handshake").
 //!
-//! Requests stay within [`MAX_REQUEST_LEN`] octets: with long cookies
-//! fewer placeholders are sent ([`placeholders_that_fit`]), down to none.
+//! Requests stay within [`MAX_REQUEST_LEN`] octets, and placeholders are
+//! sent only while the request stays within [`PLACEHOLDER_BUDGET`]: with
+//! long cookies fewer are sent ([`placeholders_that_fit`]), down to none.
 
 use std::collections::VecDeque;
 
@@ -40,6 +41,11 @@ pub const NTS_NAK_KISS: [u8; 4] = *b"NTSN";
 /// about as long as the request (§5.7: placeholders make the request as
 /// long as the reply), so it too fits the daemon's receive buffer.
 pub const MAX_REQUEST_LEN: usize = 2120;
+/// Octets a request may grow to with placeholders: the 1280-octet IPv6
+/// minimum MTU less the IPv6 and UDP headers, so that neither the request
+/// nor its reply (as long as the request, §5.7) is fragmented on any
+/// path. Only the cookie itself may take a request past it.
+pub const PLACEHOLDER_BUDGET: usize = 1232;
 /// The unique identifier field: 4 octets of header and the identifier.
 const UNIQUE_ID_FIELD_LEN: usize = 4 + UNIQUE_ID_LEN;
 /// The authenticator field as this client sends it: 4 octets of header,
@@ -60,12 +66,12 @@ fn cookie_field_len(cookie_len: usize) -> usize {
 
 /// How many Cookie Placeholder fields (each as long as the cookie, §5.7)
 /// fit in a request carrying a cookie of `cookie_len` octets without
-/// passing [`MAX_REQUEST_LEN`]. With the 100-octet cookies of this
-/// daemon's server that is 18 (more than the 7 ever wanted); cookies over
-/// 244 octets leave room for fewer than 7, and over 992 for none.
+/// passing [`PLACEHOLDER_BUDGET`]. With the 100-octet cookies of this
+/// daemon's server that is 9 (more than the 7 ever wanted); cookies over
+/// 132 octets leave room for fewer than 7, and over 548 for none.
 pub fn placeholders_that_fit(cookie_len: usize) -> usize {
     let field = cookie_field_len(cookie_len);
-    MAX_REQUEST_LEN
+    PLACEHOLDER_BUDGET
         .saturating_sub(REQUEST_OVERHEAD + field)
         .checked_div(field)
         .unwrap_or(0)
@@ -484,19 +490,32 @@ mod tests {
         assert!(!c.needs_key_exchange());
     }
 
+    /// Whether a request with a cookie of `len` octets and no placeholder
+    /// is within the placeholder budget.
+    fn shape_placeholders_possible(len: usize) -> bool {
+        REQUEST_OVERHEAD + cookie_field_len(len) <= PLACEHOLDER_BUDGET
+    }
+
     #[test]
     fn placeholders_shrink_with_long_cookies() {
-        assert_eq!(placeholders_that_fit(100), 18);
-        assert_eq!(placeholders_that_fit(244), 7);
-        assert_eq!(placeholders_that_fit(245), 6);
-        assert_eq!(placeholders_that_fit(992), 1);
-        assert_eq!(placeholders_that_fit(993), 0);
+        assert_eq!(placeholders_that_fit(100), 9);
+        assert_eq!(placeholders_that_fit(132), 7);
+        assert_eq!(placeholders_that_fit(133), 6);
+        assert_eq!(placeholders_that_fit(548), 1);
+        assert_eq!(placeholders_that_fit(549), 0);
         assert_eq!(placeholders_that_fit(MAX_COOKIE_LEN), 0);
         let mut r = rng(30);
-        for len in [100, 244, 245, 300, 500, 992, 993, 1500, MAX_COOKIE_LEN] {
+        for len in [100, 132, 133, 300, 548, 549, 1500, MAX_COOKIE_LEN] {
             let mut c = NtsClient::new(keys(), vec![vec![5; len]]);
             let req = c.request(&header(), &mut r).expect("a cookie is held");
             assert!(req.len() <= MAX_REQUEST_LEN, "{len}: {} octets", req.len());
+            if shape_placeholders_possible(len) {
+                assert!(
+                    req.len() <= PLACEHOLDER_BUDGET,
+                    "{len}: {} octets",
+                    req.len()
+                );
+            }
             let shape = c.last_request();
             assert_eq!(shape.cookie_len, len);
             assert_eq!(shape.wanted, 7);
@@ -513,11 +532,12 @@ mod tests {
             let a = exten::parse_authenticator(auth.body).unwrap();
             aead::open(&keys().c2s, a.nonce, &req[..auth.start], a.ciphertext).unwrap();
         }
-        // 260-octet cookies: 6 placeholders, as many as fit.
-        let mut c = NtsClient::new(keys(), vec![vec![5; 260]]);
+        // 140-octet cookies: 6 placeholders, as many as fit.
+        let mut c = NtsClient::new(keys(), vec![vec![5; 140]]);
         let req = c.request(&header(), &mut r).unwrap();
         assert_eq!(c.last_request().placeholders, 6);
-        assert!(req.len() + 264 > MAX_REQUEST_LEN);
+        assert!(req.len() <= PLACEHOLDER_BUDGET);
+        assert!(req.len() + 144 > PLACEHOLDER_BUDGET);
     }
 
     #[test]

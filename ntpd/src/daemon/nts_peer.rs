@@ -210,12 +210,12 @@ impl NtsPeer {
                         self.warned_long_cookies = true;
                         tracing::warn!(
                             "NTS: {} ({}) hands out {}-octet cookies, too long for any cookie \
-                             placeholder in a {}-octet request; one cookie comes back per poll \
+                             placeholder within {} octets (unfragmented on any path); one cookie comes back per poll \
                              and NTS-KE runs again when a reply is lost",
                             self.ke_addr,
                             self.name,
                             shape.cookie_len,
-                            nts::client::MAX_REQUEST_LEN
+                            nts::client::PLACEHOLDER_BUDGET
                         );
                     }
                     if let Some(dst) = out.get_mut(..packet.len()) {
