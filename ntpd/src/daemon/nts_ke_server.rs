@@ -116,6 +116,11 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<SslAcceptor, NtsKeSetupError>
         .map_err(tls("key", key))?;
     b.check_private_key()
         .map_err(tls("key (does not match the certificate)", key))?;
+    // An NTS-KE session is one request and one response; a client comes
+    // back only when its cookies run out, and then needs fresh keys from a
+    // full handshake anyway. OpenSSL would otherwise seal two TLS 1.3
+    // session tickets after every handshake that nobody resumes.
+    b.set_num_tickets(0).map_err(tls("TLS context", cert))?;
     b.set_alpn_select_callback(|_, offered| {
         openssl::ssl::select_next_proto(ALPN_NTSKE_WIRE, offered).ok_or(AlpnError::ALERT_FATAL)
     });

@@ -91,15 +91,29 @@ impl CookieDir {
             Mode::S_IRUSR | Mode::S_IWUSR,
         )?;
         let mut f = File::from(fd);
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        drop(f);
-        fcntl::renameat(
-            &self.dir,
-            self.temporary.as_os_str(),
-            &self.dir,
-            self.name.as_os_str(),
-        )?;
+        let written = f
+            .write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .and_then(|()| {
+                drop(f);
+                fcntl::renameat(
+                    &self.dir,
+                    self.temporary.as_os_str(),
+                    &self.dir,
+                    self.name.as_os_str(),
+                )
+                .map_err(std::io::Error::from)
+            });
+        if let Err(e) = written {
+            // A half-written file of keys is not left lying about (a full
+            // disk, say); the file in place is untouched.
+            let _ = unistd::unlinkat(
+                &self.dir,
+                self.temporary.as_os_str(),
+                UnlinkatFlags::NoRemoveDir,
+            );
+            return Err(e);
+        }
         unistd::fsync(&self.dir)?;
         Ok(())
     }
@@ -144,6 +158,20 @@ mod tests {
         );
         assert_eq!(dir.read().unwrap().as_deref(), Some("three\n"));
         assert!(CookieDir::open(&base.join("absent/cookies")).is_err());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temporary_file_and_the_old_file_in_place() {
+        let base = std::env::temp_dir().join(format!("nts-cookie-fail-{}", std::process::id()));
+        // The file's name taken by a directory with something in it: the
+        // rename fails (EISDIR) after the keys were written and synced.
+        let path = base.join("cookies");
+        std::fs::create_dir_all(path.join("in-the-way")).unwrap();
+        let dir = CookieDir::open(&path).unwrap();
+        assert!(dir.write("keys\n").is_err());
+        assert!(!base.join("cookies.tmp").exists());
+        assert!(path.join("in-the-way").is_dir());
         std::fs::remove_dir_all(&base).unwrap();
     }
 }
