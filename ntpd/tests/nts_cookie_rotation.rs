@@ -20,13 +20,14 @@
 //! the second test, chronyd and chronyc.
 
 mod interop_support;
+mod nts_observe;
 mod nts_support;
 mod prerequisite;
 mod support;
 
 use std::time::{Duration, Instant};
 
-use interop_support::{ntpq_binary, rv_vars};
+use nts_observe::{one_association_authentic, rv_number as rv, StopOnDrop as Chronyd};
 use nts_support::make_pki;
 use prerequisite::{require, Need, CHRONYC, OPENSSL};
 use support::{start_named, Daemon, Netns, Scratch};
@@ -35,36 +36,9 @@ use support::{start_named, Daemon, Netns, Scratch};
 /// reload must work there too.
 const FILTER: &[&str] = &["-F", "1"];
 
-/// The numeric system variable `name` of `ntpq -c rv` at `host`, if shown.
-fn rv(ns: &Netns, host: &str, name: &str) -> Option<u64> {
-    let out = ns.output(&["timeout", "10", ntpq_binary(), "-c", "rv", host]);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    rv_vars(&text)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .and_then(|(_, v)| v.trim().parse().ok())
-}
-
-/// Whether bob's one association is reachable and authentic (`ntpq -c as`:
-/// `yes yes ok`).
+/// Whether bob's one association is reachable and authentic.
 fn authentic(ns: &Netns) -> bool {
-    let out = ns.output(&[
-        "timeout",
-        "10",
-        ntpq_binary(),
-        "-n",
-        "-c",
-        "as",
-        "127.0.0.3",
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let rows: Vec<Vec<&str>> = text
-        .lines()
-        .skip(2)
-        .map(|l| l.split_whitespace().collect())
-        .filter(|r: &Vec<&str>| r.len() >= 6)
-        .collect();
-    rows.len() == 1 && rows[0][3..6] == ["yes", "yes", "ok"]
+    one_association_authentic(ns, "127.0.0.3")
 }
 
 /// Waits up to `secs` for `ok`, failing with `what` and bob's and alice's logs.
@@ -201,27 +175,6 @@ fn cookies_survive_a_key_rotation_and_an_expired_key_is_refused() {
         rv(&ns, b, "nts_authentic").unwrap_or(0) >= after + 2 && authentic(&ns)
     });
     assert_eq!(rv(&ns, a, "nts_ke_served"), Some(2));
-}
-
-/// chronyd as NTS client, stopped when dropped.
-struct Chronyd(std::process::Child);
-
-impl Drop for Chronyd {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.0.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(3) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// chronyd's reach register for its one source (`chronyc -c sources`).

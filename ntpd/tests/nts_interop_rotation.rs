@@ -30,6 +30,7 @@
 //! `ip netns`, the openssl command line, chronyd and ntpsec.
 
 mod interop_support;
+mod nts_observe;
 mod nts_support;
 mod prerequisite;
 mod support;
@@ -38,22 +39,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use interop_support::{ntpq_binary, peer_rows, rv_vars, Lab};
+use nts_observe::{rv_number as rv, StopOnDrop as Chronyd};
 use nts_support::{make_pki, make_pki_for};
 use prerequisite::{require, Need, CHRONYD, OPENSSL};
 use support::{start_named, Netns, Scratch, WITHOUT_SYS_TIME};
 
 /// chronyd's key rotation interval in seconds (`ntsrotate`).
 const CHRONY_ROTATE: u64 = 15;
-
-/// The numeric system variable `name` of `ntpq -c rv` at `host` in `ns`.
-fn rv(ns: &Netns, host: &str, name: &str) -> Option<u64> {
-    let out = ns.output(&["timeout", "10", ntpq_binary(), "-c", "rv", host]);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    rv_vars(&text)
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .and_then(|(_, v)| v.trim().parse().ok())
-}
 
 /// Whether `ntpq -pn` at `host` shows the one association selected (`*`).
 fn selected(ns: &Netns, host: &str) -> bool {
@@ -72,27 +64,6 @@ fn wait(secs: u64, what: &str, logs: &dyn Fn() -> String, mut ok: impl FnMut() -
             logs()
         );
         std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// chronyd, stopped when dropped.
-struct Chronyd(std::process::Child);
-
-impl Drop for Chronyd {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.0.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(3) {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

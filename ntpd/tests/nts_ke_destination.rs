@@ -12,6 +12,7 @@
 //! Needs root, `ip netns` and the openssl command line.
 
 mod interop_support;
+mod nts_observe;
 mod nts_support;
 mod prerequisite;
 mod support;
@@ -21,9 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use interop_support::ntpq_binary;
 use ntpd::daemon::nts_ke_server::{self, NtsKeServer};
 use nts::server_keys::{RotationPolicy, ServerKeys};
+use nts_observe::one_association_authentic;
 use nts_support::{make_pki, runtime};
 use prerequisite::{require, Need, OPENSSL};
 use rand::SeedableRng;
@@ -143,26 +144,9 @@ fn start_servers(ns: &str, cert: std::path::PathBuf, key: std::path::PathBuf, se
         .expect("NTS-KE server started in the namespace");
 }
 
-/// Whether the daemon's one association is reachable and authentic
-/// (`ntpq -c as`: `yes yes ok`).
+/// Whether the daemon's one association is reachable and authentic.
 fn authentic(ns: &Netns) -> bool {
-    let out = ns.output(&[
-        "timeout",
-        "10",
-        ntpq_binary(),
-        "-n",
-        "-c",
-        "as",
-        "127.0.0.1",
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let rows: Vec<Vec<&str>> = text
-        .lines()
-        .skip(2)
-        .map(|l| l.split_whitespace().collect())
-        .filter(|r: &Vec<&str>| r.len() >= 6)
-        .collect();
-    rows.len() == 1 && rows[0][3..6] == ["yes", "yes", "ok"]
+    one_association_authentic(ns, "127.0.0.1")
 }
 
 fn wait(secs: u64, what: &str, d: &Daemon, mut ok: impl FnMut() -> bool) {

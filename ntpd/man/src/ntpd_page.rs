@@ -69,8 +69,11 @@ pub fn page() -> Page {
          newest last. ntpd makes a new key daily, keeps each old key accepted for 7 days after \
          it was replaced, and rewrites the file after each rotation, through the file's \
          directory opened at start-up, so that with -i the file may lie outside the jail. \
-         SIGHUP reads the file again: to rotate by hand, or from a key store shared by several servers, write the new \
-         set into the file (atomically, by rename) and send SIGHUP; new cookies are sealed \
+         That open directory is a way out of the jail for whoever takes over the process: to \
+         keep -i tight, put the cookie file inside the jail. SIGHUP reads the file again (by \
+         the name given at start-up): to rotate by hand, or from a key store shared by several \
+         servers, write the new set into the file (atomically, by rename) and send SIGHUP; new \
+         cookies are sealed \
          under its newest key from then on (ntpq -c rv shows nts_cookie_key), cookies under the \
          older keys it lists stay accepted, and a cookie under a key it leaves out is answered \
          with an NTS NAK (nts_naks), after which the client runs NTS-KE again. A file that does \
