@@ -28,7 +28,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use nts_observe::{one_association_authentic, rv_number as rv, StopOnDrop as Chronyd};
-use nts_support::make_pki;
+use nts_support::{cookie_key_line, make_pki};
 use prerequisite::{require, Need, CHRONYC, OPENSSL};
 use support::{start_named, Daemon, Netns, Scratch};
 
@@ -55,18 +55,6 @@ fn wait(secs: u64, what: &str, logs: &[&Daemon], mut ok: impl FnMut() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// A fresh key line `ntskey ID NOW HEX`, from the system's random source.
-fn key_line(id: u64) -> String {
-    let mut k = [0u8; 32];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").unwrap(), &mut k).unwrap();
-    let hex: String = k.iter().map(|b| format!("{b:02x}")).collect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    format!("ntskey {id} {now} {hex}")
 }
 
 /// The `ntskey` lines of the file at `path`.
@@ -138,7 +126,7 @@ fn cookies_survive_a_key_rotation_and_an_expired_key_is_refused() {
     // 1. A new key; the old one stays accepted.
     let mut lines = key_lines(&cookie_file);
     assert_eq!(lines.len(), 1, "{lines:?}");
-    lines.push(key_line(first + 1));
+    lines.push(cookie_key_line(first + 1));
     install_keys(&cookie_file, &lines, &alice);
     wait(10, "alice on the new key", &logs, || {
         rv(&ns, a, "nts_cookie_key") == Some(first + 1)
@@ -157,7 +145,7 @@ fn cookies_survive_a_key_rotation_and_an_expired_key_is_refused() {
 
     // 2. The pre-rotation key left out, as once out of the window: bob
     // still holds cookies under it (8 at NTS-KE, one replaced a poll).
-    let newer = vec![lines[1].clone(), key_line(first + 2)];
+    let newer = vec![lines[1].clone(), cookie_key_line(first + 2)];
     install_keys(&cookie_file, &newer, &alice);
     wait(10, "alice on the newest key", &logs, || {
         rv(&ns, a, "nts_cookie_key") == Some(first + 2)
@@ -254,7 +242,7 @@ fn chronyd_keeps_its_cookies_across_a_rotation() {
     let first = rv(&ns, a, "nts_cookie_key").unwrap();
 
     let mut lines = key_lines(&cookie_file);
-    lines.push(key_line(first + 1));
+    lines.push(cookie_key_line(first + 1));
     install_keys(&cookie_file, &lines, &alice);
     wait(10, "alice on the new key", &logs, || {
         rv(&ns, a, "nts_cookie_key") == Some(first + 1)
@@ -270,7 +258,7 @@ fn chronyd_keeps_its_cookies_across_a_rotation() {
 
     install_keys(
         &cookie_file,
-        &[lines[1].clone(), key_line(first + 2)],
+        &[lines[1].clone(), cookie_key_line(first + 2)],
         &alice,
     );
     wait(30, "an NTS NAK to chronyd", &logs, || {

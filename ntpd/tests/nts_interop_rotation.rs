@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use interop_support::{ntpq_binary, peer_rows, rv_vars, Lab};
 use nts_observe::{rv_number as rv, StopOnDrop as Chronyd};
-use nts_support::{make_pki, make_pki_for};
+use nts_support::{cookie_key_line, make_pki, make_pki_for};
 use prerequisite::{require, Need, CHRONYD, OPENSSL};
 use support::{start_named, Netns, Scratch, WITHOUT_SYS_TIME};
 
@@ -198,18 +198,6 @@ fn ntpsec_reach(lab: &Lab) -> u16 {
     peer_rows(&text).first().map_or(0, |r| r.reach)
 }
 
-/// A fresh key line `ntskey ID NOW HEX` from the system's random source.
-fn key_line(id: u64) -> String {
-    let mut k = [0u8; 32];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").unwrap(), &mut k).unwrap();
-    let hex: String = k.iter().map(|b| format!("{b:02x}")).collect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    format!("ntskey {id} {now} {hex}")
-}
-
 /// Writes `lines` as our key file at `path` (a temporary file renamed
 /// over it, as an operator would), then SIGHUP to the daemon whose pid
 /// is in `pidfile`.
@@ -298,7 +286,7 @@ fn ntpsec_client_across_our_key_rotation() {
         .map(str::to_owned)
         .collect();
     assert_eq!(lines.len(), 1, "{text}");
-    lines.push(key_line(first + 1));
+    lines.push(cookie_key_line(first + 1));
     install_keys(&cookie_file, &lines, &pidfile);
     lab_wait(&mut lab, 10, "our server on the new key", |l| {
         lab_rv(l, &l.a, "nts_cookie_key") == first + 1
@@ -315,7 +303,7 @@ fn ntpsec_client_across_our_key_rotation() {
     // 2. The pre-rotation key left out: ntpsec still holds cookies under it.
     install_keys(
         &cookie_file,
-        &[lines[1].clone(), key_line(first + 2)],
+        &[lines[1].clone(), cookie_key_line(first + 2)],
         &pidfile,
     );
     lab_wait(&mut lab, 10, "our server on the newest key", |l| {

@@ -123,3 +123,16 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// A fresh key line `ntskey ID NOW HEX` for an `nts cookie` file, from
+/// the system's random source.
+pub fn cookie_key_line(id: u64) -> String {
+    let mut k = [0u8; 32];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom").unwrap(), &mut k).unwrap();
+    let hex: String = k.iter().map(|b| format!("{b:02x}")).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("ntskey {id} {now} {hex}")
+}
