@@ -53,25 +53,5 @@ fn config() -> Result<KeLoadConfig, String> {
 }
 
 fn main() -> ExitCode {
-    let cfg = match config() {
-        Ok(c) => c,
-        Err(e) if e.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("ntp-ke-load: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match ke_load::run(&cfg) {
-        Ok(r) => {
-            println!("{r}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("ntp-ke-load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    ntp_bench::cli::tool_main("ntp-ke-load", USAGE, config, ke_load::run)
 }

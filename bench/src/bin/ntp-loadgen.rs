@@ -92,25 +92,5 @@ fn config() -> Result<LoadConfig, String> {
 }
 
 fn main() -> ExitCode {
-    let cfg = match config() {
-        Ok(c) => c,
-        Err(e) if e.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("ntp-loadgen: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match loadgen::run(&cfg) {
-        Ok(r) => {
-            println!("{r}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("ntp-loadgen: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    ntp_bench::cli::tool_main("ntp-loadgen", USAGE, config, loadgen::run)
 }
