@@ -81,7 +81,14 @@ impl NtsPeer {
     /// An association to `name`, whose NTS-KE server is at `ke_addr`; the
     /// first NTS-KE starts now.
     pub fn new(name: String, ke_addr: SocketAddr, worker: KeWorker) -> Self {
-        let mut p = Self {
+        let mut p = Self::idle(name, ke_addr, worker);
+        p.start_exchange();
+        p
+    }
+
+    /// [`NtsPeer::new`] before its first NTS-KE: no keys, nothing counted.
+    fn idle(name: String, ke_addr: SocketAddr, worker: KeWorker) -> Self {
+        Self {
             name,
             ke_addr,
             worker,
@@ -93,9 +100,7 @@ impl NtsPeer {
             warned_long_cookies: false,
             ntp_ip: None,
             ntp_port: None,
-        };
-        p.start_exchange();
-        p
+        }
     }
 
     /// Cookies held (0 before or during NTS-KE).
@@ -280,19 +285,14 @@ mod tests {
     fn ready(cookies: Vec<Vec<u8>>) -> NtsPeer {
         let worker =
             KeWorker::start(super::super::nts_ke_client::connector(None).unwrap()).unwrap();
-        NtsPeer {
-            name: "ke.example".into(),
-            ke_addr: "127.0.0.1:4460".parse().unwrap(),
+        let mut p = NtsPeer::idle(
+            "ke.example".into(),
+            "127.0.0.1:4460".parse().unwrap(),
             worker,
-            state: State::Ready(Box::new(NtsClient::new(keys(), cookies))),
-            key_exchanges: 1,
-            authentic: 0,
-            refused: 0,
-            naks: 0,
-            warned_long_cookies: false,
-            ntp_ip: None,
-            ntp_port: None,
-        }
+        );
+        p.state = State::Ready(Box::new(NtsClient::new(keys(), cookies)));
+        p.key_exchanges = 1;
+        p
     }
 
     fn poll(p: &mut NtsPeer, rng: &mut StdRng) -> Result<Vec<u8>, NtsSealError> {
