@@ -50,8 +50,9 @@ fn association(host: &SimHost, remote: &str) -> (f64, u8, bool) {
     (offset, r.assoc.peer.reach().register(), selected)
 }
 
-#[test]
-fn a_client_selects_its_server_and_measures_its_own_clock_error() {
+/// A network with host "server" at [`SERVER`]: an orphan-mode stratum-5
+/// server on a perfect clock.
+fn network_with_a_server() -> SimNetwork {
     let mut net = SimNetwork::new(DELAY, SIM_EPOCH_NTP_SECONDS);
     net.add_host(
         "server",
@@ -61,6 +62,12 @@ fn a_client_selects_its_server_and_measures_its_own_clock_error() {
         0.0,
     )
     .unwrap();
+    net
+}
+
+#[test]
+fn a_client_selects_its_server_and_measures_its_own_clock_error() {
+    let mut net = network_with_a_server();
     let conf = format!("server {SERVER} iburst minpoll 4 maxpoll 4\n");
     net.add_host("client", ip(CLIENT), &conf, keys(), 0.025)
         .unwrap();
@@ -82,15 +89,7 @@ fn a_client_selects_its_server_and_measures_its_own_clock_error() {
 /// mobilised, never run as unauthenticated NTP.
 #[test]
 fn nts_without_an_nts_ke_client_never_falls_back_to_plain_ntp() {
-    let mut net = SimNetwork::new(DELAY, SIM_EPOCH_NTP_SECONDS);
-    net.add_host(
-        "server",
-        ip(SERVER),
-        "tos orphan 5 orphanwait 1\n",
-        keys(),
-        0.0,
-    )
-    .unwrap();
+    let mut net = network_with_a_server();
     let conf = format!("peer {SERVER} nts minpoll 4 maxpoll 4\npool {SERVER} nts iburst\n");
     net.add_host("client", ip(CLIENT), &conf, keys(), 0.0)
         .unwrap();

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use ntpd::daemon::nts_ke_client;
 use nts::client::{NtsClient, ReplyError};
-use nts_support::{in_netns, make_pki, runtime};
+use nts_support::{chrony_nts_server_conf, in_netns, make_pki, runtime};
 use prerequisite::{require, Need, CHRONYD, OPENSSL};
 use rand::SeedableRng;
 use support::{start_ntpd, Daemon, Netns, Scratch, WITHOUT_SYS_TIME};
@@ -56,14 +56,7 @@ fn start_chronyd_nts_server(ns: &Netns, scratch: &Scratch) -> Chronyd {
     fs::create_dir_all(&dump).unwrap();
     let conf = scratch.file(
         "chrony.conf",
-        &format!(
-            "local stratum 8\nallow all\nbindaddress 127.0.0.1\ncmdport 0\npidfile {}\n\
-             ntsserverkey {}\nntsservercert {}\nntsdumpdir {}\nntsprocesses 0\n",
-            scratch.path("chronyd.pid").display(),
-            pki.key.display(),
-            pki.cert.display(),
-            dump.display()
-        ),
+        &chrony_nts_server_conf(&pki, &scratch.path("chronyd.pid"), &dump, ""),
     );
     let mut argv: Vec<&str> = WITHOUT_SYS_TIME.to_vec();
     let conf_s = conf.to_str().unwrap();

@@ -40,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use interop_support::{ntpq_binary, peer_rows, rv_vars, Lab};
 use nts_observe::{rv_number as rv, StopOnDrop as Chronyd};
-use nts_support::{cookie_key_line, make_pki, make_pki_for};
+use nts_support::{chrony_nts_server_conf, cookie_key_line, make_pki, make_pki_for};
 use prerequisite::{require, Need, CHRONYD, OPENSSL};
 use support::{start_named, Netns, Scratch, WITHOUT_SYS_TIME};
 
@@ -91,14 +91,11 @@ fn chronyd_server_rotates_keys_under_our_client() {
     std::fs::create_dir_all(&dump).unwrap();
     let conf = scratch.file(
         "chrony.conf",
-        &format!(
-            "local stratum 8\nallow all\nbindaddress 127.0.0.1\ncmdport 0\npidfile {}\n\
-             ntsserverkey {}\nntsservercert {}\nntsdumpdir {}\nntsprocesses 0\n\
-             ntsrotate {CHRONY_ROTATE}\n",
-            scratch.path("chronyd.pid").display(),
-            pki.key.display(),
-            pki.cert.display(),
-            dump.display()
+        &chrony_nts_server_conf(
+            &pki,
+            &scratch.path("chronyd.pid"),
+            &dump,
+            &format!("ntsrotate {CHRONY_ROTATE}\n"),
         ),
     );
     let mut argv: Vec<&str> = WITHOUT_SYS_TIME.to_vec();

@@ -136,3 +136,18 @@ pub fn cookie_key_line(id: u64) -> String {
         .as_secs();
     format!("ntskey {id} {now} {hex}")
 }
+
+/// chrony.conf for chronyd 4.3 as a stratum-8 NTS server on 127.0.0.1
+/// with `pki`'s certificate, its pid file at `pidfile`, its NTS state
+/// (server keys) dumped in `dump`, NTS-KE in its main process, and the
+/// lines `extra` after it.
+pub fn chrony_nts_server_conf(pki: &TestPki, pidfile: &Path, dump: &Path, extra: &str) -> String {
+    format!(
+        "local stratum 8\nallow all\nbindaddress 127.0.0.1\ncmdport 0\npidfile {}\n\
+         ntsserverkey {}\nntsservercert {}\nntsdumpdir {}\nntsprocesses 0\n{extra}",
+        pidfile.display(),
+        pki.key.display(),
+        pki.cert.display(),
+        dump.display()
+    )
+}
