@@ -63,7 +63,7 @@ pub enum KeyFileIoError {
 /// The store of the key file at `path`: its directory opened now, or the
 /// store opened by an earlier call for the same path.
 pub fn store(path: &Path) -> Result<std::sync::Arc<CookieStore>, KeyFileIoError> {
-    store::for_path(path)
+    store::open(path)
 }
 
 /// Reads the keys at `path`, or makes a first key when the file does not
@@ -76,7 +76,7 @@ pub fn load_or_create(
     policy: RotationPolicy,
     rng: &mut impl rand::Rng,
 ) -> Result<ServerKeys, KeyFileIoError> {
-    store::for_path(path)?.load_or_create(now, policy, rng)
+    store::open(path)?.load_or_create(now, policy, rng)
 }
 
 /// What a SIGHUP reload of the key file did.
@@ -104,12 +104,12 @@ pub fn reload(
     now: u64,
     rng: &mut impl rand::Rng,
 ) -> Result<Reloaded, KeyFileIoError> {
-    store::for_path(path)?.reload(keys, now, rng)
+    store::open(path)?.reload(keys, now, rng)
 }
 
 /// Replaces the file at `path` with `keys`, atomically.
 pub fn save(path: &Path, keys: &ServerKeys) -> Result<(), KeyFileIoError> {
-    store::for_path(path)?.save(keys)
+    store::open(path)?.save(keys)
 }
 
 #[cfg(test)]

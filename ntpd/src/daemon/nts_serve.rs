@@ -36,8 +36,9 @@ pub struct NtsServer {
     pub counters: Arc<NtsServeCounters>,
     /// What happened to NTS-KE sessions.
     pub ke: Arc<super::nts_ke_server::NtsKeCounters>,
-    /// `nts cookie FILE`, where the keys are kept (read again on SIGHUP).
-    pub cookie_file: std::path::PathBuf,
+    /// The `nts cookie FILE` where the keys are kept, opened before any
+    /// chroot; shared with the rotation task (read again on SIGHUP).
+    pub store: Arc<super::nts_keyfile::CookieStore>,
 }
 
 /// Whether `buf` carries NTS fields (a unique identifier or an NTS
@@ -56,13 +57,13 @@ pub fn is_nts_request(buf: &[u8]) -> bool {
 }
 
 impl Core {
-    /// SIGHUP: the cookie key file read again (`nts_keyfile::reload`);
+    /// SIGHUP: the cookie key file read again (`CookieStore::reload`);
     /// nothing without `nts enable`.
     pub(super) fn nts_reload_cookie_keys(&self) {
         let Some(server) = &self.nts.server else {
             return;
         };
-        let path = &server.cookie_file;
+        let path = server.store.path();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -71,7 +72,7 @@ impl Core {
             tracing::warn!("SIGHUP: NTS cookie keys not reloaded: no randomness");
             return;
         };
-        match super::nts_keyfile::reload(path, &server.keys, now, &mut rng) {
+        match server.store.reload(&server.keys, now, &mut rng) {
             Ok(super::nts_keyfile::Reloaded::Unchanged) => {
                 tracing::info!("SIGHUP: NTS cookie keys in {} unchanged", path.display());
             }

@@ -93,6 +93,7 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
     let ke = Arc::new(NtsKeServer::new(acceptor, Arc::clone(&keys), None, None));
     let ke_counters = ke.counters();
     let rotating = Arc::clone(&keys);
+    let rotation_store = Arc::clone(&store);
     let port = s.port;
     // Built here, not on the thread: `-F` forbids making epoll instances
     // once it is installed.
@@ -104,7 +105,7 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
     let (ready, started) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("nts-ke".into())
-        .spawn(move || service_thread(runtime, ke, listener, rotating, store, ready))
+        .spawn(move || service_thread(runtime, ke, listener, rotating, rotation_store, ready))
         .map_err(|e| NtsStartError::Start(e.to_string()))?;
     // The thread's own start-up calls (robust list, name, affinity) must be
     // over before `-F` installs the filter.
@@ -116,7 +117,7 @@ pub fn start(s: &NtsSettings) -> Result<Option<NtsServer>, NtsStartError> {
         keys,
         counters: Arc::new(NtsServeCounters::default()),
         ke: ke_counters,
-        cookie_file: s.cookie.clone(),
+        store,
     }))
 }
 

@@ -90,7 +90,8 @@ mod tests {
             keys: Arc::new(Mutex::new(keys)),
             counters: Arc::default(),
             ke: Arc::default(),
-            cookie_file: "nts-keys".into(),
+            store: super::super::nts_keyfile::store(&std::env::temp_dir().join("nts-keys"))
+                .unwrap(),
         };
         server.ke.served.fetch_add(3, Ordering::Relaxed);
         server.ke.source_limited.fetch_add(2, Ordering::Relaxed);

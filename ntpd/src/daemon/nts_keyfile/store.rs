@@ -48,25 +48,14 @@ pub struct CookieStore<S = CookieDir> {
     file: Mutex<()>,
 }
 
-/// The stores opened in this process, one per configured file: the SIGHUP
-/// path knows the file only by its name, and must find the directory
-/// opened before the chroot and the same file lock as the rotation task.
-static STORES: Mutex<Vec<Arc<CookieStore>>> = Mutex::new(Vec::new());
-
-/// The store of the file at `path`, opened now (its directory, so call it
-/// first before any chroot) or found from an earlier call.
-pub fn for_path(path: &Path) -> Result<Arc<CookieStore>, KeyFileIoError> {
-    let mut stores = STORES.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(s) = stores.iter().find(|s| s.sink.path() == path) {
-        return Ok(Arc::clone(s));
-    }
+/// The store of the file at `path`, its directory opened now: call it
+/// before any chroot, and keep the store for every later read and write.
+pub fn open(path: &Path) -> Result<Arc<CookieStore>, KeyFileIoError> {
     let dir = CookieDir::open(path).map_err(|e| KeyFileIoError::Directory {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    let store = Arc::new(CookieStore::new(dir));
-    stores.push(Arc::clone(&store));
-    Ok(store)
+    Ok(Arc::new(CookieStore::new(dir)))
 }
 
 fn held<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,6 +63,11 @@ fn held<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<S: KeySink> CookieStore<S> {
+    /// The file's path as configured, for messages.
+    pub fn path(&self) -> &Path {
+        self.sink.path()
+    }
+
     /// A store writing through `sink`.
     pub fn new(sink: S) -> Self {
         Self {
