@@ -97,7 +97,9 @@ impl Core {
         peer: IpAddr,
         out: &mut [u8],
     ) -> Option<Option<usize>> {
-        let server = self.nts.server.clone()?;
+        // Borrowed, not cloned: this runs per request.
+        let server = self.nts.server.as_ref()?;
+        let counters = &server.counters;
         if !is_nts_request(buf) {
             return None;
         }
@@ -113,13 +115,13 @@ impl Core {
             || self.env.wall(),
         );
         if built != Some(NTP_HEADER_LEN) {
-            server.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
             return Some(None);
         }
         let keys = server.keys.lock().unwrap_or_else(|p| p.into_inner());
         let reply = match nts::server::check_request(buf, &keys) {
             Ok(request) => {
-                server.counters.replies.fetch_add(1, Ordering::Relaxed);
+                counters.replies.fetch_add(1, Ordering::Relaxed);
                 nts::server::reply(&request, &header, &keys, &mut self.rng)
             }
             Err(refusal) => {
@@ -129,7 +131,7 @@ impl Core {
                         tracing::debug!(
                             "NTS request from {peer} refused with an NTS NAK: {refusal}"
                         );
-                        server.counters.naks.fetch_add(1, Ordering::Relaxed);
+                        counters.naks.fetch_add(1, Ordering::Relaxed);
                         // The server's own reply header (its timestamps,
                         // the request's transmit time as origin), made a
                         // kiss-o'-death: leap 3, stratum 0, NTSN (§5.7).
@@ -138,7 +140,7 @@ impl Core {
                     }
                     _ => {
                         tracing::debug!("NTS request from {peer} dropped: {refusal}");
-                        server.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        counters.dropped.fetch_add(1, Ordering::Relaxed);
                         return Some(None);
                     }
                 }
@@ -146,7 +148,7 @@ impl Core {
         };
         drop(keys);
         let Some(dst) = out.get_mut(..reply.len()) else {
-            server.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
             return Some(None);
         };
         dst.copy_from_slice(&reply);
