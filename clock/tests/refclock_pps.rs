@@ -69,13 +69,7 @@ struct Run {
 
 impl Run {
     fn rms_after(&self, t0: f64) -> f64 {
-        let tail: Vec<f64> = self
-            .trace
-            .iter()
-            .filter(|p| p.0 >= t0)
-            .map(|p| p.1)
-            .collect();
-        (tail.iter().map(|o| o * o).sum::<f64>() / tail.len() as f64).sqrt()
+        clock::sim::engine::rms_after(&self.trace, t0)
     }
 }
 

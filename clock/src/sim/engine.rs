@@ -51,16 +51,17 @@ pub struct SimResult {
     pub trace: Vec<(f64, f64)>,
 }
 
+/// RMS offset of a trace of (true time, offset) from true time `t0` on,
+/// seconds (0 when nothing is that late).
+pub fn rms_after(trace: &[(f64, f64)], t0: f64) -> f64 {
+    let tail: Vec<f64> = trace.iter().filter(|p| p.0 >= t0).map(|p| p.1).collect();
+    (tail.iter().map(|o| o * o).sum::<f64>() / tail.len().max(1) as f64).sqrt()
+}
+
 impl SimResult {
     /// RMS offset over the trace from true time `t0` on, seconds.
     pub fn rms_after(&self, t0: f64) -> f64 {
-        let tail: Vec<f64> = self
-            .trace
-            .iter()
-            .filter(|p| p.0 >= t0)
-            .map(|p| p.1)
-            .collect();
-        (tail.iter().map(|o| o * o).sum::<f64>() / tail.len().max(1) as f64).sqrt()
+        rms_after(&self.trace, t0)
     }
 
     /// Maximum |offset| over `[t0, t1)`, seconds.
